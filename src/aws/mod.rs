@@ -1,0 +1,103 @@
+//! AWS: turn an identity (a web identity token, or the default credential chain) into
+//! credentials, and credentials into ECR registry tokens. Knows no CI platform and no auth
+//! file format.
+
+pub mod ecr;
+pub mod regions;
+pub mod registry;
+pub mod sts;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// The shared SDK configuration: one HTTP client (so connections are reused across STS and
+/// every ECR region), retries for transient faults only (the SDK's standard classifier:
+/// 5xx, throttling, resets, timeouts; never AccessDenied), and timeouts that fail a dead
+/// endpoint in seconds rather than minutes.
+///
+/// Honours the SDK's own settings: `AWS_PROFILE`, `AWS_ENDPOINT_URL[_<SERVICE>]`,
+/// `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`, proxies.
+pub async fn sdk_config(region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(250))
+                .with_max_backoff(Duration::from_secs(4)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .read_timeout(Duration::from_secs(15))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The region set in the AWS profile files (`~/.aws/config`), if any. Reads files only: no
+/// instance metadata lookups, so it costs nothing off EC2.
+pub async fn profile_region() -> Option<String> {
+    use aws_config::meta::region::ProvideRegion;
+    aws_config::profile::ProfileFileRegionProvider::new()
+        .region()
+        .await
+        .map(|r| r.to_string())
+}
+
+/// How an AWS call failed, in the terms the user needs.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The service answered with an error (code, message).
+    Service {
+        code: String,
+        message: String,
+        status: u16,
+    },
+    /// The endpoint could not be reached, or timed out.
+    Unreachable(String),
+    /// Anything else (a response that could not be parsed, a request that could not be built).
+    Other(String),
+}
+
+impl Failure {
+    pub(crate) fn from_sdk<E, R>(err: &SdkError<E, R>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + HasStatus,
+    {
+        match err {
+            SdkError::ServiceError(se) => Failure::Service {
+                code: se.err().code().unwrap_or("Unknown").to_string(),
+                message: se
+                    .err()
+                    .message()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| DisplayErrorContext(se.err()).to_string()),
+                status: se.raw().status(),
+            },
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                Failure::Unreachable(DisplayErrorContext(err).to_string())
+            }
+            _ => Failure::Other(DisplayErrorContext(err).to_string()),
+        }
+    }
+}
+
+/// The HTTP status of a raw response, for [`Failure::from_sdk`].
+pub(crate) trait HasStatus {
+    fn status(&self) -> u16;
+}
+
+impl HasStatus for aws_smithy_runtime_api::http::Response {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}

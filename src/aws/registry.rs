@@ -1,0 +1,252 @@
+//! Registry names: what the user may write in `--registries`, and the ECR host forms we
+//! accept (commercial, FIPS, dual-stack, China, GovCloud, EUSC and ISO partitions, ECR Public).
+//!
+//! Everything else is refused up front with a message that says what was expected, so a typo
+//! never turns into a login to the wrong host.
+
+use crate::aws::regions;
+use crate::error::UsageError;
+
+/// The host of Amazon ECR Public.
+pub const PUBLIC_HOST: &str = "public.ecr.aws";
+
+/// A registry to log in to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registry {
+    /// A private registry: an account in a region, reached under `host`.
+    Private {
+        account: String,
+        region: String,
+        host: String,
+    },
+    /// Amazon ECR Public (`public.ecr.aws`, tokens from us-east-1).
+    Public,
+}
+
+impl Registry {
+    /// The host name that goes into the auth file.
+    pub fn host(&self) -> &str {
+        match self {
+            Registry::Private { host, .. } => host,
+            Registry::Public => PUBLIC_HOST,
+        }
+    }
+
+    /// The standard host of an account's registry in a region.
+    pub fn private(account: &str, region: &str) -> Registry {
+        let suffix = regions::partition_of(region).dns_suffix;
+        Registry::Private {
+            account: account.to_string(),
+            region: region.to_string(),
+            host: format!("{account}.dkr.ecr.{region}.{suffix}"),
+        }
+    }
+}
+
+/// Splits a `--registries` value on commas, newlines and spaces.
+pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Parses one registry as the user wrote it: a 12-digit account id (in `default_region`), a
+/// registry host (optionally with `https://` and an image path after it), or `public.ecr.aws`.
+pub fn parse(
+    input: &str,
+    default_region: Option<&str>,
+    allow_unknown_region: bool,
+) -> Result<Registry, UsageError> {
+    let err = |reason: &str| UsageError::Registry {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
+    let trimmed = input.trim();
+    let without_scheme = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .unwrap_or(trimmed);
+    // An image reference or pull-through cache path: the registry is the part before the '/'.
+    let host = without_scheme
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+
+    if host.is_empty() {
+        return Err(err("it is empty"));
+    }
+    if is_account_id(&host) {
+        let region = default_region.ok_or(UsageError::NoRegion)?;
+        return Ok(Registry::private(&host, region));
+    }
+    if host.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err("an account id has exactly 12 digits"));
+    }
+    if host == PUBLIC_HOST {
+        return Ok(Registry::Public);
+    }
+    if host.contains(':') {
+        return Err(err("ECR registries are reached on port 443; drop the port"));
+    }
+
+    let (account, rest) = host
+        .split_once('.')
+        .ok_or_else(|| err("it is neither an account id nor a registry host"))?;
+    if !is_account_id(account) {
+        return Err(err(
+            "an ECR registry host starts with the 12-digit account id, like 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        ));
+    }
+    let (service, rest) = rest
+        .split_once('.')
+        .ok_or_else(|| err("the host is incomplete"))?;
+    let (region, suffix) = match service {
+        // <account>.dkr.ecr[-fips].<region>.<suffix>
+        "dkr" => {
+            let (ecr, rest) = rest
+                .split_once('.')
+                .ok_or_else(|| err("the host is incomplete"))?;
+            if ecr != "ecr" && ecr != "ecr-fips" {
+                return Err(err("expected dkr.ecr or dkr.ecr-fips after the account id"));
+            }
+            let (region, suffix) = rest
+                .split_once('.')
+                .ok_or_else(|| err("the host has no region"))?;
+            let partition = regions::partition_of(region);
+            if suffix != partition.dns_suffix {
+                return Err(err(&format!(
+                    "registries in {region} end in .{}",
+                    partition.dns_suffix
+                )));
+            }
+            (region, suffix)
+        }
+        // <account>.dkr-ecr[-fips].<region>.<dual-stack suffix>
+        "dkr-ecr" | "dkr-ecr-fips" => {
+            let (region, suffix) = rest
+                .split_once('.')
+                .ok_or_else(|| err("the host has no region"))?;
+            match regions::partition_of(region).dual_stack_suffix {
+                Some(ds) if ds == suffix => (region, suffix),
+                Some(ds) => {
+                    return Err(err(&format!(
+                        "dual-stack registries in {region} end in .{ds}"
+                    )))
+                }
+                None => return Err(err(&format!("{region} has no dual-stack registries"))),
+            }
+        }
+        _ => {
+            return Err(err(
+                "not an ECR host: expected <account>.dkr.ecr.<region>.amazonaws.com (or its FIPS, dual-stack or partition form)",
+            ))
+        }
+    };
+    debug_assert!(!suffix.is_empty());
+    if !regions::is_region_shaped(region) {
+        return Err(err(&format!("{region:?} is not a region")));
+    }
+    regions::check(region, allow_unknown_region)?;
+    Ok(Registry::Private {
+        account: account.to_string(),
+        region: region.to_string(),
+        host,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn private(account: &str, region: &str, host: &str) -> Registry {
+        Registry::Private {
+            account: account.into(),
+            region: region.into(),
+            host: host.into(),
+        }
+    }
+
+    #[test]
+    fn accepted_forms() {
+        let table: &[(&str, Registry)] = &[
+            ("123456789012", private("123456789012", "eu-west-1", "123456789012.dkr.ecr.eu-west-1.amazonaws.com")),
+            ("123456789012.dkr.ecr.us-east-1.amazonaws.com", private("123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com")),
+            ("https://123456789012.dkr.ecr.us-east-1.amazonaws.com", private("123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com")),
+            ("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1.0", private("123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com")),
+            ("123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM", private("123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com")),
+            ("123456789012.dkr.ecr-fips.us-east-2.amazonaws.com", private("123456789012", "us-east-2", "123456789012.dkr.ecr-fips.us-east-2.amazonaws.com")),
+            ("123456789012.dkr-ecr.eu-central-1.on.aws", private("123456789012", "eu-central-1", "123456789012.dkr-ecr.eu-central-1.on.aws")),
+            ("123456789012.dkr-ecr-fips.us-west-2.on.aws", private("123456789012", "us-west-2", "123456789012.dkr-ecr-fips.us-west-2.on.aws")),
+            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", private("123456789012", "cn-north-1", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn")),
+            ("123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn", private("123456789012", "cn-northwest-1", "123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn")),
+            ("123456789012.dkr.ecr.us-gov-west-1.amazonaws.com", private("123456789012", "us-gov-west-1", "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com")),
+            ("123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com", private("123456789012", "us-gov-east-1", "123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com")),
+            ("123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", private("123456789012", "eusc-de-east-1", "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu")),
+            ("123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov", private("123456789012", "us-iso-east-1", "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov")),
+            ("123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov", private("123456789012", "us-isob-east-1", "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov")),
+            ("123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk", private("123456789012", "eu-isoe-west-1", "123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk")),
+            ("123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov", private("123456789012", "us-isof-south-1", "123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov")),
+            ("public.ecr.aws", Registry::Public),
+            ("public.ecr.aws/nginx/nginx", Registry::Public),
+        ];
+        for (input, want) in table {
+            assert_eq!(&parse(input, Some("eu-west-1"), false).unwrap(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn china_account_id_gets_the_china_suffix() {
+        assert_eq!(
+            parse("123456789012", Some("cn-north-1"), false).unwrap().host(),
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+        );
+    }
+
+    #[test]
+    fn rejected_forms() {
+        let table: &[(&str, &str)] = &[
+            ("", "empty"),
+            ("12345", "12 digits"),
+            ("docker.io", "account id"),
+            ("ghcr.io/owner/image", "account id"),
+            ("123456789012.dkr.ecr.us-east-1.amazonaws.com:443", "port"),
+            ("123456789012.dkr.ecr.us-east-1.example.com", "end in .amazonaws.com"),
+            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com", "end in .amazonaws.com.cn"),
+            ("123456789012.ecr.us-east-1.amazonaws.com", "not an ECR host"),
+            ("123456789012.dkr.s3.us-east-1.amazonaws.com", "dkr.ecr"),
+            ("123456789012.dkr-ecr.us-iso-east-1.c2s.ic.gov", "no dual-stack"),
+            ("12345678901x.dkr.ecr.us-east-1.amazonaws.com", "starts with the 12-digit"),
+            ("123456789012.dkr.ecr", "incomplete"),
+        ];
+        for (input, want) in table {
+            let e = parse(input, Some("us-east-1"), false).unwrap_err().to_string();
+            assert!(e.contains(want), "{input}: {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_region_in_a_host_is_refused_unless_allowed() {
+        let host = "123456789012.dkr.ecr.us-nowhere-9.amazonaws.com";
+        assert!(matches!(
+            parse(host, None, false),
+            Err(UsageError::UnknownRegion { .. })
+        ));
+        assert!(parse(host, None, true).is_ok());
+    }
+
+    #[test]
+    fn account_id_without_region_is_a_no_region_error() {
+        assert!(matches!(parse("123456789012", None, false), Err(UsageError::NoRegion)));
+    }
+
+    #[test]
+    fn split_list_takes_commas_newlines_and_spaces() {
+        let got: Vec<&str> = split_list(" a,b\nc  d,,\n").collect();
+        assert_eq!(got, ["a", "b", "c", "d"]);
+    }
+}

@@ -1,0 +1,222 @@
+//! The command line and the environment, checked and resolved once into a [`Config`]. Every
+//! input error is found here, before any network call or file write, and reported with what
+//! was expected.
+
+use std::path::PathBuf;
+
+use crate::aws::registry::{self, Registry};
+use crate::aws::regions;
+use crate::cli::{Cli, Command, LoginArgs, OutputFormat};
+use crate::env::Env;
+use crate::error::{AuthFileError, Error, UsageError};
+
+/// Everything a run needs, checked.
+#[derive(Debug)]
+pub struct Config {
+    pub env: Env,
+    pub login: LoginConfig,
+    pub output: OutputFormat,
+    pub quiet: bool,
+    /// The tracing filter: from `-q`/`-v`, or `ECR_LOGIN_LOG`.
+    pub log_filter: String,
+}
+
+/// `login`'s settings.
+#[derive(Debug)]
+pub struct LoginConfig {
+    /// `--platform`, if given (else detected).
+    pub platform: Option<String>,
+    pub role_arn: Option<String>,
+    pub audience: String,
+    pub token_file: Option<PathBuf>,
+    /// `--role-session-name`, checked; else the platform's default.
+    pub session_name: Option<String>,
+    pub duration_seconds: i32,
+    /// The region for account ids and the default registry.
+    pub region: Option<String>,
+    /// Empty: the caller's own registry in `region`.
+    pub registries: Vec<Registry>,
+    /// The directory holding Docker's `config.json`.
+    pub docker_config: PathBuf,
+    pub output_credentials: bool,
+}
+
+impl Config {
+    pub async fn from_cli(cli: Cli, env: Env) -> Result<Config, Error> {
+        let args = match cli.command {
+            Some(Command::Login(args)) => args,
+            None => cli.login,
+        };
+        let log_filter = match env.get("ECR_LOGIN_LOG") {
+            Some(f) => f.to_string(),
+            None => match (cli.output.quiet, cli.output.verbose) {
+                (true, _) => "error".into(),
+                (false, 0) => "warn".into(),
+                (false, 1) => "ecr_login=debug,info".into(),
+                (false, 2) => "debug".into(),
+                _ => "trace".into(),
+            },
+        };
+        let login = login_config(args, &env).await?;
+        Ok(Config {
+            env,
+            login,
+            output: cli.output.output,
+            quiet: cli.output.quiet,
+            log_filter,
+        })
+    }
+}
+
+async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
+    let role_arn = match args.role_arn {
+        Some(arn) => {
+            check_role_arn(&arn)?;
+            Some(arn.trim().to_string())
+        }
+        None if env.is_present("AWS_ROLE_ARN") => {
+            // Set but empty: a CI variable that did not resolve. Say so rather than silently
+            // falling back to other credentials.
+            return Err(UsageError::RoleArn { arn: String::new() }.into());
+        }
+        None => None,
+    };
+
+    let allow_unknown = args.registries.allow_unknown_region;
+    let mut region = args
+        .registries
+        .region
+        .filter(|r| !r.trim().is_empty())
+        .or_else(|| env.get("AWS_DEFAULT_REGION").map(str::to_string))
+        .map(|r| r.trim().to_string());
+    if let Some(r) = &region {
+        regions::check(r, allow_unknown)?;
+    }
+
+    let inputs: Vec<&str> = args
+        .registries
+        .registries
+        .as_deref()
+        .map(|l| registry::split_list(l).collect())
+        .unwrap_or_default();
+    // Account ids and the default registry need a region: fall back to the profile's.
+    let needs_region = inputs.is_empty()
+        || inputs
+            .iter()
+            .any(|i| i.len() == 12 && i.bytes().all(|b| b.is_ascii_digit()));
+    if region.is_none() && needs_region {
+        region = crate::aws::profile_region().await;
+        if let Some(r) = &region {
+            regions::check(r, allow_unknown)?;
+        }
+    }
+    let registries = inputs
+        .iter()
+        .map(|i| registry::parse(i, region.as_deref(), allow_unknown))
+        .collect::<Result<Vec<_>, _>>()?;
+    if registries.is_empty() && region.is_none() {
+        return Err(UsageError::NoRegion.into());
+    }
+
+    let session_name = match args.role_session_name {
+        Some(n) => {
+            let ok = (2..=64).contains(&n.len())
+                && n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            if !ok {
+                return Err(UsageError::SessionName { name: n }.into());
+            }
+            Some(n)
+        }
+        None => None,
+    };
+    if !(900..=43200).contains(&args.role_duration_seconds) {
+        return Err(UsageError::Duration(args.role_duration_seconds).into());
+    }
+
+    let docker_config = match args.auth_file.docker_config {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => env
+            .get("HOME")
+            .map(|h| PathBuf::from(h).join(".docker"))
+            .ok_or(AuthFileError::NoHome)?,
+    };
+
+    if let Some(p) = &args.platform {
+        let known = crate::platform::names();
+        let p = p.trim().to_ascii_lowercase();
+        if !known.contains(&p.as_str()) && !["github", "eks", "generic", "none"].contains(&p.as_str()) {
+            return Err(UsageError::Platform(p).into());
+        }
+    }
+
+    Ok(LoginConfig {
+        platform: args.platform.filter(|p| !p.trim().is_empty()),
+        role_arn,
+        audience: args.audience,
+        token_file: args
+            .web_identity_token_file
+            .filter(|p| !p.as_os_str().is_empty()),
+        session_name,
+        duration_seconds: args.role_duration_seconds,
+        region,
+        registries,
+        docker_config,
+        output_credentials: args.auth_file.output_credentials,
+    })
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<optional path/><name>`.
+fn check_role_arn(arn: &str) -> Result<(), UsageError> {
+    let bad = || UsageError::RoleArn {
+        arn: arn.to_string(),
+    };
+    let parts: Vec<&str> = arn.trim().splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return Err(bad());
+    };
+    let name = resource.strip_prefix("role/").ok_or_else(bad)?;
+    let ok = prefix == "arn"
+        && regions::PARTITIONS.iter().any(|p| p.arn == partition)
+        && service == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && !name.ends_with('/')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c));
+    ok.then_some(()).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns() {
+        for ok in [
+            "arn:aws:iam::123456789012:role/ci",
+            "arn:aws:iam::123456789012:role/path/to/ci-role_1",
+            "arn:aws-cn:iam::123456789012:role/ci",
+            "arn:aws-us-gov:iam::123456789012:role/ci",
+        ] {
+            assert!(check_role_arn(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "ci",
+            "arn:aws:iam::12345678901:role/ci",
+            "arn:aws:iam::123456789012:user/ci",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:sts::123456789012:role/ci",
+            "arn:aws:iam:us-east-1:123456789012:role/ci",
+            "arn:azure:iam::123456789012:role/ci",
+            "arn:aws:iam::123456789012:role/ci role",
+        ] {
+            assert!(check_role_arn(bad).is_err(), "{bad}");
+        }
+    }
+}

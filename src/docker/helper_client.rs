@@ -1,0 +1,59 @@
+//! Calls an external Docker credential helper (`docker-credential-<name> store`), the way the
+//! Docker CLI does when `credsStore` or `credHelpers` is set. The credentials go in on stdin;
+//! nothing secret is ever in argv.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use super::Login;
+use crate::error::AuthFileError;
+use crate::secret;
+
+/// Stores `login` through `docker-credential-<helper> store`.
+pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
+    let fail = |reason: String| AuthFileError::Helper {
+        helper: helper.to_string(),
+        registry: login.host.to_string(),
+        reason: secret::registry().redact(&reason).into_owned(),
+    };
+    if helper.is_empty() || !helper.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err(fail(format!("{helper:?} is not a valid helper name")));
+    }
+    let program = format!("docker-credential-{helper}");
+    let payload = serde_json::json!({
+        "ServerURL": login.host,
+        "Username": login.username,
+        "Secret": login.password.expose(),
+    })
+    .to_string();
+    let mut child = Command::new(&program)
+        .arg("store")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run {program}: {e}")))?;
+    {
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| fail("no stdin pipe".into()))?;
+        stdin
+            .write_all(payload.as_bytes())
+            .map_err(|e| fail(format!("writing to {program}: {e}")))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("waiting for {program}: {e}")))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(if out.stdout.is_empty() {
+            &out.stderr
+        } else {
+            &out.stdout
+        })
+        .trim()
+        .to_string();
+        return Err(fail(format!("{program} store exited with {}: {msg}", out.status)));
+    }
+    Ok(())
+}

@@ -1,0 +1,369 @@
+//! Every way `ecr-login` can fail, what to tell the user, and which exit code it maps to.
+//!
+//! One enum per layer (usage, CI identity token, AWS, auth files), each variant carrying what
+//! happened; [`Error::help`] adds the likely cause and the fix, and [`Error::exit_code`] gives a
+//! stable, documented code per failure class, so scripts and wrappers can branch on it.
+
+use std::path::PathBuf;
+
+/// Exit codes. Documented in the README; wrappers rely on them.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// An internal error (a bug): please report it.
+    pub const INTERNAL: i32 = 1;
+    /// Bad usage or bad input: fix the command line or the environment.
+    pub const USAGE: i32 = 2;
+    /// The CI platform's identity token could not be had.
+    pub const ID_TOKEN: i32 = 3;
+    /// AWS refused the identity (STS or ECR said no): a trust or permission policy problem.
+    pub const AWS_DENIED: i32 = 4;
+    /// An AWS call failed for another reason (throttling that outlasted the retries, 5xx).
+    pub const AWS_FAILED: i32 = 5;
+    /// A network failure: an endpoint could not be reached.
+    pub const NETWORK: i32 = 6;
+    /// A Docker/Podman auth file or credential store could not be read or written.
+    pub const AUTH_FILE: i32 = 7;
+}
+
+/// The top-level error: one of the layers below.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    AuthFile(#[from] AuthFileError),
+    /// A bug: something this program assumed did not hold.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::Token(_) => exit::ID_TOKEN,
+            Error::Aws(e) => e.exit_code(),
+            Error::AuthFile(_) => exit::AUTH_FILE,
+            Error::Internal(_) => exit::INTERNAL,
+        }
+    }
+
+    /// Lines printed after the error, each as `help: ...`: the likely cause and the fix.
+    pub fn help(&self) -> Vec<String> {
+        match self {
+            Error::Usage(e) => e.help(),
+            Error::Token(e) => e.help(),
+            Error::Aws(e) => e.help(),
+            Error::AuthFile(e) => e.help(),
+            Error::Internal(_) => vec![
+                "this is a bug in ecr-login; please report it with the output of `-vv`".into(),
+            ],
+        }
+    }
+}
+
+/// A user error in the command line or the environment. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("invalid role ARN {arn:?}")]
+    RoleArn { arn: String },
+    #[error("no AWS region given")]
+    NoRegion,
+    #[error("unknown AWS region {region:?}")]
+    UnknownRegion {
+        region: String,
+        suggestion: Option<String>,
+    },
+    #[error("{input:?} is not an Amazon ECR registry: {reason}")]
+    Registry { input: String, reason: String },
+    #[error("invalid role session name {name:?}")]
+    SessionName { name: String },
+    #[error("invalid --role-duration-seconds {0}: STS accepts 900 to 43200")]
+    Duration(i32),
+    #[error("unknown platform {0:?}")]
+    Platform(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl UsageError {
+    fn help(&self) -> Vec<String> {
+        match self {
+            UsageError::RoleArn { arn } if arn.trim().is_empty() => vec![
+                "the role ARN is empty: the variable meant to hold it (AWS_ROLE_ARN, a CI variable or secret) is probably unset in this job".into(),
+                "pass --role-arn arn:aws:iam::<account-id>:role/<name>".into(),
+            ],
+            UsageError::RoleArn { .. } => vec![
+                "a role ARN looks like arn:aws:iam::123456789012:role/my-ci-role (arn:aws-cn:... in China, arn:aws-us-gov:... in GovCloud)".into(),
+            ],
+            UsageError::NoRegion => vec![
+                "pass --region (or set AWS_REGION), or name registries by their full host, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com".into(),
+            ],
+            UsageError::UnknownRegion { suggestion, .. } => {
+                let mut h = Vec::new();
+                if let Some(s) = suggestion {
+                    h.push(format!("did you mean {s:?}?"));
+                }
+                h.push("regions look like us-east-1, eu-west-2, ap-southeast-1; for a region newer than this release pass --allow-unknown-region".into());
+                h
+            }
+            UsageError::Registry { .. } => vec![
+                "a registry is a 12-digit account id (in --region), a host like 123456789012.dkr.ecr.us-east-1.amazonaws.com, or public.ecr.aws".into(),
+            ],
+            UsageError::SessionName { .. } => vec![
+                "a role session name has 2 to 64 characters from A-Z a-z 0-9 and +=,.@_-".into(),
+            ],
+            UsageError::Duration(_) => vec![
+                "the role's maximum session duration (1 h unless raised on the role) also bounds it".into(),
+            ],
+            UsageError::Platform(_) => vec![
+                "known platforms: github-actions, web-identity, local (use `local` to skip CI detection and use the AWS credential chain)".into(),
+            ],
+            UsageError::Other(_) => vec![],
+        }
+    }
+}
+
+/// The CI platform's OIDC identity token could not be had. Exit code 3.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("GitHub Actions did not provide an OIDC token request URL (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")]
+    GithubNoPermission,
+    #[error("the identity token endpoint {url} answered HTTP {status}: {body}")]
+    Http {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("could not reach the identity token endpoint {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the identity token endpoint {url} answered with something that is not a token: {reason}")]
+    BadResponse { url: String, reason: String },
+    #[error("the identity token is empty ({source_desc})")]
+    Empty { source_desc: String },
+    #[error("cannot read the web identity token file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+}
+
+impl TokenError {
+    fn help(&self) -> Vec<String> {
+        match self {
+            TokenError::GithubNoPermission => vec![
+                "add `permissions: id-token: write` to the workflow or the job (and keep `contents: read` if you check out code)".into(),
+                "on a pull request from a fork GitHub never grants id-token: write; use `pull_request_target` with care, or skip the push there".into(),
+            ],
+            TokenError::Http { status: 401 | 403, .. } => vec![
+                "the request token (ACTIONS_ID_TOKEN_REQUEST_TOKEN) was refused: it is only valid inside the job that received it; do not copy it between jobs".into(),
+            ],
+            TokenError::Http { .. } | TokenError::Unreachable { .. } => vec![
+                "the CI platform's token service failed even after retries; re-run the job, and check the platform's status page".into(),
+                "behind a proxy, set HTTPS_PROXY and NO_PROXY for the runner".into(),
+            ],
+            TokenError::BadResponse { .. } => vec![
+                "the token endpoint should answer JSON like {\"value\": \"<jwt>\"}; check ACTIONS_ID_TOKEN_REQUEST_URL".into(),
+            ],
+            TokenError::Empty { .. } => vec![
+                "the token source exists but holds nothing; check that the CI step that provides it ran, and that the variable or file is not overwritten".into(),
+            ],
+            TokenError::File { .. } => vec![
+                "check --web-identity-token-file / AWS_WEB_IDENTITY_TOKEN_FILE; on EKS the file is mounted by IRSA at /var/run/secrets/eks.amazonaws.com/serviceaccount/token".into(),
+            ],
+        }
+    }
+}
+
+/// The claims of an OIDC token that a trust policy is matched against, shown next to STS
+/// refusals. Decoded without verification: only for explaining.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimsSummary {
+    pub iss: Option<String>,
+    pub aud: Vec<String>,
+    pub sub: Option<String>,
+}
+
+impl ClaimsSummary {
+    /// The issuer as IAM names it in condition keys: without `https://`.
+    pub fn issuer_host(&self) -> Option<String> {
+        self.iss.as_ref().map(|iss| {
+            iss.trim_start_matches("https://")
+                .trim_end_matches('/')
+                .to_string()
+        })
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let none = || "(absent)".to_string();
+        let mut lines = vec![
+            format!(
+                "the token's claims: iss={} aud={} sub={}",
+                self.iss.clone().unwrap_or_else(none),
+                if self.aud.is_empty() {
+                    none()
+                } else {
+                    self.aud.join(",")
+                },
+                self.sub.clone().unwrap_or_else(none)
+            ),
+        ];
+        if let Some(host) = self.issuer_host() {
+            lines.push(format!(
+                "the role's trust policy must allow them: Federated principal arn:aws:iam::<account-id>:oidc-provider/{host}, condition StringEquals \"{host}:aud\": \"{}\" and StringLike \"{host}:sub\" matching \"{}\"",
+                self.aud.first().cloned().unwrap_or_default(),
+                self.sub.clone().unwrap_or_default()
+            ));
+        }
+        lines
+    }
+}
+
+/// What went wrong talking to AWS.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// STS refused to assume the role with the web identity token.
+    #[error("STS refused to assume {role_arn} with the {platform} identity token: {code}: {message}")]
+    AssumeRoleDenied {
+        role_arn: String,
+        platform: String,
+        code: String,
+        message: String,
+        claims: ClaimsSummary,
+    },
+    /// STS refused to assume the role with the caller's own credentials.
+    #[error("STS refused to assume {role_arn}: {code}: {message}")]
+    AssumeRoleWithCredsDenied {
+        role_arn: String,
+        code: String,
+        message: String,
+    },
+    /// No credentials could be found in the default chain.
+    #[error("no AWS credentials found: {reason}")]
+    NoCredentials { reason: String },
+    /// ECR refused the caller.
+    #[error("ECR in {region} refused GetAuthorizationToken: {code}: {message}")]
+    EcrDenied {
+        region: String,
+        code: String,
+        message: String,
+        identity: Option<String>,
+    },
+    /// An AWS call failed after retries for a reason other than a refusal.
+    #[error("{service} {operation} failed: {code}: {message}")]
+    Failed {
+        service: String,
+        operation: String,
+        code: String,
+        message: String,
+    },
+    /// An AWS endpoint could not be reached.
+    #[error("could not reach {service} ({operation}): {reason}")]
+    Unreachable {
+        service: String,
+        operation: String,
+        reason: String,
+    },
+}
+
+impl AwsError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            AwsError::AssumeRoleDenied { .. }
+            | AwsError::AssumeRoleWithCredsDenied { .. }
+            | AwsError::NoCredentials { .. }
+            | AwsError::EcrDenied { .. } => exit::AWS_DENIED,
+            AwsError::Failed { .. } => exit::AWS_FAILED,
+            AwsError::Unreachable { .. } => exit::NETWORK,
+        }
+    }
+
+    fn help(&self) -> Vec<String> {
+        match self {
+            AwsError::AssumeRoleDenied {
+                code,
+                message,
+                claims,
+                role_arn,
+                ..
+            } => {
+                let mut h = Vec::new();
+                let host = claims.issuer_host().unwrap_or_else(|| "<issuer>".into());
+                if message.contains("No OpenIDConnect provider") {
+                    h.push(format!("the account has no IAM OIDC identity provider whose URL is exactly the token's issuer: create one with URL https://{host} (IAM > Identity providers), in the account of {role_arn}"));
+                } else if message.contains("Incorrect token audience") {
+                    h.push(format!("the token's audience is not in the OIDC provider's client id list: add {:?} to the provider https://{host}, or pass --audience with a value the provider lists", claims.aud.first().cloned().unwrap_or_default()));
+                } else if message.contains("verification key") || code.contains("IDPCommunication") {
+                    h.push("STS could not fetch the issuer's signing keys (JWKS): a private CI server must serve /.well-known/openid-configuration and its JWKS on the public internet; if it does, this was transient: re-run".into());
+                } else if code.contains("ExpiredToken") {
+                    h.push("the identity token expired before it reached STS: it lives only minutes, so request it right before the login".into());
+                } else if message.contains("Request ARN is invalid") {
+                    h.push("the role ARN is malformed or empty: check --role-arn / AWS_ROLE_ARN".into());
+                } else {
+                    h.push(format!("the trust policy of {role_arn} does not accept this token: its Principal must be the OIDC provider for {host} and its conditions must match the claims below (the values are case-sensitive; GitHub environments change sub to repo:<owner>/<repo>:environment:<name>)"));
+                }
+                h.extend(claims.lines());
+                h.push("`ecr-login policy` prints a trust policy that matches this job".into());
+                h
+            }
+            AwsError::AssumeRoleWithCredsDenied { role_arn, .. } => vec![
+                format!("the caller's credentials are not allowed to sts:AssumeRole on {role_arn}: the role's trust policy must name the caller (check `aws sts get-caller-identity`), and the caller needs sts:AssumeRole on the role"),
+            ],
+            AwsError::NoCredentials { .. } => vec![
+                "in CI, pass --role-arn so the platform's OIDC token is exchanged for credentials".into(),
+                "elsewhere configure the AWS credential chain: AWS_PROFILE (and `aws sso login`), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an instance role or container credentials".into(),
+            ],
+            AwsError::EcrDenied { identity, region, .. } => vec![
+                format!(
+                    "{} needs ecr:GetAuthorizationToken (Resource \"*\") in {region}, and pull/push permissions on the repositories; `ecr-login policy` prints a least-privilege policy",
+                    identity.clone().unwrap_or_else(|| "the caller".into())
+                ),
+                "an SCP or permissions boundary can also deny it; a region that is not enabled for the account answers the same way".into(),
+            ],
+            AwsError::Failed { .. } => vec![
+                "this was retried with backoff and kept failing; re-run the job, and check the AWS Health Dashboard for the region".into(),
+            ],
+            AwsError::Unreachable { .. } => vec![
+                "check the network path to AWS: HTTPS_PROXY/NO_PROXY, DNS, a VPC endpoint policy, or AWS_ENDPOINT_URL* if set".into(),
+            ],
+        }
+    }
+}
+
+/// A Docker/Podman auth file or credential store could not be read or written. Exit code 7.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthFileError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path} is not valid JSON ({reason}); it was left untouched")]
+    Parse { path: PathBuf, reason: String },
+    #[error("cannot write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("the credential helper docker-credential-{helper} failed to store the login for {registry}: {reason}")]
+    Helper {
+        helper: String,
+        registry: String,
+        reason: String,
+    },
+    #[error("no home directory and no DOCKER_CONFIG: cannot tell where Docker's config.json lives")]
+    NoHome,
+}
+
+impl AuthFileError {
+    fn help(&self) -> Vec<String> {
+        match self {
+            AuthFileError::Read { .. } | AuthFileError::Write { .. } => vec![
+                "check the directory's ownership and permissions, or point --docker-config / DOCKER_CONFIG at a writable directory".into(),
+            ],
+            AuthFileError::Parse { .. } => vec![
+                "fix or remove the file (Docker itself cannot read it either), or point --docker-config at another directory".into(),
+            ],
+            AuthFileError::Helper { helper, .. } => vec![
+                format!("the config names credsStore/credHelpers \"{helper}\": check that docker-credential-{helper} is on PATH and works (`docker-credential-{helper} list`), or remove it from config.json to store the login in the file"),
+            ],
+            AuthFileError::NoHome => vec!["set DOCKER_CONFIG or HOME".into()],
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! An OIDC identity token from a CI platform (or a token file), and the claims that IAM trust
+//! policies are matched against.
+//!
+//! The claims are decoded without verifying the signature: STS verifies it; we only decode to
+//! explain a refusal (which `iss`, `aud` and `sub` the role was asked to trust).
+
+use base64::Engine;
+
+use crate::error::ClaimsSummary;
+use crate::secret::Secret;
+
+/// A JWT and where it came from (for messages: "GitHub Actions token endpoint", a file path).
+#[derive(Debug, Clone)]
+pub struct IdToken {
+    pub jwt: Secret,
+    pub source: String,
+}
+
+impl IdToken {
+    pub fn new(jwt: impl Into<String>, source: impl Into<String>) -> Self {
+        IdToken {
+            jwt: Secret::new(jwt.into().trim().to_string()),
+            source: source.into(),
+        }
+    }
+
+    /// `iss`, `aud` and `sub` as the token states them; empty when it is not a readable JWT.
+    pub fn claims(&self) -> ClaimsSummary {
+        decode_claims(self.jwt.expose()).unwrap_or_default()
+    }
+}
+
+fn decode_claims(jwt: &str) -> Option<ClaimsSummary> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let text = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let aud = match value.get("aud") {
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(ClaimsSummary {
+        iss: text("iss"),
+        aud,
+        sub: text("sub"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(payload: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
+    }
+
+    #[test]
+    fn decodes_iss_aud_sub() {
+        let t = IdToken::new(
+            jwt(r#"{"iss":"https://token.actions.githubusercontent.com","aud":"sts.amazonaws.com","sub":"repo:o/r:ref:refs/heads/main"}"#),
+            "test",
+        );
+        let c = t.claims();
+        assert_eq!(c.iss.as_deref(), Some("https://token.actions.githubusercontent.com"));
+        assert_eq!(c.aud, ["sts.amazonaws.com"]);
+        assert_eq!(c.sub.as_deref(), Some("repo:o/r:ref:refs/heads/main"));
+        assert_eq!(c.issuer_host().as_deref(), Some("token.actions.githubusercontent.com"));
+    }
+
+    #[test]
+    fn aud_may_be_a_list() {
+        let t = IdToken::new(jwt(r#"{"aud":["a","b"]}"#), "test");
+        assert_eq!(t.claims().aud, ["a", "b"]);
+    }
+
+    #[test]
+    fn garbage_gives_empty_claims() {
+        let t = IdToken::new("not-a-jwt-at-all", "test");
+        assert!(t.claims().iss.is_none());
+    }
+}

@@ -1,0 +1,52 @@
+//! Logging (tracing) to stderr, through a writer that replaces every registered secret with
+//! `***` in every line, at every verbosity, whichever crate logged it.
+
+use std::io::Write;
+
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+use crate::secret;
+
+/// Installs the global subscriber with `filter` (an `EnvFilter` directive string).
+pub fn init(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(RedactingStderr)
+        .with_ansi(false)
+        .with_target(true)
+        .without_time()
+        .try_init();
+}
+
+/// Makes one [`LineBuffer`] per event.
+struct RedactingStderr;
+
+impl<'a> MakeWriter<'a> for RedactingStderr {
+    type Writer = LineBuffer;
+    fn make_writer(&'a self) -> LineBuffer {
+        LineBuffer(Vec::with_capacity(256))
+    }
+}
+
+/// Collects one formatted event and writes it, redacted, when dropped.
+struct LineBuffer(Vec<u8>);
+
+impl Write for LineBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineBuffer {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.0);
+        let redacted = secret::registry().redact(&text);
+        let _ = std::io::stderr().lock().write_all(redacted.as_bytes());
+    }
+}

@@ -1,0 +1,281 @@
+//! GitHub Actions: the OIDC token from the runner's token service
+//! (`ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, present only with
+//! `permissions: id-token: write`), `::add-mask::` for secrets, and step outputs through
+//! `$GITHUB_OUTPUT`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use super::{sanitize_session_name, Handoff, Platform};
+use crate::env::Env;
+use crate::error::{AuthFileError, Error, TokenError};
+use crate::id_token::IdToken;
+use crate::retry::{self, Transient};
+use crate::secret::{self, Secret};
+
+pub struct GithubActions {
+    request_url: Option<String>,
+    request_token: Option<Secret>,
+    output_file: Option<PathBuf>,
+    repository: Option<String>,
+    run_id: Option<String>,
+    run_attempt: Option<String>,
+}
+
+impl GithubActions {
+    pub const NAME: &'static str = "github-actions";
+
+    pub fn detect(env: &Env) -> Option<Box<dyn Platform>> {
+        env.is_true("GITHUB_ACTIONS")
+            .then(|| Box::new(GithubActions::from_env(env)) as Box<dyn Platform>)
+    }
+
+    pub fn from_env(env: &Env) -> Self {
+        GithubActions {
+            request_url: env.get("ACTIONS_ID_TOKEN_REQUEST_URL").map(str::to_string),
+            request_token: env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN").map(Secret::new),
+            output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
+            repository: env.get("GITHUB_REPOSITORY").map(str::to_string),
+            run_id: env.get("GITHUB_RUN_ID").map(str::to_string),
+            run_attempt: env.get("GITHUB_RUN_ATTEMPT").map(str::to_string),
+        }
+    }
+
+    async fn fetch(&self, url: &str, token: &Secret, audience: &str) -> Result<IdToken, Fetch> {
+        let mut url = reqwest::Url::parse(url).map_err(|e| {
+            Fetch(TokenError::BadResponse {
+                url: url.to_string(),
+                reason: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"),
+            })
+        })?;
+        url.query_pairs_mut().append_pair("audience", audience);
+        let shown = redacted_url(&url);
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| {
+                Fetch(TokenError::Unreachable {
+                    url: shown.clone(),
+                    reason: e.to_string(),
+                })
+            })?;
+        let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| {
+                Fetch(TokenError::BadResponse {
+                    url: shown.clone(),
+                    reason: "ACTIONS_ID_TOKEN_REQUEST_TOKEN holds characters a header cannot".into(),
+                })
+            })?;
+        auth.set_sensitive(true);
+        let resp = client
+            .get(url)
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                Fetch(TokenError::Unreachable {
+                    url: shown.clone(),
+                    reason: error_chain(&e),
+                })
+            })?;
+        let status = resp.status();
+        let body = resp.text().await.map_err(|e| {
+            Fetch(TokenError::Unreachable {
+                url: shown.clone(),
+                reason: error_chain(&e),
+            })
+        })?;
+        if !status.is_success() {
+            return Err(Fetch(TokenError::Http {
+                url: shown,
+                status: status.as_u16(),
+                body: secret::registry().redact(body.trim()).chars().take(300).collect(),
+            }));
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            value: Option<String>,
+        }
+        let answer: Answer = serde_json::from_str(&body).map_err(|e| {
+            Fetch(TokenError::BadResponse {
+                url: shown.clone(),
+                reason: e.to_string(),
+            })
+        })?;
+        match answer.value {
+            Some(v) if !v.trim().is_empty() => Ok(IdToken::new(v, "the GitHub Actions token endpoint")),
+            _ => Err(Fetch(TokenError::Empty {
+                source_desc: format!("{shown} answered with an empty value"),
+            })),
+        }
+    }
+}
+
+/// A token-fetch failure, classified for retrying.
+struct Fetch(TokenError);
+
+impl Transient for Fetch {
+    fn is_transient(&self) -> bool {
+        match &self.0 {
+            TokenError::Unreachable { .. } | TokenError::Empty { .. } => true,
+            TokenError::Http { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Fetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The URL without its query (which may carry tokens on some runners).
+fn redacted_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+impl Platform for GithubActions {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn id_token<'a>(&'a self, audience: &'a str) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+        Box::pin(async move {
+            let (Some(url), Some(token)) = (&self.request_url, &self.request_token) else {
+                return Err(TokenError::GithubNoPermission);
+            };
+            retry::retry(retry::Policy::STANDARD, "fetching the GitHub OIDC token", || {
+                self.fetch(url, token, audience)
+            })
+            .await
+            .map(Some)
+            .map_err(|f| f.0)
+        })
+    }
+
+    fn session_name(&self) -> Option<String> {
+        let repo = self.repository.as_deref().unwrap_or("github");
+        let run = self.run_id.as_deref().unwrap_or("0");
+        let attempt = self.run_attempt.as_deref().unwrap_or("1");
+        Some(sanitize_session_name(&format!("gh-{repo}-{run}-{attempt}")))
+    }
+
+    fn install_masking(&self) {
+        secret::registry().set_mask_hook(Box::new(|value| {
+            // Straight to stdout, bypassing the redacting printer: this is the one place a
+            // secret is meant to be written, so that the runner hides it from then on.
+            let mut out = std::io::stdout().lock();
+            for line in value.lines().filter(|l| !l.trim().is_empty()) {
+                let _ = writeln!(out, "::add-mask::{line}");
+            }
+            let _ = out.flush();
+        }));
+    }
+
+    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
+        let Some(path) = &self.output_file else {
+            tracing::debug!("GITHUB_OUTPUT is not set: no step outputs written");
+            return Ok(());
+        };
+        let mut outputs: Vec<(String, String)> = vec![
+            (
+                "registry".into(),
+                handoff.registries.first().copied().unwrap_or_default().to_string(),
+            ),
+            ("registries".into(), handoff.registries.join(",")),
+        ];
+        if let Some(creds) = &handoff.credentials {
+            for (host, user, password) in creds {
+                let key = output_key(host);
+                outputs.push((format!("docker_username_{key}"), user.to_string()));
+                outputs.push((format!("docker_password_{key}"), password.expose().to_string()));
+            }
+        }
+        append_outputs(path, &outputs).map_err(|e| {
+            Error::AuthFile(AuthFileError::Write {
+                path: path.clone(),
+                reason: e.to_string(),
+            })
+        })
+    }
+}
+
+/// A registry host as an output name: `.` and `-` become `_` (as amazon-ecr-login does).
+fn output_key(host: &str) -> String {
+    host.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// Appends `name<<DELIM` / value / `DELIM` blocks, the form that is safe for any value.
+fn append_outputs(path: &PathBuf, outputs: &[(String, String)]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for (name, value) in outputs {
+        let delim = format!("ECR_LOGIN_EOF_{:016x}", fastrand::u64(..));
+        text.push_str(&format!("{name}<<{delim}\n{value}\n{delim}\n"));
+    }
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_name_traces_the_run() {
+        let env: Env = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REPOSITORY", "octo-org/octo-repo"),
+            ("GITHUB_RUN_ID", "1658821493"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+        ]
+        .into_iter()
+        .collect();
+        let gh = GithubActions::from_env(&env);
+        assert_eq!(
+            gh.session_name().as_deref(),
+            Some("gh-octo-org-octo-repo-1658821493-2")
+        );
+    }
+
+    #[test]
+    fn outputs_use_the_heredoc_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        append_outputs(&path, &[("registry".into(), "a.b".into())]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap();
+        let delim = first.strip_prefix("registry<<").unwrap();
+        assert_eq!(lines.next(), Some("a.b"));
+        assert_eq!(lines.next(), Some(delim));
+    }
+
+    #[test]
+    fn output_keys() {
+        assert_eq!(
+            output_key("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+            "123456789012_dkr_ecr_us_east_1_amazonaws_com"
+        );
+    }
+}

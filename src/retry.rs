@@ -1,0 +1,146 @@
+//! Retries that fit the error: transient failures (5xx, throttling, resets, timeouts) are
+//! retried with jittered exponential backoff; permanent ones are returned at once.
+//!
+//! The AWS SDK retries its own calls (see `aws::sdk_config`); this is for everything else:
+//! the CI token endpoints and the STS errors the SDK does not know to be transient (an
+//! identity provider whose JWKS could not be fetched).
+
+use std::future::Future;
+use std::time::Duration;
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Policy {
+    /// For calls a CI job waits on: 4 attempts, 250 ms doubling to at most 4 s, full jitter.
+    pub const STANDARD: Policy = Policy {
+        max_attempts: 4,
+        initial_backoff: Duration::from_millis(250),
+        max_backoff: Duration::from_secs(4),
+    };
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_backoff);
+        // Full jitter: anywhere between half and all of the exponential delay, so that a matrix
+        // of jobs failing together does not retry together.
+        let half = exp / 2;
+        half + Duration::from_millis(fastrand::u64(0..=half.as_millis() as u64))
+    }
+}
+
+/// Whether a failure is worth another attempt.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+/// Runs `op` until it succeeds, fails permanently, or runs out of attempts.
+pub async fn retry<T, E, F, Fut>(policy: Policy, what: &str, mut op: F) -> Result<T, E>
+where
+    E: Transient + std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_transient() && attempt + 1 < policy.max_attempts => {
+                let wait = policy.backoff(attempt);
+                tracing::warn!(
+                    "{what} failed (attempt {} of {}), retrying in {} ms: {e}",
+                    attempt + 1,
+                    policy.max_attempts,
+                    wait.as_millis()
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[derive(Debug)]
+    struct E(bool);
+    impl Transient for E {
+        fn is_transient(&self) -> bool {
+            self.0
+        }
+    }
+    impl std::fmt::Display for E {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "E({})", self.0)
+        }
+    }
+
+    const FAST: Policy = Policy {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(2),
+    };
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_until_the_limit() {
+        let calls = Cell::new(0);
+        let r: Result<(), E> = retry(FAST, "t", || {
+            calls.set(calls.get() + 1);
+            async { Err(E(true)) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.get(), 3);
+    }
+
+    #[tokio::test]
+    async fn permanent_errors_fail_at_once() {
+        let calls = Cell::new(0);
+        let r: Result<(), E> = retry(FAST, "t", || {
+            calls.set(calls.get() + 1);
+            async { Err(E(false)) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn success_after_a_transient_error() {
+        let calls = Cell::new(0);
+        let r: Result<u8, E> = retry(FAST, "t", || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n < 2 {
+                    Err(E(true))
+                } else {
+                    Ok(7)
+                }
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 7);
+        assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn backoff_stays_within_bounds() {
+        for attempt in 0..20 {
+            let d = Policy::STANDARD.backoff(attempt);
+            assert!(d <= Policy::STANDARD.max_backoff, "{attempt}: {d:?}");
+            assert!(d >= Policy::STANDARD.initial_backoff / 2, "{attempt}: {d:?}");
+        }
+    }
+}
