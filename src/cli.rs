@@ -120,7 +120,13 @@ pub struct OutputArgs {
     pub output: OutputFormat,
 
     /// Print only errors.
-    #[arg(short, long, env = "ECR_LOGIN_QUIET", global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        env = "ECR_LOGIN_QUIET",
+        global = true,
+        conflicts_with = "verbose"
+    )]
     pub quiet: bool,
 
     /// More log detail on stderr (-v info, -vv debug, -vvv trace). Secrets are always redacted.

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::aws::registry::{self, Registry};
 use crate::aws::regions;
+use crate::aws::registry::{self, Registry};
 use crate::cli::{Cli, Command, LoginArgs, OutputFormat};
 use crate::env::Env;
 use crate::error::{AuthFileError, Error, UsageError};
@@ -121,8 +121,7 @@ async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> 
     let session_name = match args.role_session_name {
         Some(n) => {
             let ok = (2..=64).contains(&n.len())
-                && n
-                    .chars()
+                && n.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
             if !ok {
                 return Err(UsageError::SessionName { name: n }.into());
@@ -146,7 +145,9 @@ async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> 
     if let Some(p) = &args.platform {
         let known = crate::platform::names();
         let p = p.trim().to_ascii_lowercase();
-        if !known.contains(&p.as_str()) && !["github", "eks", "generic", "none"].contains(&p.as_str()) {
+        if !known.contains(&p.as_str())
+            && !["github", "eks", "generic", "none"].contains(&p.as_str())
+        {
             return Err(UsageError::Platform(p).into());
         }
     }

@@ -6,19 +6,54 @@
 
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
 }
 
+/// Names only: values can be secrets.
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.vars.keys()).finish()
+    }
+}
+
+/// Whether a variable's name says its value is a secret (`AWS_SECRET_ACCESS_KEY`,
+/// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `CIRCLE_OIDC_TOKEN`...). Paths and URLs to secrets are
+/// not secrets themselves.
+fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    let secretish = [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|w| n.contains(w));
+    let pointer = ["_FILE", "_URL", "_PATH", "_URI", "_DIR"]
+        .iter()
+        .any(|w| n.ends_with(w));
+    secretish && !pointer
+}
+
 impl Env {
     /// The current process environment (variables that are not valid UTF-8 are skipped).
+    /// Values of variables whose names mark them as secrets are registered for redaction.
     pub fn capture() -> Self {
-        Env {
+        let env = Env {
             vars: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
+        };
+        for (k, v) in &env.vars {
+            if is_secret_name(k) {
+                crate::secret::registry().add(v);
+            }
         }
+        env
     }
 
     /// A value, treating an empty variable as unset (CI systems export empty strings for
@@ -38,7 +73,9 @@ impl Env {
     /// `true` for `true`/`1`/`yes` (any case).
     pub fn is_true(&self, name: &str) -> bool {
         matches!(
-            self.get(name).map(|v| v.trim().to_ascii_lowercase()).as_deref(),
+            self.get(name)
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref(),
             Some("true" | "1" | "yes")
         )
     }
@@ -52,5 +89,45 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        for yes in [
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_ACCESS_KEY_ID",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "CIRCLE_OIDC_TOKEN_V2",
+            "BITBUCKET_STEP_OIDC_TOKEN",
+        ] {
+            assert!(is_secret_name(yes), "{yes}");
+        }
+        for no in [
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "PATH",
+            "AWS_REGION",
+            "HOME",
+        ] {
+            assert!(!is_secret_name(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_names_not_values() {
+        let env: Env = [("AWS_SECRET_ACCESS_KEY", "very-secret-value")]
+            .into_iter()
+            .collect();
+        let s = format!("{env:?}");
+        assert!(
+            s.contains("AWS_SECRET_ACCESS_KEY") && !s.contains("very-secret-value"),
+            "{s}"
+        );
     }
 }

@@ -60,9 +60,9 @@ impl Error {
             Error::Token(e) => e.help(),
             Error::Aws(e) => e.help(),
             Error::AuthFile(e) => e.help(),
-            Error::Internal(_) => vec![
-                "this is a bug in ecr-login; please report it with the output of `-vv`".into(),
-            ],
+            Error::Internal(_) => {
+                vec!["this is a bug in ecr-login; please report it with the output of `-vv`".into()]
+            }
         }
     }
 }
@@ -142,7 +142,9 @@ pub enum TokenError {
     },
     #[error("could not reach the identity token endpoint {url}: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("the identity token endpoint {url} answered with something that is not a token: {reason}")]
+    #[error(
+        "the identity token endpoint {url} answered with something that is not a token: {reason}"
+    )]
     BadResponse { url: String, reason: String },
     #[error("the identity token is empty ({source_desc})")]
     Empty { source_desc: String },
@@ -191,6 +193,7 @@ impl ClaimsSummary {
     pub fn issuer_host(&self) -> Option<String> {
         self.iss.as_ref().map(|iss| {
             iss.trim_start_matches("https://")
+                .trim_start_matches("http://")
                 .trim_end_matches('/')
                 .to_string()
         })
@@ -198,18 +201,16 @@ impl ClaimsSummary {
 
     fn lines(&self) -> Vec<String> {
         let none = || "(absent)".to_string();
-        let mut lines = vec![
-            format!(
-                "the token's claims: iss={} aud={} sub={}",
-                self.iss.clone().unwrap_or_else(none),
-                if self.aud.is_empty() {
-                    none()
-                } else {
-                    self.aud.join(",")
-                },
-                self.sub.clone().unwrap_or_else(none)
-            ),
-        ];
+        let mut lines = vec![format!(
+            "the token's claims: iss={} aud={} sub={}",
+            self.iss.clone().unwrap_or_else(none),
+            if self.aud.is_empty() {
+                none()
+            } else {
+                self.aud.join(",")
+            },
+            self.sub.clone().unwrap_or_else(none)
+        )];
         if let Some(host) = self.issuer_host() {
             lines.push(format!(
                 "the role's trust policy must allow them: Federated principal arn:aws:iam::<account-id>:oidc-provider/{host}, condition StringEquals \"{host}:aud\": \"{}\" and StringLike \"{host}:sub\" matching \"{}\"",
@@ -225,13 +226,15 @@ impl ClaimsSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
     /// STS refused to assume the role with the web identity token.
-    #[error("STS refused to assume {role_arn} with the {platform} identity token: {code}: {message}")]
+    #[error(
+        "STS refused to assume {role_arn} with the {platform} identity token: {code}: {message}"
+    )]
     AssumeRoleDenied {
         role_arn: String,
         platform: String,
         code: String,
         message: String,
-        claims: ClaimsSummary,
+        claims: Box<ClaimsSummary>,
     },
     /// STS refused to assume the role with the caller's own credentials.
     #[error("STS refused to assume {role_arn}: {code}: {message}")]
@@ -347,7 +350,9 @@ pub enum AuthFileError {
         registry: String,
         reason: String,
     },
-    #[error("no home directory and no DOCKER_CONFIG: cannot tell where Docker's config.json lives")]
+    #[error(
+        "no home directory and no DOCKER_CONFIG: cannot tell where Docker's config.json lives"
+    )]
     NoHome,
 }
 

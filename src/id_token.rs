@@ -64,14 +64,22 @@ mod tests {
     #[test]
     fn decodes_iss_aud_sub() {
         let t = IdToken::new(
-            jwt(r#"{"iss":"https://token.actions.githubusercontent.com","aud":"sts.amazonaws.com","sub":"repo:o/r:ref:refs/heads/main"}"#),
+            jwt(
+                r#"{"iss":"https://token.actions.githubusercontent.com","aud":"sts.amazonaws.com","sub":"repo:o/r:ref:refs/heads/main"}"#,
+            ),
             "test",
         );
         let c = t.claims();
-        assert_eq!(c.iss.as_deref(), Some("https://token.actions.githubusercontent.com"));
+        assert_eq!(
+            c.iss.as_deref(),
+            Some("https://token.actions.githubusercontent.com")
+        );
         assert_eq!(c.aud, ["sts.amazonaws.com"]);
         assert_eq!(c.sub.as_deref(), Some("repo:o/r:ref:refs/heads/main"));
-        assert_eq!(c.issuer_host().as_deref(), Some("token.actions.githubusercontent.com"));
+        assert_eq!(
+            c.issuer_host().as_deref(),
+            Some("token.actions.githubusercontent.com")
+        );
     }
 
     #[test]

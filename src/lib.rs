@@ -36,7 +36,9 @@ pub fn run(cli: Cli) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            printer.error(&Error::Internal(format!("cannot start the async runtime: {e}")));
+            printer.error(&Error::Internal(format!(
+                "cannot start the async runtime: {e}"
+            )));
             return exit::INTERNAL;
         }
     };

@@ -8,9 +8,14 @@ use tracing_subscriber::EnvFilter;
 
 use crate::secret;
 
+/// The SDK's orchestrator logs raw response bodies and parsed outputs at trace level, before
+/// this process has seen (and could register) the secrets in them; never enable that.
+const CAPS: &str = "aws_smithy_runtime::client::orchestrator=debug";
+
 /// Installs the global subscriber with `filter` (an `EnvFilter` directive string).
 pub fn init(filter: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_new(format!("{filter},{CAPS}"))
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,{CAPS}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(RedactingStderr)

@@ -140,7 +140,10 @@ mod tests {
         for attempt in 0..20 {
             let d = Policy::STANDARD.backoff(attempt);
             assert!(d <= Policy::STANDARD.max_backoff, "{attempt}: {d:?}");
-            assert!(d >= Policy::STANDARD.initial_backoff / 2, "{attempt}: {d:?}");
+            assert!(
+                d >= Policy::STANDARD.initial_backoff / 2,
+                "{attempt}: {d:?}"
+            );
         }
     }
 }

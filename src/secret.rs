@@ -105,17 +105,22 @@ impl Registry {
 
     /// Installs the CI platform's mask hook and calls it at once for every value already seen.
     pub fn set_mask_hook(&self, hook: MaskHook) {
-        let values = self.values.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let values = self
+            .values
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         for value in &values {
             hook(value);
         }
         *self.mask_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
     }
 
-    /// `text` with every registered secret replaced by `***`.
+    /// `text` with every registered secret, and the value of every field known to hold one
+    /// (see [`SECRET_FIELDS`]), replaced by `***`.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let values = self.values.read().unwrap_or_else(|e| e.into_inner());
-        let mut out = Cow::Borrowed(text);
+        let mut out = scrub_fields(text);
         for value in values.iter() {
             if out.contains(value.as_str()) {
                 out = Cow::Owned(out.replace(value.as_str(), "***"));
@@ -123,6 +128,55 @@ impl Registry {
         }
         out
     }
+}
+
+/// Markers after which a secret value follows, in the forms AWS responses, the SDK's `Debug`
+/// output and request bodies take. A second line of defence for values logged before this
+/// process could register them (a response body is logged before it is parsed).
+const SECRET_FIELDS: &[&str] = &[
+    "\"authorizationToken\":\"",
+    "\"authorizationToken\": \"",
+    "authorization_token: Some(\"",
+    "<SecretAccessKey>",
+    "access_key_id: \"",
+    "<SessionToken>",
+    "\"SecretAccessKey\":\"",
+    "\"SessionToken\":\"",
+    "WebIdentityToken=",
+    "\"WebIdentityToken\":\"",
+    "\"value\":\"",
+    "\"Secret\":\"",
+    "\"auth\":\"",
+    "\"auth\": \"",
+];
+
+/// Replaces the value after each [`SECRET_FIELDS`] marker, up to its closing delimiter.
+fn scrub_fields(text: &str) -> Cow<'_, str> {
+    if !SECRET_FIELDS.iter().any(|m| text.contains(m)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next = SECRET_FIELDS
+            .iter()
+            .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
+            .min();
+        let Some((at, len)) = next else {
+            out.push_str(rest);
+            break;
+        };
+        out.push_str(&rest[..at + len]);
+        let value = &rest[at + len..];
+        let end = value
+            .find(|c: char| matches!(c, '"' | '<' | '&' | '\\') || c.is_whitespace())
+            .unwrap_or(value.len());
+        if end > 0 {
+            out.push_str("***");
+        }
+        rest = &value[end..];
+    }
+    Cow::Owned(out)
 }
 
 /// Percent-encodes the characters that differ between a raw secret and the same secret in a
@@ -157,6 +211,19 @@ mod tests {
         let _s = Secret::new("abc/def+ghi=");
         let text = "token=abc/def+ghi= and again abc%2Fdef%2Bghi%3D end";
         assert_eq!(registry().redact(text), "token=*** and again *** end");
+    }
+
+    #[test]
+    fn known_secret_fields_are_scrubbed_even_unregistered() {
+        let text = r#"body {"authorizationData":[{"authorizationToken":"QVdTOnh5eg==","expiresAt":1}]} <SessionToken>abc+/=</SessionToken> authorization_token: Some("QVdT") x"#;
+        assert_eq!(
+            registry().redact(text),
+            r#"body {"authorizationData":[{"authorizationToken":"***","expiresAt":1}]} <SessionToken>***</SessionToken> authorization_token: Some("***") x"#
+        );
+        assert_eq!(
+            registry().redact("Action=X&WebIdentityToken=eyJ.a.b&Version=1"),
+            "Action=X&WebIdentityToken=***&Version=1"
+        );
     }
 
     #[test]

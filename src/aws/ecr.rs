@@ -104,7 +104,10 @@ pub async fn tokens(
             Registry::Private {
                 account, region, ..
             } => {
-                let entries = per_region.get(region).map(Vec::as_slice).unwrap_or_default();
+                let entries = per_region
+                    .get(region)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 // The entry for this account; any entry will do otherwise, since one token
                 // covers every registry the role may reach.
                 entries
@@ -185,8 +188,7 @@ async fn public_call(
     credentials: Option<&Credentials>,
     identity: Option<&str>,
 ) -> Result<Decoded, AwsError> {
-    let mut conf =
-        aws_sdk_ecrpublic::config::Builder::from(sdk).region(Region::new("us-east-1"));
+    let mut conf = aws_sdk_ecrpublic::config::Builder::from(sdk).region(Region::new("us-east-1"));
     if let Some(c) = credentials {
         conf = conf.credentials_provider(c.clone());
     }
@@ -235,12 +237,15 @@ fn decode(
 
 fn ecr_error(f: Failure, region: &str, service: &str, identity: Option<&str>) -> AwsError {
     match f {
-        Failure::Service { code, message, status }
-            if status == 403
-                || code.contains("AccessDenied")
-                || code.contains("UnrecognizedClient")
-                || code.contains("InvalidSignature")
-                || code.contains("ExpiredToken") =>
+        Failure::Service {
+            code,
+            message,
+            status,
+        } if status == 403
+            || code.contains("AccessDenied")
+            || code.contains("UnrecognizedClient")
+            || code.contains("InvalidSignature")
+            || code.contains("ExpiredToken") =>
         {
             AwsError::EcrDenied {
                 region: region.to_string(),

@@ -167,16 +167,40 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Checks `region`: it must be region-shaped and, unless `allow_unknown`, known to this release.
+pub fn check(region: &str, allow_unknown: bool) -> Result<(), crate::error::UsageError> {
+    if is_known(region) || (allow_unknown && is_region_shaped(region)) {
+        return Ok(());
+    }
+    Err(crate::error::UsageError::UnknownRegion {
+        region: region.to_string(),
+        suggestion: suggest(region),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn shapes() {
-        for ok in ["us-east-1", "us-gov-west-1", "eusc-de-east-1", "ap-southeast-7"] {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "eusc-de-east-1",
+            "ap-southeast-7",
+        ] {
             assert!(is_region_shaped(ok), "{ok}");
         }
-        for bad in ["us-east1", "useast-1", "US-EAST-1", "us--1", "us-east-", "", "x"] {
+        for bad in [
+            "us-east1",
+            "useast-1",
+            "US-EAST-1",
+            "us--1",
+            "us-east-",
+            "",
+            "x",
+        ] {
             assert!(!is_region_shaped(bad), "{bad}");
         }
     }
@@ -197,15 +221,4 @@ mod tests {
         assert_eq!(suggest("eu-wset-1").as_deref(), Some("eu-west-1"));
         assert_eq!(suggest("mars-north-9"), None);
     }
-}
-
-/// Checks `region`: it must be region-shaped and, unless `allow_unknown`, known to this release.
-pub fn check(region: &str, allow_unknown: bool) -> Result<(), crate::error::UsageError> {
-    if is_known(region) || (allow_unknown && is_region_shaped(region)) {
-        return Ok(());
-    }
-    Err(crate::error::UsageError::UnknownRegion {
-        region: region.to_string(),
-        suggestion: suggest(region),
-    })
 }

@@ -174,35 +174,160 @@ mod tests {
     #[test]
     fn accepted_forms() {
         let table: &[(&str, Registry)] = &[
-            ("123456789012", private("123456789012", "eu-west-1", "123456789012.dkr.ecr.eu-west-1.amazonaws.com")),
-            ("123456789012.dkr.ecr.us-east-1.amazonaws.com", private("123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com")),
-            ("https://123456789012.dkr.ecr.us-east-1.amazonaws.com", private("123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com")),
-            ("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1.0", private("123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com")),
-            ("123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM", private("123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com")),
-            ("123456789012.dkr.ecr-fips.us-east-2.amazonaws.com", private("123456789012", "us-east-2", "123456789012.dkr.ecr-fips.us-east-2.amazonaws.com")),
-            ("123456789012.dkr-ecr.eu-central-1.on.aws", private("123456789012", "eu-central-1", "123456789012.dkr-ecr.eu-central-1.on.aws")),
-            ("123456789012.dkr-ecr-fips.us-west-2.on.aws", private("123456789012", "us-west-2", "123456789012.dkr-ecr-fips.us-west-2.on.aws")),
-            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", private("123456789012", "cn-north-1", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn")),
-            ("123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn", private("123456789012", "cn-northwest-1", "123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn")),
-            ("123456789012.dkr.ecr.us-gov-west-1.amazonaws.com", private("123456789012", "us-gov-west-1", "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com")),
-            ("123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com", private("123456789012", "us-gov-east-1", "123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com")),
-            ("123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", private("123456789012", "eusc-de-east-1", "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu")),
-            ("123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov", private("123456789012", "us-iso-east-1", "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov")),
-            ("123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov", private("123456789012", "us-isob-east-1", "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov")),
-            ("123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk", private("123456789012", "eu-isoe-west-1", "123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk")),
-            ("123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov", private("123456789012", "us-isof-south-1", "123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov")),
+            (
+                "123456789012",
+                private(
+                    "123456789012",
+                    "eu-west-1",
+                    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                private(
+                    "123456789012",
+                    "us-east-1",
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                ),
+            ),
+            (
+                "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                private(
+                    "123456789012",
+                    "us-east-1",
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1.0",
+                private(
+                    "123456789012",
+                    "us-east-1",
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                ),
+            ),
+            (
+                "123456789012.DKR.ECR.US-EAST-1.AMAZONAWS.COM",
+                private(
+                    "123456789012",
+                    "us-east-1",
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-east-2.amazonaws.com",
+                private(
+                    "123456789012",
+                    "us-east-2",
+                    "123456789012.dkr.ecr-fips.us-east-2.amazonaws.com",
+                ),
+            ),
+            (
+                "123456789012.dkr-ecr.eu-central-1.on.aws",
+                private(
+                    "123456789012",
+                    "eu-central-1",
+                    "123456789012.dkr-ecr.eu-central-1.on.aws",
+                ),
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-west-2.on.aws",
+                private(
+                    "123456789012",
+                    "us-west-2",
+                    "123456789012.dkr-ecr-fips.us-west-2.on.aws",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                private(
+                    "123456789012",
+                    "cn-north-1",
+                    "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                ),
+            ),
+            (
+                "123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn",
+                private(
+                    "123456789012",
+                    "cn-northwest-1",
+                    "123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com",
+                private(
+                    "123456789012",
+                    "us-gov-west-1",
+                    "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com",
+                private(
+                    "123456789012",
+                    "us-gov-east-1",
+                    "123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu",
+                private(
+                    "123456789012",
+                    "eusc-de-east-1",
+                    "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov",
+                private(
+                    "123456789012",
+                    "us-iso-east-1",
+                    "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
+                private(
+                    "123456789012",
+                    "us-isob-east-1",
+                    "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk",
+                private(
+                    "123456789012",
+                    "eu-isoe-west-1",
+                    "123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk",
+                ),
+            ),
+            (
+                "123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov",
+                private(
+                    "123456789012",
+                    "us-isof-south-1",
+                    "123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov",
+                ),
+            ),
             ("public.ecr.aws", Registry::Public),
             ("public.ecr.aws/nginx/nginx", Registry::Public),
         ];
         for (input, want) in table {
-            assert_eq!(&parse(input, Some("eu-west-1"), false).unwrap(), want, "{input}");
+            assert_eq!(
+                &parse(input, Some("eu-west-1"), false).unwrap(),
+                want,
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn china_account_id_gets_the_china_suffix() {
         assert_eq!(
-            parse("123456789012", Some("cn-north-1"), false).unwrap().host(),
+            parse("123456789012", Some("cn-north-1"), false)
+                .unwrap()
+                .host(),
             "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
         );
     }
@@ -215,16 +340,33 @@ mod tests {
             ("docker.io", "account id"),
             ("ghcr.io/owner/image", "account id"),
             ("123456789012.dkr.ecr.us-east-1.amazonaws.com:443", "port"),
-            ("123456789012.dkr.ecr.us-east-1.example.com", "end in .amazonaws.com"),
-            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com", "end in .amazonaws.com.cn"),
-            ("123456789012.ecr.us-east-1.amazonaws.com", "not an ECR host"),
+            (
+                "123456789012.dkr.ecr.us-east-1.example.com",
+                "end in .amazonaws.com",
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com",
+                "end in .amazonaws.com.cn",
+            ),
+            (
+                "123456789012.ecr.us-east-1.amazonaws.com",
+                "not an ECR host",
+            ),
             ("123456789012.dkr.s3.us-east-1.amazonaws.com", "dkr.ecr"),
-            ("123456789012.dkr-ecr.us-iso-east-1.c2s.ic.gov", "no dual-stack"),
-            ("12345678901x.dkr.ecr.us-east-1.amazonaws.com", "starts with the 12-digit"),
+            (
+                "123456789012.dkr-ecr.us-iso-east-1.c2s.ic.gov",
+                "no dual-stack",
+            ),
+            (
+                "12345678901x.dkr.ecr.us-east-1.amazonaws.com",
+                "starts with the 12-digit",
+            ),
             ("123456789012.dkr.ecr", "incomplete"),
         ];
         for (input, want) in table {
-            let e = parse(input, Some("us-east-1"), false).unwrap_err().to_string();
+            let e = parse(input, Some("us-east-1"), false)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{input}: {e}");
         }
     }
@@ -241,7 +383,10 @@ mod tests {
 
     #[test]
     fn account_id_without_region_is_a_no_region_error() {
-        assert!(matches!(parse("123456789012", None, false), Err(UsageError::NoRegion)));
+        assert!(matches!(
+            parse("123456789012", None, false),
+            Err(UsageError::NoRegion)
+        ));
     }
 
     #[test]

@@ -60,17 +60,21 @@ pub async fn assume_role_with_web_identity(
     platform: &str,
 ) -> Result<Assumed, AwsError> {
     let client = aws_sdk_sts::Client::new(sdk);
-    let out = retry::retry(retry::Policy::STANDARD, "STS AssumeRoleWithWebIdentity", || async {
-        client
-            .assume_role_with_web_identity()
-            .role_arn(role.role_arn)
-            .role_session_name(role.session_name)
-            .duration_seconds(role.duration_seconds)
-            .web_identity_token(token.jwt.expose())
-            .send()
-            .await
-            .map_err(|e| StsFailure(Failure::from_sdk(&e)))
-    })
+    let out = retry::retry(
+        retry::Policy::STANDARD,
+        "STS AssumeRoleWithWebIdentity",
+        || async {
+            client
+                .assume_role_with_web_identity()
+                .role_arn(role.role_arn)
+                .role_session_name(role.session_name)
+                .duration_seconds(role.duration_seconds)
+                .web_identity_token(token.jwt.expose())
+                .send()
+                .await
+                .map_err(|e| StsFailure(Failure::from_sdk(&e)))
+        },
+    )
     .await
     .map_err(|StsFailure(f)| match f {
         Failure::Service { code, message, .. } => AwsError::AssumeRoleDenied {
@@ -78,7 +82,7 @@ pub async fn assume_role_with_web_identity(
             platform: platform.to_string(),
             code,
             message,
-            claims: token.claims(),
+            claims: Box::new(token.claims()),
         },
         Failure::Unreachable(reason) => AwsError::Unreachable {
             service: "STS".into(),

@@ -50,7 +50,10 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
         match helper_for(login.host) {
             Some(helper) => {
                 helper_client::store(&helper, login)?;
-                tracing::debug!("stored the login for {} with docker-credential-{helper}", login.host);
+                tracing::debug!(
+                    "stored the login for {} with docker-credential-{helper}",
+                    login.host
+                );
                 in_helper.push(login.host);
             }
             None => in_file.push(login),
@@ -66,12 +69,10 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
             reason: "\"auths\" is not an object".into(),
         });
     }
-    let auths = auths
-        .as_object_mut()
-        .ok_or_else(|| AuthFileError::Parse {
-            path: path.clone(),
-            reason: "\"auths\" is not an object".into(),
-        })?;
+    let auths = auths.as_object_mut().ok_or_else(|| AuthFileError::Parse {
+        path: path.clone(),
+        reason: "\"auths\" is not an object".into(),
+    })?;
     for login in in_file {
         let auth = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
@@ -230,7 +231,9 @@ mod tests {
         let auth = v["auths"]["123456789012.dkr.ecr.us-east-1.amazonaws.com"]["auth"]
             .as_str()
             .unwrap();
-        let decoded = base64::engine::general_purpose::STANDARD.decode(auth).unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth)
+            .unwrap();
         assert_eq!(decoded, b"AWS:the-password-1");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);

@@ -16,7 +16,11 @@ pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
         registry: login.host.to_string(),
         reason: secret::registry().redact(&reason).into_owned(),
     };
-    if helper.is_empty() || !helper.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if helper.is_empty()
+        || !helper
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         return Err(fail(format!("{helper:?} is not a valid helper name")));
     }
     let program = format!("docker-credential-{helper}");
@@ -53,7 +57,10 @@ pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
         })
         .trim()
         .to_string();
-        return Err(fail(format!("{program} store exited with {}: {msg}", out.status)));
+        return Err(fail(format!(
+            "{program} store exited with {}: {msg}",
+            out.status
+        )));
     }
     Ok(())
 }

@@ -63,13 +63,16 @@ impl GithubActions {
                     reason: e.to_string(),
                 })
             })?;
-        let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| {
-                Fetch(TokenError::BadResponse {
-                    url: shown.clone(),
-                    reason: "ACTIONS_ID_TOKEN_REQUEST_TOKEN holds characters a header cannot".into(),
-                })
-            })?;
+        let mut auth = reqwest::header::HeaderValue::from_str(&format!(
+            "Bearer {}",
+            token.expose()
+        ))
+        .map_err(|_| {
+            Fetch(TokenError::BadResponse {
+                url: shown.clone(),
+                reason: "ACTIONS_ID_TOKEN_REQUEST_TOKEN holds characters a header cannot".into(),
+            })
+        })?;
         auth.set_sensitive(true);
         let resp = client
             .get(url)
@@ -94,7 +97,11 @@ impl GithubActions {
             return Err(Fetch(TokenError::Http {
                 url: shown,
                 status: status.as_u16(),
-                body: secret::registry().redact(body.trim()).chars().take(300).collect(),
+                body: secret::registry()
+                    .redact(body.trim())
+                    .chars()
+                    .take(300)
+                    .collect(),
             }));
         }
         #[derive(serde::Deserialize)]
@@ -108,7 +115,9 @@ impl GithubActions {
             })
         })?;
         match answer.value {
-            Some(v) if !v.trim().is_empty() => Ok(IdToken::new(v, "the GitHub Actions token endpoint")),
+            Some(v) if !v.trim().is_empty() => {
+                Ok(IdToken::new(v, "the GitHub Actions token endpoint"))
+            }
             _ => Err(Fetch(TokenError::Empty {
                 source_desc: format!("{shown} answered with an empty value"),
             })),
@@ -158,14 +167,19 @@ impl Platform for GithubActions {
         Self::NAME
     }
 
-    fn id_token<'a>(&'a self, audience: &'a str) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+    fn id_token<'a>(
+        &'a self,
+        audience: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
         Box::pin(async move {
             let (Some(url), Some(token)) = (&self.request_url, &self.request_token) else {
                 return Err(TokenError::GithubNoPermission);
             };
-            retry::retry(retry::Policy::STANDARD, "fetching the GitHub OIDC token", || {
-                self.fetch(url, token, audience)
-            })
+            retry::retry(
+                retry::Policy::STANDARD,
+                "fetching the GitHub OIDC token",
+                || self.fetch(url, token, audience),
+            )
             .await
             .map(Some)
             .map_err(|f| f.0)
@@ -199,7 +213,12 @@ impl Platform for GithubActions {
         let mut outputs: Vec<(String, String)> = vec![
             (
                 "registry".into(),
-                handoff.registries.first().copied().unwrap_or_default().to_string(),
+                handoff
+                    .registries
+                    .first()
+                    .copied()
+                    .unwrap_or_default()
+                    .to_string(),
             ),
             ("registries".into(), handoff.registries.join(",")),
         ];
@@ -207,7 +226,10 @@ impl Platform for GithubActions {
             for (host, user, password) in creds {
                 let key = output_key(host);
                 outputs.push((format!("docker_username_{key}"), user.to_string()));
-                outputs.push((format!("docker_password_{key}"), password.expose().to_string()));
+                outputs.push((
+                    format!("docker_password_{key}"),
+                    password.expose().to_string(),
+                ));
             }
         }
         append_outputs(path, &outputs).map_err(|e| {
@@ -233,7 +255,10 @@ fn append_outputs(path: &PathBuf, outputs: &[(String, String)]) -> std::io::Resu
         let delim = format!("ECR_LOGIN_EOF_{:016x}", fastrand::u64(..));
         text.push_str(&format!("{name}<<{delim}\n{value}\n{delim}\n"));
     }
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?;
     f.write_all(text.as_bytes())
 }
 

@@ -18,7 +18,10 @@ impl Platform for Local {
         Self::NAME
     }
 
-    fn id_token<'a>(&'a self, _audience: &'a str) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+    fn id_token<'a>(
+        &'a self,
+        _audience: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
         Box::pin(async { Ok(None) })
     }
 }

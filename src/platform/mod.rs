@@ -37,8 +37,10 @@ pub trait Platform: Send + Sync {
 
     /// Fetches the platform's OIDC identity token for `audience`. `Ok(None)`: this platform has
     /// no token of its own (the caller falls back to a token file or the AWS credential chain).
-    fn id_token<'a>(&'a self, audience: &'a str)
-        -> BoxFuture<'a, Result<Option<IdToken>, TokenError>>;
+    fn id_token<'a>(
+        &'a self,
+        audience: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>>;
 
     /// A role session name that traces back to this CI run, if the platform has run ids.
     fn session_name(&self) -> Option<String> {
@@ -133,7 +135,10 @@ mod tests {
 
     #[test]
     fn session_names_are_sanitised_and_fit() {
-        assert_eq!(sanitize_session_name("gh-owner/repo-12-1"), "gh-owner-repo-12-1");
+        assert_eq!(
+            sanitize_session_name("gh-owner/repo-12-1"),
+            "gh-owner-repo-12-1"
+        );
         assert_eq!(sanitize_session_name("a"), "a-");
         let long = format!("gh-{}-123456789-2", "x".repeat(100));
         let s = sanitize_session_name(&long);

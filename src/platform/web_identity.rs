@@ -48,7 +48,10 @@ impl Platform for WebIdentity {
         Self::NAME
     }
 
-    fn id_token<'a>(&'a self, _audience: &'a str) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+    fn id_token<'a>(
+        &'a self,
+        _audience: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
         Box::pin(async move { self.path.as_ref().map(read_token_file).transpose() })
     }
 }

@@ -88,7 +88,8 @@ class State:
             self.calls.append(entry)
             if self.args.record and call["service"] in ("sts", "ecr", "ecr-public"):
                 line = {"service": call["service"], "operation": call["operation"],
-                        "status": status, "response": body.decode("utf-8", "replace")}
+                        "status": status, "response": body.decode("utf-8", "replace"),
+                        "web_identity_token": call["params"].get("WebIdentityToken")}
                 with open(self.args.record, "a", encoding="utf-8") as f:
                     f.write(json.dumps(line) + "\n")
 

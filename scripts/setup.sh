@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing ecr-login needs on a Debian machine, and is quick when
+# it is all there already. Sourced by scripts/test.sh and scripts/demo.sh.
+#   - Debian packages: skopeo, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
+#     file, iproute2 (ip), util-linux (unshare)
+#   - the musl target, for the static release binary
+#   - a Python venv (.venv, or $ECR_LOGIN_TEST_VENV) with tests/support/requirements.txt
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${ECR_LOGIN_TEST_VENV:-$root/.venv}"
+
+need=()
+for pair in skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils \
+  openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+  echo "setup: adding the x86_64-unknown-linux-musl target" >&2
+  rustup target add x86_64-unknown-linux-musl >/dev/null
+fi
+
+stamp="$venv/.requirements"
+if ! cmp -s "$root/tests/support/requirements.txt" "$stamp" 2>/dev/null; then
+  echo "setup: creating the test venv at $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/tests/support/requirements.txt"
+  cp "$root/tests/support/requirements.txt" "$stamp"
+fi

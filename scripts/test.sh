@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every check and test of ecr-login, installing what they need first:
+#   formatting, clippy, the static release build, unit tests, and the integration tests
+#   against local servers (moto, our OIDC issuer and proxy, docker-registry, skopeo).
+# The tests run inside a private network + mount + PID namespace: only loopback exists there,
+# the ECR host names resolve to local registries (tests/support/hosts), and every server they
+# start dies with them.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/setup.sh
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "static release binary (x86_64-unknown-linux-musl)"
+cargo build --release --locked --target x86_64-unknown-linux-musl
+bin="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-musl/release/ecr-login"
+desc="$(file -b "$bin")"
+echo "$desc" >&2
+case "$desc" in
+  *"statically linked"* | *"static-pie linked"*) ;;
+  *) echo "error: the release binary is not statically linked: $desc" >&2; exit 1 ;;
+esac
+"$bin" --version >&2
+
+step "build the tests"
+cargo test --locked --no-run
+
+step "run the tests in a private network namespace"
+ns=(unshare --net --mount --pid --fork --mount-proc)
+[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --net --mount --pid --fork --mount-proc)
+"${ns[@]}" bash -euo pipefail -c '
+  ip link set lo up
+  mount --bind tests/support/hosts /etc/hosts
+  exec cargo test --locked --offline -- "$@"
+' ecr-login-tests "$@"

@@ -1,0 +1,17 @@
+//! Integration tests: the real `ecr-login` binary against real servers on 127.0.0.1 —
+//! moto (STS, ECR) behind our fault-injecting proxy, our own OIDC issuer, Debian's
+//! docker-registry — and the real `skopeo` reading what we wrote.
+//!
+//! Run them with `scripts/test.sh`, which installs the tools and runs this binary inside a
+//! private network namespace where the ECR host names resolve to the local registries.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+mod auth_file;
+mod errors;
+mod login;
+mod push_pull;
+mod retries;
+mod secrets;
