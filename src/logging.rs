@@ -9,13 +9,18 @@ use tracing_subscriber::EnvFilter;
 use crate::secret;
 
 /// The SDK's orchestrator logs raw response bodies and parsed outputs at trace level, before
-/// this process has seen (and could register) the secrets in them; never enable that.
-const CAPS: &str = "aws_smithy_runtime::client::orchestrator=debug";
+/// this process has seen (and could register) the secrets in them: wherever trace is asked
+/// for, that target is held at debug.
+const TRACE_CAP: &str = "aws_smithy_runtime::client::orchestrator=debug";
 
 /// Installs the global subscriber with `filter` (an `EnvFilter` directive string).
 pub fn init(filter: &str) {
-    let filter = EnvFilter::try_new(format!("{filter},{CAPS}"))
-        .unwrap_or_else(|_| EnvFilter::new(format!("warn,{CAPS}")));
+    let directives = if filter.to_ascii_lowercase().contains("trace") {
+        format!("{filter},{TRACE_CAP}")
+    } else {
+        filter.to_string()
+    };
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(RedactingStderr)

@@ -15,6 +15,11 @@ fn github_login_writes_auths_outputs_and_one_sts_call() {
         .args(&["--registries", &format!("111111111111,{H3}")])
         .run();
     run.assert_ok();
+    assert!(
+        run.stderr.is_empty(),
+        "a quiet success by default:\n{}",
+        run.stderr
+    );
     assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
     assert_eq!(sb.auth(H3), "AWS:333333333333-auth-token");
     let outputs = sb.outputs();
