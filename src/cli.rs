@@ -26,6 +26,87 @@ pub struct Cli {
 pub enum Command {
     /// Log in to the registries (the default command).
     Login(LoginArgs),
+    /// Print the IAM OIDC provider, the role trust policy and a least-privilege ECR policy
+    /// that fit this CI job (detected, or described by flags).
+    Policy(PolicyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// The CI platform (detected when not given).
+    #[arg(long, env = "ECR_LOGIN_PLATFORM", value_name = "NAME")]
+    pub platform: Option<String>,
+
+    /// The account that owns the role and the repositories. Default: the account of
+    /// --role-arn / AWS_ROLE_ARN.
+    #[arg(long, env = "ECR_LOGIN_ACCOUNT", value_name = "ID")]
+    pub account: Option<String>,
+
+    /// A role ARN, to take the account (and partition) from.
+    #[arg(long, env = "AWS_ROLE_ARN", value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// The token's audience (default: the platform's).
+    #[arg(long, env = "ECR_LOGIN_AUDIENCE", value_name = "AUD")]
+    pub audience: Option<String>,
+
+    /// The OIDC issuer URL (self-managed GitLab, Jenkins, an EKS cluster).
+    #[arg(long, env = "ECR_LOGIN_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// The project: `owner/repo` (GitHub), `group/project` (GitLab), `org/pipeline`
+    /// (Buildkite). Default: this job's.
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<String>,
+
+    /// The branch (or `refs/tags/v1`) to trust. Default: this job's.
+    #[arg(long = "ref", value_name = "REF")]
+    pub git_ref: Option<String>,
+
+    /// Trust every branch and tag of the project (still pinned to the project).
+    #[arg(long, conflicts_with = "git_ref")]
+    pub any_ref: bool,
+
+    /// The `sub` pattern to trust, verbatim (StringLike: `*` and `?`).
+    #[arg(long, value_name = "PATTERN")]
+    pub subject: Option<String>,
+
+    /// `pull`, or `push` (which includes pull).
+    #[arg(long, value_enum, default_value_t = Access::Pull)]
+    pub access: Access,
+
+    /// Repositories the permission policy allows (comma-separated). Default: all in the account.
+    #[arg(long, value_name = "LIST")]
+    pub repositories: Option<String>,
+
+    /// Region of the repositories in the permission policy. Default: any.
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Also allow ECR Public logins (ecr-public:GetAuthorizationToken, sts:GetServiceBearerToken).
+    #[arg(long)]
+    pub public: bool,
+
+    /// Print just one document, as JSON that the AWS CLI takes
+    /// (e.g. `aws iam create-role --assume-role-policy-document file://trust.json`).
+    #[arg(long, value_enum, value_name = "DOCUMENT")]
+    pub only: Option<PolicyDocument>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Access {
+    Pull,
+    Push,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyDocument {
+    /// `aws iam create-open-id-connect-provider --cli-input-json`
+    Provider,
+    /// `aws iam create-role --assume-role-policy-document`
+    Trust,
+    /// `aws iam put-role-policy --policy-document`
+    Permissions,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -41,14 +122,16 @@ pub struct LoginArgs {
     #[arg(long, env = "ECR_LOGIN_PLATFORM", value_name = "NAME")]
     pub platform: Option<String>,
 
-    /// Audience (`aud`) to request for the CI identity token.
-    #[arg(
-        long,
-        env = "ECR_LOGIN_AUDIENCE",
-        value_name = "AUD",
-        default_value = "sts.amazonaws.com"
-    )]
-    pub audience: String,
+    /// Audience (`aud`) to request for the CI identity token. Default: the platform's
+    /// (GitHub: sts.amazonaws.com; CircleCI: the org id; Buildkite: https://buildkite.com/<org>).
+    #[arg(long, env = "ECR_LOGIN_AUDIENCE", value_name = "AUD")]
+    pub audience: Option<String>,
+
+    /// The variable holding the OIDC token (GitLab `id_tokens:` name, Jenkins credential
+    /// binding). GitLab default: the first set of GITLAB_OIDC_TOKEN, ECR_LOGIN_ID_TOKEN,
+    /// ID_TOKEN, <AUD>_ID_TOKEN.
+    #[arg(long, env = "ECR_LOGIN_ID_TOKEN_ENV", value_name = "NAME")]
+    pub id_token_env: Option<String>,
 
     /// A file holding the OIDC token to exchange (EKS IRSA, Jenkins, any platform).
     #[arg(long, env = "AWS_WEB_IDENTITY_TOKEN_FILE", value_name = "PATH")]
@@ -99,6 +182,11 @@ pub struct AuthFileArgs {
     /// Directory of Docker's config.json (default: ~/.docker).
     #[arg(long, env = "DOCKER_CONFIG", value_name = "DIR")]
     pub docker_config: Option<PathBuf>,
+
+    /// Also write `ECR_LOGIN_REGISTRY`/`ECR_LOGIN_REGISTRIES` (no secrets) as `KEY=value` lines
+    /// to this file for later steps (a GitLab dotenv report, Jenkins readProperties...).
+    #[arg(long, env = "ECR_LOGIN_ENV_FILE", value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
 
     /// On GitHub Actions, also write each registry's username and password as step outputs
     /// (docker_username_<host> / docker_password_<host>, masked).

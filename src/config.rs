@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::aws::regions;
 use crate::aws::registry::{self, Registry};
-use crate::cli::{Cli, Command, LoginArgs, OutputFormat};
+use crate::cli::{Access, Cli, Command, LoginArgs, OutputFormat, PolicyArgs, PolicyDocument};
 use crate::env::Env;
 use crate::error::{AuthFileError, Error, UsageError};
 
@@ -14,11 +14,34 @@ use crate::error::{AuthFileError, Error, UsageError};
 #[derive(Debug)]
 pub struct Config {
     pub env: Env,
-    pub login: LoginConfig,
+    pub task: Task,
     pub output: OutputFormat,
     pub quiet: bool,
     /// The tracing filter: from `-q`/`-v`, or `ECR_LOGIN_LOG`.
     pub log_filter: String,
+}
+
+/// What to do.
+#[derive(Debug)]
+pub enum Task {
+    Login(LoginConfig),
+    Policy(PolicyConfig),
+}
+
+/// `policy`'s settings.
+#[derive(Debug)]
+pub struct PolicyConfig {
+    pub platform: Option<String>,
+    pub trust: crate::platform::TrustRequest,
+    pub account: String,
+    /// The ARN partition (`aws`, `aws-cn`, ...).
+    pub partition: &'static str,
+    pub region: Option<String>,
+    /// Empty: every repository in the account.
+    pub repositories: Vec<String>,
+    pub access: Access,
+    pub public: bool,
+    pub only: Option<PolicyDocument>,
 }
 
 /// `login`'s settings.
@@ -27,8 +50,9 @@ pub struct LoginConfig {
     /// `--platform`, if given (else detected).
     pub platform: Option<String>,
     pub role_arn: Option<String>,
-    pub audience: String,
-    pub token_file: Option<PathBuf>,
+    /// `--audience`; `None`: the platform's default.
+    pub audience: Option<String>,
+    pub platform_options: crate::platform::Options,
     /// `--role-session-name`, checked; else the platform's default.
     pub session_name: Option<String>,
     pub duration_seconds: i32,
@@ -44,8 +68,9 @@ pub struct LoginConfig {
 impl Config {
     pub async fn from_cli(cli: Cli, env: Env) -> Result<Config, Error> {
         let args = match cli.command {
-            Some(Command::Login(args)) => args,
-            None => cli.login,
+            Some(Command::Login(args)) => Ok(args),
+            Some(Command::Policy(args)) => Err(args),
+            None => Ok(cli.login),
         };
         let log_filter = match env.get("ECR_LOGIN_LOG") {
             Some(f) => f.to_string(),
@@ -57,10 +82,13 @@ impl Config {
                 _ => "trace".into(),
             },
         };
-        let login = login_config(args, &env).await?;
+        let task = match args {
+            Ok(args) => Task::Login(login_config(args, &env).await?),
+            Err(args) => Task::Policy(policy_config(args)?),
+        };
         Ok(Config {
             env,
-            login,
+            task,
             output: cli.output.output,
             quiet: cli.output.quiet,
             log_filter,
@@ -142,29 +170,103 @@ async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> 
             .ok_or(AuthFileError::NoHome)?,
     };
 
-    if let Some(p) = &args.platform {
-        let known = crate::platform::names();
-        let p = p.trim().to_ascii_lowercase();
-        if !known.contains(&p.as_str())
-            && !["github", "eks", "generic", "none"].contains(&p.as_str())
-        {
-            return Err(UsageError::Platform(p).into());
-        }
+    let platform_options = crate::platform::Options {
+        id_token_env: args.id_token_env.filter(|v| !v.trim().is_empty()),
+        token_file: args
+            .web_identity_token_file
+            .filter(|p| !p.as_os_str().is_empty()),
+        env_file: args
+            .auth_file
+            .env_file
+            .filter(|p| !p.as_os_str().is_empty()),
+    };
+    if let Some(p) = args.platform.as_deref().filter(|p| !p.trim().is_empty()) {
+        // Checked here so that a typo fails before anything else happens.
+        crate::platform::by_name(env, p, &platform_options)?;
     }
 
     Ok(LoginConfig {
         platform: args.platform.filter(|p| !p.trim().is_empty()),
         role_arn,
-        audience: args.audience,
-        token_file: args
-            .web_identity_token_file
-            .filter(|p| !p.as_os_str().is_empty()),
+        audience: args.audience.filter(|a| !a.trim().is_empty()),
+        platform_options,
         session_name,
         duration_seconds: args.role_duration_seconds,
         region,
         registries,
         docker_config,
         output_credentials: args.auth_file.output_credentials,
+    })
+}
+
+fn policy_config(args: PolicyArgs) -> Result<PolicyConfig, Error> {
+    let nonempty = |o: Option<String>| o.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let role_arn = nonempty(args.role_arn);
+    if let Some(arn) = &role_arn {
+        check_role_arn(arn)?;
+    }
+    let account = nonempty(args.account)
+        .or_else(|| {
+            role_arn
+                .as_deref()
+                .and_then(|a| a.split(':').nth(4))
+                .map(str::to_string)
+        })
+        .ok_or_else(|| {
+            UsageError::Other(
+                "which account? pass --account 123456789012 (or --role-arn / AWS_ROLE_ARN)".into(),
+            )
+        })?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UsageError::Other(format!(
+            "--account {account:?} is not a 12-digit account id"
+        ))
+        .into());
+    }
+    let region = nonempty(args.region);
+    if let Some(r) = &region {
+        regions::check(r, true)?;
+    }
+    let partition = role_arn
+        .as_deref()
+        .and_then(|a| a.split(':').nth(1))
+        .and_then(|p| regions::PARTITIONS.iter().find(|x| x.arn == p))
+        .map(|p| p.arn)
+        .or_else(|| region.as_deref().map(|r| regions::partition_of(r).arn))
+        .unwrap_or("aws");
+    let repositories: Vec<String> = args
+        .repositories
+        .as_deref()
+        .map(|l| registry::split_list(l).map(str::to_string).collect())
+        .unwrap_or_default();
+    for r in &repositories {
+        let ok = r
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/*".contains(c));
+        if !ok {
+            return Err(UsageError::Other(format!(
+                "{r:?} is not a repository name (lower-case letters, digits, . _ - /)"
+            ))
+            .into());
+        }
+    }
+    Ok(PolicyConfig {
+        platform: nonempty(args.platform),
+        trust: crate::platform::TrustRequest {
+            issuer: nonempty(args.issuer).map(|i| i.trim_end_matches('/').to_string()),
+            audience: nonempty(args.audience),
+            repo: nonempty(args.repo),
+            git_ref: nonempty(args.git_ref),
+            any_ref: args.any_ref,
+            subject: nonempty(args.subject),
+        },
+        account,
+        partition,
+        region,
+        repositories,
+        access: args.access,
+        public: args.public,
+        only: args.only,
     })
 }
 

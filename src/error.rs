@@ -85,8 +85,10 @@ pub enum UsageError {
     SessionName { name: String },
     #[error("invalid --role-duration-seconds {0}: STS accepts 900 to 43200")]
     Duration(i32),
-    #[error("unknown platform {0:?}")]
-    Platform(String),
+    #[error("unknown platform {name:?}")]
+    Platform { name: String, known: String },
+    #[error("this looks like more than one CI platform: {}", .0.join(", "))]
+    AmbiguousPlatform(Vec<String>),
     #[error("{0}")]
     Other(String),
 }
@@ -121,8 +123,11 @@ impl UsageError {
             UsageError::Duration(_) => vec![
                 "the role's maximum session duration (1 h unless raised on the role) also bounds it".into(),
             ],
-            UsageError::Platform(_) => vec![
-                "known platforms: github-actions, web-identity, local (use `local` to skip CI detection and use the AWS credential chain)".into(),
+            UsageError::Platform { known, .. } => vec![format!(
+                "known platforms: {known} (`local` skips CI detection and uses the AWS credential chain)"
+            )],
+            UsageError::AmbiguousPlatform(_) => vec![
+                "pass --platform (or ECR_LOGIN_PLATFORM) to say which one this job runs on; ecr-login does not guess".into(),
             ],
             UsageError::Other(_) => vec![],
         }
@@ -132,8 +137,16 @@ impl UsageError {
 /// The CI platform's OIDC identity token could not be had. Exit code 3.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("GitHub Actions did not provide an OIDC token request URL (ACTIONS_ID_TOKEN_REQUEST_URL is not set)")]
-    GithubNoPermission,
+    /// The platform offers no token in this job: `tried` says what was looked for, `help` how
+    /// to turn it on.
+    #[error("{platform} provided no OIDC identity token: {tried}")]
+    NotProvided {
+        platform: String,
+        tried: String,
+        help: Vec<String>,
+    },
+    #[error("`{program}` failed to issue an identity token: {reason}")]
+    Command { program: String, reason: String },
     #[error("the identity token endpoint {url} answered HTTP {status}: {body}")]
     Http {
         url: String,
@@ -155,10 +168,10 @@ pub enum TokenError {
 impl TokenError {
     fn help(&self) -> Vec<String> {
         match self {
-            TokenError::GithubNoPermission => vec![
-                "add `permissions: id-token: write` to the workflow or the job (and keep `contents: read` if you check out code)".into(),
-                "on a pull request from a fork GitHub never grants id-token: write; use `pull_request_target` with care, or skip the push there".into(),
-            ],
+            TokenError::NotProvided { help, .. } => help.clone(),
+            TokenError::Command { program, .. } => vec![format!(
+                "check that `{program}` works in this job (it is what the platform uses to issue tokens), or pass --web-identity-token-file"
+            )],
             TokenError::Http { status: 401 | 403, .. } => vec![
                 "the request token (ACTIONS_ID_TOKEN_REQUEST_TOKEN) was refused: it is only valid inside the job that received it; do not copy it between jobs".into(),
             ],

@@ -16,11 +16,12 @@ pub mod logging;
 pub mod login;
 pub mod output;
 pub mod platform;
+pub mod policy;
 pub mod retry;
 pub mod secret;
 
 use crate::cli::Cli;
-use crate::config::Config;
+use crate::config::{Config, Task};
 use crate::error::{exit, Error};
 use crate::output::Printer;
 
@@ -53,7 +54,10 @@ pub fn run(cli: Cli) -> i32 {
         };
         logging::init(&config.log_filter);
         tracing::debug!("config: {config:?}");
-        login::run(&config.login, &config.env, &printer).await
+        match &config.task {
+            Task::Login(login) => login::run(login, &config.env, &printer).await,
+            Task::Policy(policy) => policy::run(policy, &config.env, &printer),
+        }
     });
     match result {
         Ok(()) => exit::OK,

@@ -11,13 +11,12 @@ use crate::config::LoginConfig;
 use crate::docker;
 use crate::env::Env;
 use crate::error::{Error, TokenError};
-use crate::id_token::IdToken;
 use crate::output::Printer;
 use crate::platform::{self, Handoff, Platform};
 
 /// Runs the login and prints its result.
 pub async fn run(cfg: &LoginConfig, env: &Env, printer: &Printer) -> Result<(), Error> {
-    let platform = platform::select(env, cfg.platform.as_deref(), cfg.token_file.as_ref())?;
+    let platform = platform::select(env, cfg.platform.as_deref(), &cfg.platform_options)?;
     // Before any secret exists, so that every one of them is masked as soon as it is seen.
     platform.install_masking();
     tracing::info!("platform: {}", platform.name());
@@ -86,18 +85,26 @@ async fn identity(
         return Ok((creds, None));
     };
 
-    let token = match platform.id_token(&cfg.audience).await {
+    let token_file = cfg.platform_options.token_file.as_ref();
+    let token = match platform.id_token(cfg.audience.as_deref()).await {
         Ok(Some(t)) => Some(t),
-        Ok(None) => read_file(cfg)?,
-        Err(TokenError::GithubNoPermission) if cfg.token_file.is_some() => read_file(cfg)?,
-        Err(TokenError::GithubNoPermission) if env.get("AWS_ACCESS_KEY_ID").is_some() => None,
+        Ok(None) => token_file.map(platform::read_token_file).transpose()?,
+        // The platform has no token in this job, but the user gave another way in.
+        Err(TokenError::NotProvided { .. }) if token_file.is_some() => {
+            token_file.map(platform::read_token_file).transpose()?
+        }
+        Err(TokenError::NotProvided { .. }) if env.get("AWS_ACCESS_KEY_ID").is_some() => None,
         Err(e) => return Err(e.into()),
     };
 
     let session_name = cfg
         .session_name
         .clone()
-        .or_else(|| platform.session_name())
+        .or_else(|| {
+            platform
+                .session_name()
+                .map(|n| platform::sanitize_session_name(&n))
+        })
         .unwrap_or_else(|| {
             let secs = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -125,14 +132,6 @@ async fn identity(
         }
     };
     Ok((assumed.credentials, assumed.arn))
-}
-
-fn read_file(cfg: &LoginConfig) -> Result<Option<IdToken>, Error> {
-    Ok(cfg
-        .token_file
-        .as_ref()
-        .map(platform::read_token_file)
-        .transpose()?)
 }
 
 fn rfc3339(t: SystemTime) -> String {

@@ -21,6 +21,11 @@ impl Printer {
         }
     }
 
+    /// A document the user asked for, on stdout whatever the mode.
+    pub fn document(&self, text: &str) {
+        write_redacted(&mut std::io::stdout().lock(), &format!("{text}\n"));
+    }
+
     /// The JSON result on stdout (JSON mode only).
     pub fn json(&self, value: &serde_json::Value) {
         if self.format == OutputFormat::Json {

@@ -209,12 +209,6 @@ fn unreachable_token_endpoint() {
     );
 }
 
-/// A proxy whose STS checks tokens against the shared issuer like real STS, trusting `trust`.
-fn trusting_proxy(trust: serde_json::Value) -> Proxy {
-    let jwks = format!("{}/.well-known/jwks", shared_issuer_url());
-    Proxy::with_args(&["--jwks-url", &jwks, "--trust", &trust.to_string()])
-}
-
 #[test]
 fn access_denied_shows_the_claims_and_the_condition_keys() {
     let issuer = shared_issuer_url();

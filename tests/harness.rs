@@ -466,6 +466,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// The JSON document on stdout (`--output json`).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
     pub fn assert_ok(&self) -> &Run {
         assert_eq!(
             self.code, 0,
@@ -508,6 +518,12 @@ impl Cmd {
         self
     }
 
+    /// Puts `name` first on the command line (a subcommand before the options).
+    pub fn subcommand(mut self, name: &str) -> Cmd {
+        self.args.insert(0, name.into());
+        self
+    }
+
     pub fn arg(mut self, a: &str) -> Cmd {
         self.args.push(a.into());
         self
@@ -542,4 +558,56 @@ impl Cmd {
 pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A per-test proxy whose STS verifies tokens against the shared issuer's JWKS like real STS
+/// and accepts only those matching `trust` ({"iss", "aud", "sub" pattern}).
+pub fn trusting_proxy(trust: serde_json::Value) -> Proxy {
+    let jwks = format!("{}/.well-known/jwks", shared_issuer_url());
+    Proxy::with_args(&["--jwks-url", &jwks, "--trust", &trust.to_string()])
+}
+
+/// A per-test proxy whose STS evaluates `policy` (an IAM trust policy document) like IAM.
+pub fn policy_proxy(sb: &Sandbox, policy: &str) -> Proxy {
+    let file = sb.path().join("trust-policy.json");
+    std::fs::write(&file, policy).unwrap();
+    let jwks = format!("{}/.well-known/jwks", shared_issuer_url());
+    Proxy::with_args(&[
+        "--jwks-url",
+        &jwks,
+        "--trust-policy",
+        file.to_str().unwrap(),
+    ])
+}
+
+impl Sandbox {
+    /// Puts an executable `name` with `script` into the sandbox's bin dir.
+    pub fn install_program(&self, name: &str, script: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = self.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let path = bin.join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// PATH with the sandbox's bin dir first.
+    pub fn path_with_bin(&self) -> String {
+        format!(
+            "{}:{}",
+            self.path().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// `cmd()` for a CI job talking to `proxy`, with a role and a region.
+    pub fn ci(&self, proxy: &Proxy) -> Cmd {
+        self.cmd()
+            .env("CI", "true")
+            .env("AWS_ENDPOINT_URL", &proxy.url())
+            .env("AWS_ROLE_ARN", ROLE)
+            .env("AWS_REGION", "us-east-1")
+            .env("PATH", &self.path_with_bin())
+    }
 }

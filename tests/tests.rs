@@ -12,6 +12,8 @@ mod harness;
 mod auth_file;
 mod errors;
 mod login;
+mod platforms;
+mod policy;
 mod push_pull;
 mod retries;
 mod secrets;

@@ -37,15 +37,12 @@ pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| fail(format!("cannot run {program}: {e}")))?;
-    {
-        let mut stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| fail("no stdin pipe".into()))?;
-        stdin
-            .write_all(payload.as_bytes())
-            .map_err(|e| fail(format!("writing to {program}: {e}")))?;
-    }
+    // A helper that fails early may close stdin before reading it: its own exit status and
+    // message then say more than our broken pipe, so the write error is kept for last.
+    let write_result = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(payload.as_bytes()),
+        None => Err(std::io::Error::other("no stdin pipe")),
+    };
     let out = child
         .wait_with_output()
         .map_err(|e| fail(format!("waiting for {program}: {e}")))?;
@@ -62,5 +59,5 @@ pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
             out.status
         )));
     }
-    Ok(())
+    write_result.map_err(|e| fail(format!("writing to {program}: {e}")))
 }

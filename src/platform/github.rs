@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::{sanitize_session_name, Handoff, Platform};
+use super::{cannot_tell, Handoff, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
-use crate::error::{AuthFileError, Error, TokenError};
+use crate::error::{AuthFileError, Error, TokenError, UsageError};
 use crate::id_token::IdToken;
 use crate::retry::{self, Transient};
 use crate::secret::{self, Secret};
@@ -23,16 +23,23 @@ pub struct GithubActions {
     repository: Option<String>,
     run_id: Option<String>,
     run_attempt: Option<String>,
+    git_ref: Option<String>,
+}
+
+pub const NAME: &str = "github-actions";
+
+/// The audience AWS's own GitHub docs and configure-aws-credentials use.
+const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+
+pub fn detect(env: &Env) -> bool {
+    env.is_true("GITHUB_ACTIONS")
+}
+
+pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
+    Box::new(GithubActions::from_env(env))
 }
 
 impl GithubActions {
-    pub const NAME: &'static str = "github-actions";
-
-    pub fn detect(env: &Env) -> Option<Box<dyn Platform>> {
-        env.is_true("GITHUB_ACTIONS")
-            .then(|| Box::new(GithubActions::from_env(env)) as Box<dyn Platform>)
-    }
-
     pub fn from_env(env: &Env) -> Self {
         GithubActions {
             request_url: env.get("ACTIONS_ID_TOKEN_REQUEST_URL").map(str::to_string),
@@ -41,6 +48,7 @@ impl GithubActions {
             repository: env.get("GITHUB_REPOSITORY").map(str::to_string),
             run_id: env.get("GITHUB_RUN_ID").map(str::to_string),
             run_attempt: env.get("GITHUB_RUN_ATTEMPT").map(str::to_string),
+            git_ref: env.get("GITHUB_REF").map(str::to_string),
         }
     }
 
@@ -164,16 +172,24 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 impl Platform for GithubActions {
     fn name(&self) -> &'static str {
-        Self::NAME
+        NAME
     }
 
     fn id_token<'a>(
         &'a self,
-        audience: &'a str,
+        audience: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
         Box::pin(async move {
+            let audience = audience.unwrap_or(DEFAULT_AUDIENCE);
             let (Some(url), Some(token)) = (&self.request_url, &self.request_token) else {
-                return Err(TokenError::GithubNoPermission);
+                return Err(TokenError::NotProvided {
+                    platform: "GitHub Actions".into(),
+                    tried: "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set".into(),
+                    help: vec![
+                        "add `permissions: id-token: write` to the workflow or the job (and keep `contents: read` if you check out code)".into(),
+                        "on a pull request from a fork GitHub never grants id-token: write; use `pull_request_target` with care, or skip the push there".into(),
+                    ],
+                });
             };
             retry::retry(
                 retry::Policy::STANDARD,
@@ -190,7 +206,45 @@ impl Platform for GithubActions {
         let repo = self.repository.as_deref().unwrap_or("github");
         let run = self.run_id.as_deref().unwrap_or("0");
         let attempt = self.run_attempt.as_deref().unwrap_or("1");
-        Some(sanitize_session_name(&format!("gh-{repo}-{run}-{attempt}")))
+        Some(format!("gh-{repo}-{run}-{attempt}"))
+    }
+
+    fn trust(&self, req: &TrustRequest) -> Result<TrustSpec, UsageError> {
+        let repo = || {
+            req.repo
+                .clone()
+                .or_else(|| self.repository.clone())
+                .ok_or_else(|| cannot_tell("the repository", "--repo owner/repo"))
+        };
+        let subject = match (&req.subject, req.any_ref) {
+            (Some(s), _) => s.clone(),
+            (None, true) => format!("repo:{}:*", repo()?),
+            (None, false) => {
+                let r = req
+                    .git_ref
+                    .clone()
+                    .or_else(|| self.git_ref.clone())
+                    .ok_or_else(|| cannot_tell("the branch", "--ref main (or --any-ref)"))?;
+                let r = if r.starts_with("refs/") {
+                    r
+                } else {
+                    format!("refs/heads/{r}")
+                };
+                format!("repo:{}:ref:{r}", repo()?)
+            }
+        };
+        Ok(TrustSpec {
+            issuer: req
+                .issuer
+                .clone()
+                .unwrap_or_else(|| "https://token.actions.githubusercontent.com".into()),
+            audience: req
+                .audience
+                .clone()
+                .unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
+            subject,
+            shared_issuer: true,
+        })
     }
 
     fn install_masking(&self) {
@@ -279,7 +333,7 @@ mod tests {
         let gh = GithubActions::from_env(&env);
         assert_eq!(
             gh.session_name().as_deref(),
-            Some("gh-octo-org-octo-repo-1658821493-2")
+            Some("gh-octo-org/octo-repo-1658821493-2")
         );
     }
 

@@ -7,20 +7,18 @@ use super::Platform;
 use crate::error::TokenError;
 use crate::id_token::IdToken;
 
-pub struct Local;
+pub const NAME: &str = "local";
 
-impl Local {
-    pub const NAME: &'static str = "local";
-}
+pub struct Local;
 
 impl Platform for Local {
     fn name(&self) -> &'static str {
-        Self::NAME
+        NAME
     }
 
     fn id_token<'a>(
         &'a self,
-        _audience: &'a str,
+        _audience: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
         Box::pin(async { Ok(None) })
     }

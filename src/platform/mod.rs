@@ -1,11 +1,17 @@
 //! CI platforms: which one we run on, how it hands out an OIDC identity token, how it masks
 //! secrets in its job log, and how it passes values on to later steps.
 //!
-//! One file per platform, each implementing [`Platform`]; [`DETECTORS`] is the one list that
-//! auto-detection walks. This layer knows nothing of AWS clients or auth files.
+//! One file per platform, each implementing [`Platform`]; [`PLATFORMS`] is the one list that
+//! `--platform` and auto-detection use. This layer knows nothing of AWS clients or auth files.
 
+mod bitbucket;
+mod buildkite;
+mod circleci;
 mod github;
+mod gitlab;
+mod jenkins;
 mod local;
+mod util;
 mod web_identity;
 
 use std::path::PathBuf;
@@ -17,9 +23,7 @@ use crate::error::{Error, TokenError, UsageError};
 use crate::id_token::IdToken;
 use crate::secret::Secret;
 
-pub use github::GithubActions;
-pub use local::Local;
-pub use web_identity::{read_token_file, WebIdentity};
+pub use web_identity::read_token_file;
 
 /// What a login produced that a platform may hand on to later steps.
 #[derive(Debug)]
@@ -30,19 +34,64 @@ pub struct Handoff<'a> {
     pub credentials: Option<Vec<(&'a str, &'a str, &'a Secret)>>,
 }
 
+/// The user's platform-related settings.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--id-token-env`: the variable holding the token (GitLab `id_tokens:`, Jenkins).
+    pub id_token_env: Option<String>,
+    /// `--web-identity-token-file`.
+    pub token_file: Option<PathBuf>,
+    /// `--env-file`: where to write `KEY=value` lines for later steps.
+    pub env_file: Option<PathBuf>,
+}
+
+/// What `ecr-login policy` was told about the identity to trust; `None`: take it from the job.
+#[derive(Debug, Clone, Default)]
+pub struct TrustRequest {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    /// `owner/repo`, `group/project`, `org/pipeline`.
+    pub repo: Option<String>,
+    pub git_ref: Option<String>,
+    pub any_ref: bool,
+    /// A verbatim `sub` pattern.
+    pub subject: Option<String>,
+}
+
+/// What a role must trust for this platform's tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustSpec {
+    /// The issuer URL (`iss`), which is also the IAM OIDC provider's URL.
+    pub issuer: String,
+    pub audience: String,
+    /// The `sub` pattern (StringLike when it has `*` or `?`).
+    pub subject: String,
+    /// The issuer is shared by every customer of the platform (token.actions.githubusercontent.com,
+    /// gitlab.com, agent.buildkite.com): `sub` must pin the org/project.
+    pub shared_issuer: bool,
+}
+
+/// A usage error for a trust value that could not be found.
+pub(crate) fn cannot_tell(what: &str, flag: &str) -> UsageError {
+    UsageError::Other(format!(
+        "cannot tell {what} from this environment: pass {flag}"
+    ))
+}
+
 /// A CI platform (or none).
 pub trait Platform: Send + Sync {
     /// The name users pass to `--platform` and see in messages.
     fn name(&self) -> &'static str;
 
-    /// Fetches the platform's OIDC identity token for `audience`. `Ok(None)`: this platform has
-    /// no token of its own (the caller falls back to a token file or the AWS credential chain).
+    /// Fetches the platform's OIDC identity token; `audience` is `--audience` if given, else the
+    /// platform's default applies. `Ok(None)`: this platform has no token of its own (the caller
+    /// falls back to a token file or the AWS credential chain).
     fn id_token<'a>(
         &'a self,
-        audience: &'a str,
+        audience: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>>;
 
-    /// A role session name that traces back to this CI run, if the platform has run ids.
+    /// A role session name that traces back to this CI run (before sanitising).
     fn session_name(&self) -> Option<String> {
         None
     }
@@ -54,56 +103,104 @@ pub trait Platform: Send + Sync {
     fn hand_off(&self, _handoff: &Handoff<'_>) -> Result<(), Error> {
         Ok(())
     }
+
+    /// The issuer, audience and `sub` pattern a role must trust for this platform's tokens.
+    fn trust(&self, _req: &TrustRequest) -> Result<TrustSpec, UsageError> {
+        Err(UsageError::Other(format!(
+            "the {} platform has no OIDC issuer to trust: pass --platform (github-actions, gitlab-ci, ...)",
+            self.name()
+        )))
+    }
 }
 
-type Detector = fn(&Env) -> Option<Box<dyn Platform>>;
+/// The claims of a token the job already holds (in a variable or file), for prefilling a
+/// trust policy. Decoded, not verified.
+pub(crate) fn ambient_claims(token: Option<IdToken>) -> crate::error::ClaimsSummary {
+    token.map(|t| t.claims()).unwrap_or_default()
+}
 
-/// Auto-detection, in order: CI systems first, then the generic web identity (EKS IRSA).
-const DETECTORS: &[(&str, Detector)] = &[
-    (GithubActions::NAME, GithubActions::detect),
-    (WebIdentity::NAME, WebIdentity::detect),
+type Detect = fn(&Env) -> bool;
+type Build = fn(&Env, &Options) -> Box<dyn Platform>;
+
+/// Every CI platform: name, other names `--platform` accepts, how to detect it, how to build it.
+const PLATFORMS: &[(&str, &[&str], Detect, Build)] = &[
+    (
+        github::NAME,
+        &["github", "gha"],
+        github::detect,
+        github::build,
+    ),
+    (gitlab::NAME, &["gitlab"], gitlab::detect, gitlab::build),
+    (
+        circleci::NAME,
+        &["circle"],
+        circleci::detect,
+        circleci::build,
+    ),
+    (jenkins::NAME, &[], jenkins::detect, jenkins::build),
+    (buildkite::NAME, &[], buildkite::detect, buildkite::build),
+    (
+        bitbucket::NAME,
+        &["bitbucket-pipelines"],
+        bitbucket::detect,
+        bitbucket::build,
+    ),
 ];
 
-/// Every name `--platform` accepts.
+/// Every name `--platform` accepts (aliases aside).
 pub fn names() -> Vec<&'static str> {
-    DETECTORS
+    PLATFORMS
         .iter()
-        .map(|(n, _)| *n)
-        .chain([Local::NAME])
+        .map(|(n, ..)| *n)
+        .chain([web_identity::NAME, local::NAME])
         .collect()
 }
 
-/// The platform named by `--platform`, or the detected one, or [`Local`].
+/// The platform named by `--platform`, or the detected one: exactly one CI platform, else the
+/// generic web identity (EKS IRSA) when its variables are set, else [`local::Local`]. Two CI
+/// platforms at once is an error: we do not guess.
 pub fn select(
     env: &Env,
     requested: Option<&str>,
-    token_file: Option<&PathBuf>,
+    opts: &Options,
 ) -> Result<Box<dyn Platform>, UsageError> {
-    match requested {
-        Some(name) => {
-            let name = name.trim().to_ascii_lowercase();
-            match name.as_str() {
-                GithubActions::NAME | "github" => Ok(Box::new(GithubActions::from_env(env))),
-                WebIdentity::NAME | "eks" | "generic" => {
-                    Ok(Box::new(WebIdentity::new(token_file.cloned())))
-                }
-                Local::NAME | "none" => Ok(Box::new(Local)),
-                _ => Err(UsageError::Platform(name)),
-            }
+    if let Some(name) = requested {
+        return by_name(env, name, opts);
+    }
+    let found: Vec<_> = PLATFORMS.iter().filter(|(_, _, d, _)| d(env)).collect();
+    match found.as_slice() {
+        [(name, _, _, build)] => {
+            tracing::debug!("detected platform {name}");
+            Ok(build(env, opts))
         }
-        None => Ok(detect(env)),
+        [] if web_identity::detect(env) => Ok(web_identity::build(env, opts)),
+        [] => {
+            tracing::debug!("no CI platform detected: using the AWS credential chain");
+            Ok(Box::new(local::Local))
+        }
+        many => Err(UsageError::AmbiguousPlatform(
+            many.iter().map(|(n, ..)| n.to_string()).collect(),
+        )),
     }
 }
 
-fn detect(env: &Env) -> Box<dyn Platform> {
-    for (name, detector) in DETECTORS {
-        if let Some(p) = detector(env) {
-            tracing::debug!("detected platform {name}");
-            return p;
-        }
+/// The platform called `name` (or one of its aliases).
+pub fn by_name(env: &Env, name: &str, opts: &Options) -> Result<Box<dyn Platform>, UsageError> {
+    let name = name.trim().to_ascii_lowercase();
+    if let Some((_, _, _, build)) = PLATFORMS
+        .iter()
+        .find(|(n, aliases, ..)| *n == name || aliases.contains(&name.as_str()))
+    {
+        return Ok(build(env, opts));
     }
-    tracing::debug!("no CI platform detected: using the AWS credential chain");
-    Box::new(Local)
+    match name.as_str() {
+        web_identity::NAME | "eks" | "generic" => Ok(web_identity::build(env, opts)),
+        local::NAME | "none" => Ok(Box::new(local::Local)),
+        _ => Err(UsageError::Platform {
+            name,
+            known: names().join(", "),
+        }),
+    }
 }
 
 /// Keeps only the characters STS allows in a role session name (`[\w+=,.@-]`), replacing the
@@ -133,6 +230,14 @@ pub fn sanitize_session_name(raw: &str) -> String {
 mod tests {
     use super::*;
 
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs.iter().copied().collect()
+    }
+
+    fn detected(pairs: &[(&str, &str)]) -> Result<&'static str, UsageError> {
+        select(&env(pairs), None, &Options::default()).map(|p| p.name())
+    }
+
     #[test]
     fn session_names_are_sanitised_and_fit() {
         assert_eq!(
@@ -148,32 +253,68 @@ mod tests {
     }
 
     #[test]
-    fn detection_order_and_fallback() {
-        let gh: Env = [("GITHUB_ACTIONS", "true")].into_iter().collect();
-        assert_eq!(detect(&gh).name(), GithubActions::NAME);
-        let eks: Env = [
-            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
-            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r"),
-        ]
-        .into_iter()
-        .collect();
-        assert_eq!(detect(&eks).name(), WebIdentity::NAME);
-        let both: Env = [
+    fn each_platform_alone_is_detected() {
+        let table: &[(&[(&str, &str)], &str)] = &[
+            (&[("GITHUB_ACTIONS", "true")], "github-actions"),
+            (&[("GITLAB_CI", "true")], "gitlab-ci"),
+            (&[("CIRCLECI", "true")], "circleci"),
+            (&[("JENKINS_URL", "https://ci.example.com/")], "jenkins"),
+            (&[("BUILDKITE", "true")], "buildkite"),
+            (&[("BITBUCKET_BUILD_NUMBER", "7")], "bitbucket"),
+            (
+                &[
+                    ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
+                    ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r"),
+                ],
+                "web-identity",
+            ),
+            (&[], "local"),
+            (&[("GITHUB_ACTIONS", "false")], "local"),
+        ];
+        for (vars, want) in table {
+            assert_eq!(detected(vars).unwrap(), *want, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn ci_platform_wins_over_web_identity() {
+        // A GitHub runner on EKS (actions-runner-controller) has IRSA variables too.
+        let name = detected(&[
             ("GITHUB_ACTIONS", "true"),
             ("AWS_WEB_IDENTITY_TOKEN_FILE", "/t"),
             ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r"),
-        ]
-        .into_iter()
-        .collect();
-        assert_eq!(detect(&both).name(), GithubActions::NAME);
-        assert_eq!(detect(&Env::default()).name(), Local::NAME);
+        ])
+        .unwrap();
+        assert_eq!(name, "github-actions");
+    }
+
+    #[test]
+    fn two_ci_platforms_are_ambiguous() {
+        let err = detected(&[("GITHUB_ACTIONS", "true"), ("GITLAB_CI", "true")]).unwrap_err();
+        assert!(
+            matches!(&err, UsageError::AmbiguousPlatform(v) if v == &["github-actions", "gitlab-ci"]),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn platform_flag_overrides_detection() {
+        let e = env(&[("GITHUB_ACTIONS", "true"), ("GITLAB_CI", "true")]);
+        let p = select(&e, Some("GitLab"), &Options::default()).unwrap();
+        assert_eq!(p.name(), "gitlab-ci");
+        assert_eq!(
+            select(&e, Some("local"), &Options::default())
+                .unwrap()
+                .name(),
+            "local"
+        );
     }
 
     #[test]
     fn unknown_platform_is_a_usage_error() {
         assert!(matches!(
-            select(&Env::default(), Some("travis"), None),
-            Err(UsageError::Platform(_))
+            select(&Env::default(), Some("travis"), &Options::default()),
+            Err(UsageError::Platform { .. })
         ));
     }
 }

@@ -6,27 +6,35 @@ use std::path::PathBuf;
 
 use futures::future::BoxFuture;
 
-use super::Platform;
+use super::{
+    ambient_claims, cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec,
+};
 use crate::env::Env;
-use crate::error::TokenError;
+use crate::error::{Error, TokenError, UsageError};
 use crate::id_token::IdToken;
+
+pub const NAME: &str = "web-identity";
 
 pub struct WebIdentity {
     path: Option<PathBuf>,
+    host: Option<String>,
+    env_file: Option<PathBuf>,
 }
 
-impl WebIdentity {
-    pub const NAME: &'static str = "web-identity";
+pub fn detect(env: &Env) -> bool {
+    env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() && env.get("AWS_ROLE_ARN").is_some()
+}
 
-    pub fn new(path: Option<PathBuf>) -> Self {
-        WebIdentity { path }
-    }
-
-    pub fn detect(env: &Env) -> Option<Box<dyn Platform>> {
-        let path = env.get("AWS_WEB_IDENTITY_TOKEN_FILE")?;
-        env.get("AWS_ROLE_ARN")?;
-        Some(Box::new(WebIdentity::new(Some(PathBuf::from(path)))))
-    }
+pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
+    Box::new(WebIdentity {
+        path: opts
+            .token_file
+            .clone()
+            .or_else(|| env.get("AWS_WEB_IDENTITY_TOKEN_FILE").map(PathBuf::from)),
+        // The pod name on Kubernetes.
+        host: env.get("HOSTNAME").map(str::to_string),
+        env_file: opts.env_file.clone(),
+    })
 }
 
 /// Reads a token file: it must exist and hold a non-empty token.
@@ -45,13 +53,43 @@ pub fn read_token_file(path: &PathBuf) -> Result<IdToken, TokenError> {
 
 impl Platform for WebIdentity {
     fn name(&self) -> &'static str {
-        Self::NAME
+        NAME
     }
 
     fn id_token<'a>(
         &'a self,
-        _audience: &'a str,
+        _audience: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
         Box::pin(async move { self.path.as_ref().map(read_token_file).transpose() })
+    }
+
+    fn session_name(&self) -> Option<String> {
+        self.host.as_ref().map(|h| format!("ecr-login-{h}"))
+    }
+
+    /// From the token file: the cluster's issuer and the service account's exact `sub`.
+    fn trust(&self, req: &TrustRequest) -> Result<TrustSpec, UsageError> {
+        let claims = ambient_claims(self.path.as_ref().and_then(|p| read_token_file(p).ok()));
+        Ok(TrustSpec {
+            issuer: req.issuer.clone().or(claims.iss.clone()).ok_or_else(|| {
+                cannot_tell("the issuer (the cluster's OIDC issuer URL)", "--issuer")
+            })?,
+            audience: req
+                .audience
+                .clone()
+                .or_else(|| claims.aud.first().cloned())
+                .unwrap_or_else(|| "sts.amazonaws.com".into()),
+            subject: req.subject.clone().or(claims.sub.clone()).ok_or_else(|| {
+                cannot_tell(
+                    "the subject",
+                    "--subject system:serviceaccount:<namespace>:<name>",
+                )
+            })?,
+            shared_issuer: false,
+        })
+    }
+
+    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
+        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
     }
 }

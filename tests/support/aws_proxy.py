@@ -64,6 +64,9 @@ class State:
         self.calls = []
         self.faults = self.load_faults(args.faults or "[]")
         self.trust = json.loads(args.trust) if args.trust else None
+        if args.trust_policy:
+            with open(args.trust_policy, encoding="utf-8") as f:
+                self.trust = {"policy": json.load(f)}
         self.jwks = jwt.PyJWKClient(args.jwks_url, timeout=5) if self.trust else None
 
     @staticmethod
@@ -148,6 +151,45 @@ def glob_match(pattern, value):
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
 
+def policy_providers(policy):
+    """The OIDC provider hosts an IAM trust policy's Allow statements name."""
+    hosts = []
+    for st in policy.get("Statement", []):
+        fed = (st.get("Principal") or {}).get("Federated", "")
+        if st.get("Effect") == "Allow" and ":oidc-provider/" in fed:
+            hosts.append(fed.split(":oidc-provider/", 1)[1])
+    return hosts
+
+
+def policy_allows(policy, claims):
+    """Evaluates an IAM trust policy's StringEquals/StringLike conditions on the claims, as IAM
+    does for AssumeRoleWithWebIdentity: keys are `<issuer host>:<claim>`."""
+    iss_host = str(claims.get("iss", "")).split("://", 1)[-1].rstrip("/")
+    for st in policy.get("Statement", []):
+        fed = (st.get("Principal") or {}).get("Federated", "")
+        if st.get("Effect") != "Allow" or fed.split(":oidc-provider/", 1)[-1] != iss_host:
+            continue
+        if st.get("Action") not in ("sts:AssumeRoleWithWebIdentity", ["sts:AssumeRoleWithWebIdentity"]):
+            continue
+        ok = True
+        for op, conds in (st.get("Condition") or {}).items():
+            for key, want in conds.items():
+                host, _, claim = key.rpartition(":")
+                values = [str(v) for v in as_list(claims.get(claim))]
+                pats = [str(w) for w in as_list(want)]
+                if host != iss_host:
+                    ok = False
+                elif op == "StringEquals":
+                    ok = ok and any(v in pats for v in values)
+                elif op == "StringLike":
+                    ok = ok and any(glob_match(p, v) for p in pats for v in values)
+                else:
+                    ok = False  # an operator this evaluator does not know never grants
+        if ok:
+            return True
+    return False
+
+
 def check_trust(state, params):
     """Validates AssumeRoleWithWebIdentity like STS; returns (status, code, msg) or None."""
     if not ROLE_ARN_RE.match(params.get("RoleArn", "")):
@@ -160,6 +202,11 @@ def check_trust(state, params):
     except jwt.PyJWTError:
         return 400, "InvalidIdentityToken", MSG_UNPARSABLE
     trust = state.trust
+    policy = trust.get("policy")
+    iss_host = str(claims.get("iss", "")).split("://", 1)[-1].rstrip("/")
+    if policy is not None and iss_host not in policy_providers(policy):
+        return (400, "InvalidIdentityToken",
+                "No OpenIDConnect provider found in your account for %s" % claims.get("iss"))
     if "iss" in trust and claims.get("iss") != trust["iss"]:
         return (400, "InvalidIdentityToken",
                 "No OpenIDConnect provider found in your account for %s" % claims.get("iss"))
@@ -176,6 +223,8 @@ def check_trust(state, params):
         return 400, "InvalidIdentityToken", "Token signature verification failed"
     if "aud" in trust and not set(as_list(claims.get("aud"))) & set(as_list(trust["aud"])):
         return 400, "InvalidIdentityToken", "Incorrect token audience"
+    if policy is not None and not policy_allows(policy, claims):
+        return 403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity"
     sub = str(claims.get("sub", ""))
     if "sub" in trust and not any(glob_match(pat, sub) for pat in as_list(trust["sub"])):
         return 403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -319,10 +368,12 @@ def parse_args(argv=None):
     p.add_argument("--record", metavar="FILE", help="append STS/ECR response bodies as JSON lines")
     p.add_argument("--jwks-url", help="JWKS used to verify WebIdentityToken (with --trust)")
     p.add_argument("--trust", help='JSON {"iss": .., "aud": .., "sub": "repo:owner/*"}')
+    p.add_argument("--trust-policy", metavar="FILE",
+                   help="an IAM trust policy (JSON) to evaluate on the token, like IAM (with --jwks-url)")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
     args = p.parse_args(argv)
-    if args.trust and not args.jwks_url:
-        p.error("--trust needs --jwks-url")
+    if (args.trust or args.trust_policy) and not args.jwks_url:
+        p.error("--trust/--trust-policy needs --jwks-url")
     try:
         State.load_faults(args.faults or "[]")
         json.loads(args.trust or "{}")

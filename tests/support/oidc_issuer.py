@@ -17,6 +17,7 @@ Endpoints (all bound to 127.0.0.1):
         no auth; the raw JWT as text/plain (for building token files; the
         optional sub/iss/ttl overrides help make tokens for negative tests)
   GET /__stats                            {"token_requests": N}
+  GET /container-credentials              ECS/Pod Identity-style AWS credentials (JSON)
 
 Prints "READY <port>" once the socket is bound; exits cleanly on SIGTERM.
 """
@@ -144,6 +145,7 @@ class Handler(BaseHTTPRequestHandler):
                 "/token": self.get_token,
                 "/token-file": self.get_token_file,
                 "/__stats": self.get_stats,
+                "/container-credentials": self.get_container_credentials,
             }.get(url.path.rstrip("/") or "/")
             if route is None:
                 self.send_body(404, {"message": "Not Found: " + url.path})
@@ -193,6 +195,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         value = "" if a.empty_value else self.issuer.mint(audience=query.get("audience"))
         self.send_body(200, {"value": value, "count": 1})
+
+    def get_container_credentials(self, _query):
+        """What the ECS / EKS Pod Identity credential endpoint answers (for the AWS chain)."""
+        expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        self.send_body(200, {"AccessKeyId": "ASIACONTAINERCREDS01", "SecretAccessKey":
+                             "container-secret-access-key-0123456789", "Token":
+                             "container-session-token-0123456789abcdef", "Expiration": expiration})
 
     def get_token_file(self, query):
         ttl = query.get("ttl")

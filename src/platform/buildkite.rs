@@ -1,0 +1,143 @@
+//! Buildkite: `buildkite-agent oidc request-token [--audience AUD]` prints the token; secrets
+//! are added to the agent's log redactor (`buildkite-agent redactor add`) when it has one.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use futures::future::BoxFuture;
+
+use super::{cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec};
+use crate::env::Env;
+use crate::error::{Error, TokenError, UsageError};
+use crate::id_token::IdToken;
+
+pub const NAME: &str = "buildkite";
+
+pub struct Buildkite {
+    env: Env,
+    env_file: Option<PathBuf>,
+}
+
+pub fn detect(env: &Env) -> bool {
+    env.is_true("BUILDKITE")
+}
+
+pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
+    Box::new(Buildkite {
+        env: env.clone(),
+        env_file: opts.env_file.clone(),
+    })
+}
+
+impl Platform for Buildkite {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn id_token<'a>(
+        &'a self,
+        audience: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+        Box::pin(async move {
+            if !util::on_path(&self.env, "buildkite-agent") {
+                return Err(TokenError::NotProvided {
+                    platform: "Buildkite".into(),
+                    tried: "`buildkite-agent` is not on PATH".into(),
+                    help: vec![
+                        "run the step on a Buildkite agent (3.48 or newer has `oidc request-token`), or mount the agent binary into the step's container".into(),
+                    ],
+                });
+            }
+            let mut args = vec!["oidc", "request-token"];
+            if let Some(aud) = audience {
+                args.extend(["--audience", aud]);
+            }
+            util::token_from_command("buildkite-agent", &args)
+                .await
+                .map(Some)
+        })
+    }
+
+    fn session_name(&self) -> Option<String> {
+        let e = &self.env;
+        Some(format!(
+            "bk-{}-{}",
+            e.get("BUILDKITE_PIPELINE_SLUG").unwrap_or("pipeline"),
+            e.get("BUILDKITE_BUILD_NUMBER").unwrap_or("0")
+        ))
+    }
+
+    fn install_masking(&self) {
+        if !util::on_path(&self.env, "buildkite-agent") {
+            return;
+        }
+        crate::secret::registry().set_mask_hook(Box::new(|value| {
+            // `redactor add` reads the value on stdin, so it never appears in argv.
+            let child = Command::new("buildkite-agent")
+                .args(["redactor", "add"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            if let Ok(mut child) = child {
+                if let Some(mut stdin) = child.stdin.take() {
+                    let _ = stdin.write_all(value.as_bytes());
+                }
+                let _ = child.wait();
+            }
+        }));
+    }
+
+    /// One issuer for every Buildkite customer: `sub` always pins the organization and pipeline.
+    fn trust(&self, req: &TrustRequest) -> Result<TrustSpec, UsageError> {
+        let e = &self.env;
+        let (org, pipeline) = match &req.repo {
+            Some(r) => r
+                .split_once('/')
+                .map(|(o, p)| (o.to_string(), p.to_string()))
+                .ok_or_else(|| cannot_tell("the pipeline", "--repo <org>/<pipeline>"))?,
+            None => (
+                e.get("BUILDKITE_ORGANIZATION_SLUG")
+                    .ok_or_else(|| cannot_tell("the organization", "--repo <org>/<pipeline>"))?
+                    .to_string(),
+                e.get("BUILDKITE_PIPELINE_SLUG")
+                    .ok_or_else(|| cannot_tell("the pipeline", "--repo <org>/<pipeline>"))?
+                    .to_string(),
+            ),
+        };
+        let subject = match (&req.subject, req.any_ref) {
+            (Some(s), _) => s.clone(),
+            (None, true) => format!("organization:{org}:pipeline:{pipeline}:*"),
+            (None, false) => {
+                let r = req
+                    .git_ref
+                    .clone()
+                    .or_else(|| e.get("BUILDKITE_BRANCH").map(str::to_string))
+                    .ok_or_else(|| cannot_tell("the branch", "--ref main (or --any-ref)"))?;
+                let r = if r.starts_with("refs/") {
+                    r
+                } else {
+                    format!("refs/heads/{r}")
+                };
+                format!("organization:{org}:pipeline:{pipeline}:ref:{r}:commit:*:step:*")
+            }
+        };
+        Ok(TrustSpec {
+            issuer: req
+                .issuer
+                .clone()
+                .unwrap_or_else(|| "https://agent.buildkite.com".into()),
+            audience: req
+                .audience
+                .clone()
+                .unwrap_or_else(|| format!("https://buildkite.com/{org}")),
+            subject,
+            shared_issuer: true,
+        })
+    }
+
+    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
+        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
+    }
+}

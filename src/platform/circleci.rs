@@ -1,0 +1,146 @@
+//! CircleCI: `CIRCLE_OIDC_TOKEN_V2` (else `CIRCLE_OIDC_TOKEN`), whose audience is the org id;
+//! for another audience, `circleci run oidc get --claims '{"aud": ...}'`. Later steps read
+//! non-secret values from `$BASH_ENV`.
+
+use std::path::PathBuf;
+
+use futures::future::BoxFuture;
+
+use super::{
+    ambient_claims, cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec,
+};
+use crate::env::Env;
+use crate::error::{Error, TokenError, UsageError};
+use crate::id_token::IdToken;
+
+pub const NAME: &str = "circleci";
+
+const VARIABLES: &[&str] = &["CIRCLE_OIDC_TOKEN_V2", "CIRCLE_OIDC_TOKEN"];
+
+pub struct Circleci {
+    env: Env,
+    env_file: Option<PathBuf>,
+}
+
+pub fn detect(env: &Env) -> bool {
+    env.is_true("CIRCLECI")
+}
+
+pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
+    Box::new(Circleci {
+        env: env.clone(),
+        env_file: opts.env_file.clone(),
+    })
+}
+
+impl Platform for Circleci {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn id_token<'a>(
+        &'a self,
+        audience: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+        Box::pin(async move {
+            let has_cli = util::on_path(&self.env, "circleci");
+            if let Some(aud) = audience {
+                if !has_cli {
+                    return Err(TokenError::NotProvided {
+                        platform: "CircleCI".into(),
+                        tried: format!("a token for audience {aud:?} needs the `circleci` CLI, which is not on PATH"),
+                        help: vec![
+                            "use an image with the circleci CLI (cimg/* images have it), or drop --audience to use CIRCLE_OIDC_TOKEN_V2, whose audience is your organization id".into(),
+                        ],
+                    });
+                }
+                let claims = serde_json::json!({ "aud": aud }).to_string();
+                return util::token_from_command(
+                    "circleci",
+                    &["run", "oidc", "get", "--claims", &claims],
+                )
+                .await
+                .map(Some);
+            }
+            let names: Vec<String> = VARIABLES.iter().map(|s| s.to_string()).collect();
+            if let Some(t) = util::token_from_env(&self.env, &names) {
+                return Ok(Some(t));
+            }
+            if has_cli {
+                // Set but empty happens; the CLI asks the token service again (with retries).
+                return util::token_from_command("circleci", &["run", "oidc", "get"])
+                    .await
+                    .map(Some);
+            }
+            Err(TokenError::NotProvided {
+                platform: "CircleCI".into(),
+                tried: format!("none of these variables is set: {}", names.join(", ")),
+                help: vec![
+                    "CircleCI injects OIDC tokens only into jobs of CircleCI cloud projects that run with a context: add `context: <any context>` to the job in the workflow".into(),
+                ],
+            })
+        })
+    }
+
+    fn session_name(&self) -> Option<String> {
+        let e = &self.env;
+        Some(format!(
+            "cci-{}-{}",
+            e.get("CIRCLE_PROJECT_REPONAME").unwrap_or("circleci"),
+            e.get("CIRCLE_BUILD_NUM").unwrap_or("0")
+        ))
+    }
+
+    /// From the job's own token: the issuer is per organization, `sub` pinned to the project.
+    fn trust(&self, req: &TrustRequest) -> Result<TrustSpec, UsageError> {
+        let names: Vec<String> = VARIABLES.iter().map(|s| s.to_string()).collect();
+        let claims = ambient_claims(util::token_from_env(&self.env, &names));
+        let issuer = req.issuer.clone().or(claims.iss.clone()).ok_or_else(|| {
+            cannot_tell(
+                "the issuer",
+                "--issuer https://oidc.circleci.com/org/<org-id>",
+            )
+        })?;
+        let org = issuer.rsplit('/').next().unwrap_or_default().to_string();
+        let subject = match &req.subject {
+            Some(s) => s.clone(),
+            None => {
+                // org/<org>/project/<project>/user/<user>[/vcs-origin/...]: keep up to the project.
+                let sub = claims.sub.clone().ok_or_else(|| {
+                    cannot_tell(
+                        "the project",
+                        "--subject org/<org-id>/project/<project-id>/*",
+                    )
+                })?;
+                let parts: Vec<&str> = sub.split('/').collect();
+                match parts.as_slice() {
+                    ["org", o, "project", p, ..] => format!("org/{o}/project/{p}/*"),
+                    _ => {
+                        return Err(cannot_tell(
+                            "the project",
+                            "--subject org/<org-id>/project/<project-id>/*",
+                        ))
+                    }
+                }
+            }
+        };
+        Ok(TrustSpec {
+            audience: req
+                .audience
+                .clone()
+                .or_else(|| claims.aud.first().cloned())
+                .unwrap_or(org),
+            issuer,
+            subject,
+            shared_issuer: false,
+        })
+    }
+
+    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
+        let vars = util::handoff_vars(&handoff.registries);
+        if let Some(bash_env) = self.env.get("BASH_ENV") {
+            util::append_env_file(&PathBuf::from(bash_env), &vars, util::EnvFormat::Export)?;
+        }
+        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
+    }
+}

@@ -1,0 +1,170 @@
+//! GitLab CI: the token is whatever variable the job's `id_tokens:` names; GitLab cannot mask
+//! values made at run time, so nothing secret is ever printed. Later jobs get non-secret
+//! values through a dotenv report (`--env-file`, declared as `artifacts: reports: dotenv:`).
+
+use std::path::PathBuf;
+
+use futures::future::BoxFuture;
+
+use super::{cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec};
+use crate::env::Env;
+use crate::error::{Error, TokenError, UsageError};
+use crate::id_token::IdToken;
+
+pub const NAME: &str = "gitlab-ci";
+
+/// Names tried, in order, when `--id-token-env` is not given (besides `<AUD>_ID_TOKEN`):
+/// GitLab's own AWS docs, ours, and the sigstore convention.
+const CONVENTIONAL: &[&str] = &["GITLAB_OIDC_TOKEN", "ECR_LOGIN_ID_TOKEN", "ID_TOKEN"];
+
+pub struct Gitlab {
+    env: Env,
+    id_token_env: Option<String>,
+    env_file: Option<PathBuf>,
+}
+
+pub fn detect(env: &Env) -> bool {
+    env.is_true("GITLAB_CI")
+}
+
+pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
+    Box::new(Gitlab {
+        env: env.clone(),
+        id_token_env: opts.id_token_env.clone(),
+        env_file: opts.env_file.clone(),
+    })
+}
+
+/// `sts.amazonaws.com` -> `STS_AMAZONAWS_COM_ID_TOKEN`.
+fn audience_variable(aud: &str) -> String {
+    let up: String = aud
+        .to_ascii_uppercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{up}_ID_TOKEN")
+}
+
+impl Gitlab {
+    fn candidates(&self, audience: Option<&str>) -> Vec<String> {
+        if let Some(n) = &self.id_token_env {
+            return vec![n.clone()];
+        }
+        let mut names: Vec<String> = CONVENTIONAL.iter().map(|s| s.to_string()).collect();
+        names.push(audience_variable(audience.unwrap_or("sts.amazonaws.com")));
+        names
+    }
+}
+
+impl Platform for Gitlab {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn id_token<'a>(
+        &'a self,
+        audience: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+        Box::pin(async move {
+            let names = self.candidates(audience);
+            if let Some(t) = util::token_from_env(&self.env, &names) {
+                return Ok(Some(t));
+            }
+            let var = names.first().cloned().unwrap_or_default();
+            let aud = audience.unwrap_or("sts.amazonaws.com");
+            Err(TokenError::NotProvided {
+                platform: "GitLab CI".into(),
+                tried: format!("none of these variables is set: {}", names.join(", ")),
+                help: vec![
+                    format!("add to the job:  id_tokens: {{ {var}: {{ aud: {aud} }} }}  (the aud must be a client id of the IAM OIDC provider for your GitLab URL)"),
+                    "or name your own variable with --id-token-env NAME (ECR_LOGIN_ID_TOKEN_ENV)".into(),
+                ],
+            })
+        })
+    }
+
+    fn session_name(&self) -> Option<String> {
+        let e = &self.env;
+        Some(format!(
+            "gl-{}-{}-{}",
+            e.get("CI_PROJECT_PATH").unwrap_or("gitlab"),
+            e.get("CI_PIPELINE_ID").unwrap_or("0"),
+            e.get("CI_JOB_ID").unwrap_or("0")
+        ))
+    }
+
+    fn trust(&self, req: &TrustRequest) -> Result<TrustSpec, UsageError> {
+        let e = &self.env;
+        let issuer = req
+            .issuer
+            .clone()
+            .or_else(|| e.get("CI_SERVER_URL").map(str::to_string))
+            .unwrap_or_else(|| "https://gitlab.com".into())
+            .trim_end_matches('/')
+            .to_string();
+        let project = || {
+            req.repo
+                .clone()
+                .or_else(|| e.get("CI_PROJECT_PATH").map(str::to_string))
+                .ok_or_else(|| cannot_tell("the project", "--repo group/project"))
+        };
+        let subject = match (&req.subject, req.any_ref) {
+            (Some(s), _) => s.clone(),
+            (None, true) => format!("project_path:{}:*", project()?),
+            (None, false) => {
+                let (kind, name) = match req.git_ref.as_deref() {
+                    Some(r) if r.starts_with("refs/tags/") => {
+                        ("tag", r["refs/tags/".len()..].to_string())
+                    }
+                    Some(r) => ("branch", r.trim_start_matches("refs/heads/").to_string()),
+                    None => {
+                        let name = e.get("CI_COMMIT_REF_NAME").ok_or_else(|| {
+                            cannot_tell("the branch", "--ref main (or --any-ref)")
+                        })?;
+                        let kind = if e.get("CI_COMMIT_TAG").is_some() {
+                            "tag"
+                        } else {
+                            "branch"
+                        };
+                        (kind, name.to_string())
+                    }
+                };
+                format!("project_path:{}:ref_type:{kind}:ref:{name}", project()?)
+            }
+        };
+        Ok(TrustSpec {
+            // AWS's GitLab guide uses the instance URL as the audience.
+            audience: req.audience.clone().unwrap_or_else(|| issuer.clone()),
+            shared_issuer: issuer == "https://gitlab.com",
+            issuer,
+            subject,
+        })
+    }
+
+    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
+        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audience_variable_names() {
+        assert_eq!(
+            audience_variable("sts.amazonaws.com"),
+            "STS_AMAZONAWS_COM_ID_TOKEN"
+        );
+        assert_eq!(
+            audience_variable("https://gitlab.com"),
+            "HTTPS___GITLAB_COM_ID_TOKEN"
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! What several platforms share: reading a token from one of a list of variables, running a
+//! token-issuing CLI with retries, and writing `KEY=value` files for later steps.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::env::Env;
+use crate::error::{AuthFileError, Error, TokenError};
+use crate::id_token::IdToken;
+use crate::retry::{self, Transient};
+
+/// The first of `names` that is set (and not empty), as a token.
+pub fn token_from_env(env: &Env, names: &[String]) -> Option<IdToken> {
+    names.iter().find_map(|n| {
+        env.get(n)
+            .map(|v| IdToken::new(v, format!("the environment variable {n}")))
+    })
+}
+
+/// Whether `program` is on PATH.
+pub fn on_path(env: &Env, program: &str) -> bool {
+    let path = env.get("PATH").unwrap_or_default();
+    std::env::split_paths(path).any(|d| d.join(program).is_file())
+}
+
+struct CommandFailure {
+    error: TokenError,
+    transient: bool,
+}
+
+impl Transient for CommandFailure {
+    fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
+impl std::fmt::Display for CommandFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+/// Runs `program args` and takes its stdout as the token; a failure or an empty answer is
+/// retried (token services have bad moments), a missing program is not.
+pub async fn token_from_command(program: &str, args: &[&str]) -> Result<IdToken, TokenError> {
+    retry::retry(
+        retry::Policy::STANDARD,
+        &format!("running {program}"),
+        || async {
+            let out = tokio::process::Command::new(program)
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .await
+                .map_err(|e| CommandFailure {
+                    transient: e.kind() != std::io::ErrorKind::NotFound,
+                    error: TokenError::Command {
+                        program: program.to_string(),
+                        reason: e.to_string(),
+                    },
+                })?;
+            let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !out.status.success() {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let stderr = crate::secret::registry().redact(stderr.trim()).into_owned();
+                return Err(CommandFailure {
+                    transient: true,
+                    error: TokenError::Command {
+                        program: program.to_string(),
+                        reason: format!("{}: {stderr}", out.status),
+                    },
+                });
+            }
+            if stdout.is_empty() {
+                return Err(CommandFailure {
+                    transient: true,
+                    error: TokenError::Empty {
+                        source_desc: format!("`{program}` printed nothing"),
+                    },
+                });
+            }
+            Ok(IdToken::new(stdout, format!("`{program}`")))
+        },
+    )
+    .await
+    .map_err(|f| f.error)
+}
+
+/// How `KEY=value` lines are written.
+#[derive(Debug, Clone, Copy)]
+pub enum EnvFormat {
+    /// `KEY=value` (GitLab dotenv reports, Jenkins `readProperties`, Buildkite env files).
+    Dotenv,
+    /// `export KEY='value'` (a shell file sourced by later steps: CircleCI's `$BASH_ENV`).
+    Export,
+}
+
+/// The non-secret values every platform hands on.
+pub fn handoff_vars(registries: &[&str]) -> Vec<(String, String)> {
+    vec![
+        (
+            "ECR_LOGIN_REGISTRY".into(),
+            registries.first().copied().unwrap_or_default().to_string(),
+        ),
+        ("ECR_LOGIN_REGISTRIES".into(), registries.join(",")),
+    ]
+}
+
+/// The default hand-off: the non-secret values as a dotenv file at `--env-file`, if given.
+pub fn hand_off_env_file(env_file: Option<&Path>, registries: &[&str]) -> Result<(), Error> {
+    match env_file {
+        Some(p) => append_env_file(p, &handoff_vars(registries), EnvFormat::Dotenv),
+        None => Ok(()),
+    }
+}
+
+/// Appends `vars` to `path` in `format`.
+pub fn append_env_file(
+    path: &Path,
+    vars: &[(String, String)],
+    format: EnvFormat,
+) -> Result<(), Error> {
+    let mut text = String::new();
+    for (k, v) in vars {
+        match format {
+            EnvFormat::Dotenv => text.push_str(&format!("{k}={v}\n")),
+            EnvFormat::Export => {
+                text.push_str(&format!("export {k}='{}'\n", v.replace('\'', "'\\''")))
+            }
+        }
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| {
+            Error::AuthFile(AuthFileError::Write {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_format_quotes_for_the_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("env");
+        append_env_file(&p, &[("A".into(), "x'y".into())], EnvFormat::Export).unwrap();
+        append_env_file(&p, &[("B".into(), "z".into())], EnvFormat::Dotenv).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "export A='x'\\''y'\nB=z\n"
+        );
+    }
+
+    #[test]
+    fn first_set_variable_wins() {
+        let env: Env = [("B", "tok-b-123456"), ("C", "tok-c-123456")]
+            .into_iter()
+            .collect();
+        let t = token_from_env(&env, &["A".into(), "B".into(), "C".into()]).unwrap();
+        assert_eq!(t.jwt.expose(), "tok-b-123456");
+        assert!(t.source.contains('B'));
+    }
+}
