@@ -455,3 +455,16 @@ fn two_platforms_at_once_is_an_error_until_one_is_named() {
     let json = login_json(both.args(&["--platform", "gitlab-ci"]));
     assert_eq!(json["platform"], "gitlab-ci");
 }
+
+#[test]
+fn circleci_custom_audience_without_the_cli_says_what_to_do() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    circleci(&sb, &proxy)
+        .env("PATH", "/usr/bin:/bin")
+        .env("CIRCLE_OIDC_TOKEN_V2", &token(CCI_ISS, CCI_ORG, CCI_SUB_V2))
+        .args(&["--audience", "sts.amazonaws.com"])
+        .run()
+        .assert_fails(3, &["needs the `circleci` CLI", "drop --audience"]);
+    assert!(proxy.calls().is_empty());
+}
