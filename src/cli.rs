@@ -26,9 +26,22 @@ pub struct Cli {
 pub enum Command {
     /// Log in to the registries (the default command).
     Login(LoginArgs),
+    /// Remove registry logins from the auth file (and credential stores): the registries
+    /// named, else every ECR registry in it.
+    Logout(LogoutArgs),
     /// Print the IAM OIDC provider, the role trust policy and a least-privilege ECR policy
     /// that fit this CI job (detected, or described by flags).
     Policy(PolicyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub registries: RegistryArgs,
+
+    /// Directory of Docker's config.json (default: ~/.docker).
+    #[arg(long, env = "DOCKER_CONFIG", value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use crate::aws::regions;
 use crate::aws::registry::{self, Registry};
-use crate::cli::{Access, Cli, Command, LoginArgs, OutputFormat, PolicyArgs, PolicyDocument};
+use crate::cli::{
+    Access, Cli, Command, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs, PolicyDocument,
+};
 use crate::env::Env;
 use crate::error::{AuthFileError, Error, UsageError};
 
@@ -25,7 +27,16 @@ pub struct Config {
 #[derive(Debug)]
 pub enum Task {
     Login(LoginConfig),
+    Logout(LogoutConfig),
     Policy(PolicyConfig),
+}
+
+/// `logout`'s settings.
+#[derive(Debug)]
+pub struct LogoutConfig {
+    /// Empty: every ECR registry in the auth file.
+    pub registries: Vec<Registry>,
+    pub docker_config: PathBuf,
 }
 
 /// `policy`'s settings.
@@ -67,14 +78,29 @@ pub struct LoginConfig {
 
 impl Config {
     pub async fn from_cli(cli: Cli, env: Env) -> Result<Config, Error> {
-        let args = match cli.command {
-            Some(Command::Login(args)) => Ok(args),
-            Some(Command::Policy(args)) => Err(args),
-            None => Ok(cli.login),
+        let login_args = match cli.command {
+            Some(Command::Login(args)) => args,
+            Some(Command::Policy(args)) => {
+                return Ok(Config::new(
+                    env,
+                    Task::Policy(policy_config(args)?),
+                    &cli.output,
+                ));
+            }
+            Some(Command::Logout(args)) => {
+                let task = Task::Logout(logout_config(args, &env)?);
+                return Ok(Config::new(env, task, &cli.output));
+            }
+            None => cli.login,
         };
+        let task = Task::Login(login_config(login_args, &env).await?);
+        Ok(Config::new(env, task, &cli.output))
+    }
+
+    fn new(env: Env, task: Task, output: &crate::cli::OutputArgs) -> Config {
         let log_filter = match env.get("ECR_LOGIN_LOG") {
             Some(f) => f.to_string(),
-            None => match (cli.output.quiet, cli.output.verbose) {
+            None => match (output.quiet, output.verbose) {
                 (true, _) => "error".into(),
                 (false, 0) => "warn".into(),
                 (false, 1) => "ecr_login=debug,info".into(),
@@ -82,17 +108,13 @@ impl Config {
                 _ => "trace".into(),
             },
         };
-        let task = match args {
-            Ok(args) => Task::Login(login_config(args, &env).await?),
-            Err(args) => Task::Policy(policy_config(args)?),
-        };
-        Ok(Config {
+        Config {
             env,
             task,
-            output: cli.output.output,
-            quiet: cli.output.quiet,
+            output: output.output,
+            quiet: output.quiet,
             log_filter,
-        })
+        }
     }
 }
 
@@ -162,13 +184,7 @@ async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> 
         return Err(UsageError::Duration(args.role_duration_seconds).into());
     }
 
-    let docker_config = match args.auth_file.docker_config {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => env
-            .get("HOME")
-            .map(|h| PathBuf::from(h).join(".docker"))
-            .ok_or(AuthFileError::NoHome)?,
-    };
+    let docker_config = docker_dir(args.auth_file.docker_config, env)?;
 
     let platform_options = crate::platform::Options {
         id_token_env: args.id_token_env.filter(|v| !v.trim().is_empty()),
@@ -196,6 +212,41 @@ async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> 
         registries,
         docker_config,
         output_credentials: args.auth_file.output_credentials,
+    })
+}
+
+/// `--docker-config` / `DOCKER_CONFIG`, else `~/.docker`.
+fn docker_dir(flag: Option<PathBuf>, env: &Env) -> Result<PathBuf, Error> {
+    match flag {
+        Some(d) if !d.as_os_str().is_empty() => Ok(d),
+        _ => Ok(env
+            .get("HOME")
+            .map(|h| PathBuf::from(h).join(".docker"))
+            .ok_or(AuthFileError::NoHome)?),
+    }
+}
+
+fn logout_config(args: LogoutArgs, env: &Env) -> Result<LogoutConfig, Error> {
+    let allow_unknown = args.registries.allow_unknown_region;
+    let region = args
+        .registries
+        .region
+        .filter(|r| !r.trim().is_empty())
+        .or_else(|| env.get("AWS_DEFAULT_REGION").map(str::to_string));
+    let registries = args
+        .registries
+        .registries
+        .as_deref()
+        .map(|l| {
+            registry::split_list(l)
+                .map(|i| registry::parse(i, region.as_deref(), allow_unknown))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    Ok(LogoutConfig {
+        registries,
+        docker_config: docker_dir(args.docker_config, env)?,
     })
 }
 

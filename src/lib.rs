@@ -14,6 +14,7 @@ pub mod error;
 pub mod id_token;
 pub mod logging;
 pub mod login;
+pub mod logout;
 pub mod output;
 pub mod platform;
 pub mod policy;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> i32 {
         tracing::debug!("config: {config:?}");
         match &config.task {
             Task::Login(login) => login::run(login, &config.env, &printer).await,
+            Task::Logout(logout) => logout::run(logout, &printer),
             Task::Policy(policy) => policy::run(policy, &config.env, &printer),
         }
     });

@@ -12,6 +12,7 @@ mod harness;
 mod auth_file;
 mod errors;
 mod login;
+mod logout;
 mod platforms;
 mod policy;
 mod push_pull;

@@ -35,19 +35,11 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
     let _lock = lock(dir)?;
     let mut root = read(&path)?;
 
-    let helper_for = |host: &str| -> Option<String> {
-        root.get("credHelpers")
-            .and_then(|h| h.get(host))
-            .and_then(Value::as_str)
-            .or_else(|| root.get("credsStore").and_then(Value::as_str))
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
     // Helpers first: if one fails, the file is left as it was.
     let mut in_file = Vec::new();
     let mut in_helper = Vec::new();
     for login in logins {
-        match helper_for(login.host) {
+        match helper_for(&root, login.host) {
             Some(helper) => {
                 helper_client::store(&helper, login)?;
                 tracing::debug!(
@@ -86,6 +78,53 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
         auths.insert(host.to_string(), Value::Object(Map::new()));
     }
     write_atomically(&path, &root)
+}
+
+/// The credential helper Docker would use for `host`: `credHelpers[host]`, else `credsStore`.
+fn helper_for(root: &Map<String, Value>, host: &str) -> Option<String> {
+    root.get("credHelpers")
+        .and_then(|h| h.get(host))
+        .and_then(Value::as_str)
+        .or_else(|| root.get("credsStore").and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Removes the login of every host in `auths` that `selected` accepts, erasing it from its
+/// credential helper too; returns the hosts removed. A missing file removes nothing.
+pub fn remove_logins(
+    dir: &Path,
+    selected: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>, AuthFileError> {
+    let path = config_path(dir);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let _lock = lock(dir)?;
+    let mut root = read(&path)?;
+    let hosts: Vec<String> = root
+        .get("auths")
+        .and_then(Value::as_object)
+        .map(|a| a.keys().filter(|h| selected(h)).cloned().collect())
+        .unwrap_or_default();
+    for host in &hosts {
+        if let Some(helper) = helper_for(&root, host) {
+            // A helper that no longer has it is not a reason to keep the entry.
+            if let Err(e) = helper_client::erase(&helper, host) {
+                tracing::warn!("{e}");
+            }
+        }
+    }
+    if hosts.is_empty() {
+        return Ok(hosts);
+    }
+    if let Some(auths) = root.get_mut("auths").and_then(Value::as_object_mut) {
+        for host in &hosts {
+            auths.remove(host);
+        }
+    }
+    write_atomically(&path, &root)?;
+    Ok(hosts)
 }
 
 fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {

@@ -11,9 +11,25 @@ use crate::secret;
 
 /// Stores `login` through `docker-credential-<helper> store`.
 pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
+    let payload = serde_json::json!({
+        "ServerURL": login.host,
+        "Username": login.username,
+        "Secret": login.password.expose(),
+    })
+    .to_string();
+    call(helper, "store", login.host, &payload)
+}
+
+/// Removes `host`'s login through `docker-credential-<helper> erase`.
+pub fn erase(helper: &str, host: &str) -> Result<(), AuthFileError> {
+    call(helper, "erase", host, host)
+}
+
+/// Runs `docker-credential-<helper> <action>` with `payload` on stdin.
+fn call(helper: &str, action: &str, host: &str, payload: &str) -> Result<(), AuthFileError> {
     let fail = |reason: String| AuthFileError::Helper {
         helper: helper.to_string(),
-        registry: login.host.to_string(),
+        registry: host.to_string(),
         reason: secret::registry().redact(&reason).into_owned(),
     };
     if helper.is_empty()
@@ -24,14 +40,8 @@ pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
         return Err(fail(format!("{helper:?} is not a valid helper name")));
     }
     let program = format!("docker-credential-{helper}");
-    let payload = serde_json::json!({
-        "ServerURL": login.host,
-        "Username": login.username,
-        "Secret": login.password.expose(),
-    })
-    .to_string();
     let mut child = Command::new(&program)
-        .arg("store")
+        .arg(action)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -55,7 +65,7 @@ pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
         .trim()
         .to_string();
         return Err(fail(format!(
-            "{program} store exited with {}: {msg}",
+            "{program} {action} exited with {}: {msg}",
             out.status
         )));
     }

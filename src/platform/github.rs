@@ -20,6 +20,7 @@ pub struct GithubActions {
     request_url: Option<String>,
     request_token: Option<Secret>,
     output_file: Option<PathBuf>,
+    state_file: Option<PathBuf>,
     repository: Option<String>,
     run_id: Option<String>,
     run_attempt: Option<String>,
@@ -45,6 +46,7 @@ impl GithubActions {
             request_url: env.get("ACTIONS_ID_TOKEN_REQUEST_URL").map(str::to_string),
             request_token: env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN").map(Secret::new),
             output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
+            state_file: env.get("GITHUB_STATE").map(PathBuf::from),
             repository: env.get("GITHUB_REPOSITORY").map(str::to_string),
             run_id: env.get("GITHUB_RUN_ID").map(str::to_string),
             run_attempt: env.get("GITHUB_RUN_ATTEMPT").map(str::to_string),
@@ -285,6 +287,16 @@ impl Platform for GithubActions {
                     password.expose().to_string(),
                 ));
             }
+        }
+        if let Some(state) = &self.state_file {
+            // For the action's post step: what to log out of.
+            let registries = vec![("registries".to_string(), handoff.registries.join(","))];
+            append_outputs(state, &registries).map_err(|e| {
+                Error::AuthFile(AuthFileError::Write {
+                    path: state.clone(),
+                    reason: e.to_string(),
+                })
+            })?;
         }
         append_outputs(path, &outputs).map_err(|e| {
             Error::AuthFile(AuthFileError::Write {
