@@ -1,0 +1,158 @@
+//! scripts/install.sh against a fake release site over HTTPS on 127.0.0.1: the right checksum
+//! installs a binary that runs; a tampered one is refused and nothing is installed; an unknown
+//! OS or CPU gets a clear error; a cached, intact binary is not downloaded again.
+
+use std::process::Command;
+
+use crate::harness::*;
+
+fn install(release: &Release, install_dir: &std::path::Path, extra: &[(&str, &str)]) -> Run {
+    let mut c = Command::new("sh");
+    c.arg(repo_root().join("scripts/install.sh"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", install_dir.join("home"))
+        .envs(release.install_env(install_dir))
+        .envs(extra.iter().copied());
+    let out = c.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn right_checksum_installs_a_binary_that_runs_and_is_cached() {
+    let release = Release::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = install(
+        &release,
+        dir.path(),
+        &[("ECR_LOGIN_OS", "Linux"), ("ECR_LOGIN_ARCH", "x86_64")],
+    );
+    run.assert_ok();
+    let bin = run.stdout.lines().last().unwrap().to_string();
+    assert_eq!(bin, dir.path().join("ecr-login").display().to_string());
+    let out = Command::new(&bin).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ecr-login "));
+    assert_eq!(release.requests(), 1);
+
+    // Installed and intact: no second download.
+    let again = install(
+        &release,
+        dir.path(),
+        &[("ECR_LOGIN_OS", "Linux"), ("ECR_LOGIN_ARCH", "x86_64")],
+    );
+    again.assert_ok();
+    assert!(again.stderr.contains("using cached"), "{}", again.stderr);
+    assert_eq!(release.requests(), 1);
+}
+
+#[test]
+fn arm64_picks_the_arm64_asset() {
+    let release = Release::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = install(
+        &release,
+        dir.path(),
+        &[("ECR_LOGIN_OS", "Linux"), ("ECR_LOGIN_ARCH", "aarch64")],
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("ecr-login-aarch64-unknown-linux-musl"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn tampered_binary_is_refused_and_nothing_is_installed() {
+    let release = Release::start();
+    let asset = release.asset("x86_64-unknown-linux-musl");
+    let mut bytes = std::fs::read(&asset).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    std::fs::write(&asset, &bytes).unwrap();
+    let got = sha256_file(&asset);
+    let dir = tempfile::tempdir().unwrap();
+    let run = install(
+        &release,
+        dir.path(),
+        &[("ECR_LOGIN_OS", "Linux"), ("ECR_LOGIN_ARCH", "x86_64")],
+    );
+    run.assert_fails(
+        1,
+        &[
+            "checksum mismatch: want ",
+            &format!(" got {got}"),
+            "nothing was installed",
+        ],
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "home")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn unknown_os_or_cpu_is_a_clear_error() {
+    let release = Release::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (os, arch) in [
+        ("SunOS", "x86_64"),
+        ("Linux", "riscv64"),
+        ("Windows_NT", "aarch64"),
+    ] {
+        install(
+            &release,
+            dir.path(),
+            &[("ECR_LOGIN_OS", os), ("ECR_LOGIN_ARCH", arch)],
+        )
+        .assert_fails(
+            1,
+            &[
+                &format!("unsupported platform {os}/{arch}"),
+                "Linux x86_64/arm64",
+            ],
+        );
+    }
+    assert_eq!(release.requests(), 0);
+}
+
+#[test]
+fn a_version_without_a_pinned_checksum_is_refused() {
+    let release = Release::start();
+    let dir = tempfile::tempdir().unwrap();
+    install(
+        &release,
+        dir.path(),
+        &[
+            ("ECR_LOGIN_OS", "Linux"),
+            ("ECR_LOGIN_ARCH", "x86_64"),
+            ("ECR_LOGIN_VERSION", "v1.2.3"),
+        ],
+    )
+    .assert_fails(1, &["no pinned checksum for ecr-login 1.2.3"]);
+    assert_eq!(release.requests(), 0);
+}
+
+#[test]
+fn plain_http_is_refused() {
+    let release = Release::start();
+    let dir = tempfile::tempdir().unwrap();
+    let http = release.base_url().replace("https://", "http://");
+    install(
+        &release,
+        dir.path(),
+        &[
+            ("ECR_LOGIN_OS", "Linux"),
+            ("ECR_LOGIN_ARCH", "x86_64"),
+            ("ECR_LOGIN_BASE_URL", &http),
+        ],
+    )
+    .assert_fails(1, &["download of http://"]);
+}
