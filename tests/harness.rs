@@ -789,3 +789,29 @@ pub fn sha256_file(path: &Path) -> String {
         .unwrap()
         .to_string()
 }
+
+/// A YAML file as JSON (through the test venv's ruamel.yaml, which check-jsonschema brings).
+/// `after_separator`: parse only what follows the first `---` line (a GitLab component's job
+/// part, after its `spec:` header).
+pub fn yaml_to_json(path: &Path, after_separator: bool) -> serde_json::Value {
+    let code = r#"
+import json, sys
+from ruamel.yaml import YAML
+text = open(sys.argv[1], encoding="utf-8").read()
+if sys.argv[2] == "1":
+    head, sep, tail = text.partition("\n---\n")
+    text = tail if sep else text
+print(json.dumps(YAML(typ="safe").load(text)))
+"#;
+    let out = Command::new(python())
+        .args(["-c", code, path.to_str().unwrap(), if after_separator { "1" } else { "0" }])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cannot parse {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

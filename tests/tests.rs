@@ -19,3 +19,7 @@ mod policy;
 mod push_pull;
 mod retries;
 mod secrets;
+mod wrapper_action;
+mod wrapper_gitlab;
+mod wrapper_jenkins;
+mod wrapper_orb;
