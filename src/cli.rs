@@ -4,7 +4,33 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+/// Parses the command line. A variable that is set but empty counts as unset (CI systems
+/// export empty strings for unset inputs and secrets), so it neither overrides a default nor
+/// fails a flag's parsing.
+pub fn parse() -> Cli {
+    let command = Cli::command();
+    let mut names: Vec<String> = Vec::new();
+    let mut stack = vec![&command];
+    while let Some(cmd) = stack.pop() {
+        names.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned()),
+        );
+        stack.extend(cmd.get_subcommands());
+    }
+    // Except AWS_ROLE_ARN: set but empty almost always means a secret or variable that did not
+    // resolve, and silently using other credentials would hide that (config.rs says so).
+    for name in names.iter().filter(|n| *n != "AWS_ROLE_ARN") {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            // Start-up, before any other thread exists.
+            std::env::remove_var(name);
+        }
+    }
+    Cli::parse()
+}
 
 /// Log Docker (and friends) in to Amazon ECR from a CI job, a build host or a laptop: CI OIDC
 /// token -> STS -> ECR -> auth file, in one step.

@@ -168,7 +168,7 @@ async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> 
         return Err(UsageError::NoRegion.into());
     }
 
-    let session_name = match args.role_session_name {
+    let session_name = match args.role_session_name.filter(|n| !n.trim().is_empty()) {
         Some(n) => {
             let ok = (2..=64).contains(&n.len())
                 && n.chars()

@@ -54,12 +54,22 @@ pub fn require_tool(tool: &str, package: &str) -> PathBuf {
 /// which stops it when our end of its stdin closes.
 pub struct Server {
     child: Child,
-    _stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
     pub port: u16,
 }
 
 impl Drop for Server {
+    /// Closing our end of its stdin makes the watchdog stop its server and exit; killing the
+    /// watchdog outright would orphan the server.
     fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -94,7 +104,7 @@ fn spawn(args: &[&str], ready_line: bool, port: u16) -> Server {
     };
     Server {
         child,
-        _stdin: stdin,
+        stdin: Some(stdin),
         port,
     }
 }
@@ -804,7 +814,12 @@ if sys.argv[2] == "1":
 print(json.dumps(YAML(typ="safe").load(text)))
 "#;
     let out = Command::new(python())
-        .args(["-c", code, path.to_str().unwrap(), if after_separator { "1" } else { "0" }])
+        .args([
+            "-c",
+            code,
+            path.to_str().unwrap(),
+            if after_separator { "1" } else { "0" },
+        ])
         .output()
         .unwrap();
     assert!(

@@ -165,3 +165,34 @@ fn same_registry_twice_is_one_entry_and_one_call() {
     assert_eq!(sb.config()["auths"].as_object().unwrap().len(), 1);
     assert_eq!(proxy.count("ecr", None), 1);
 }
+
+#[test]
+fn empty_variables_count_as_unset() {
+    // CI systems export empty strings for unset inputs; none of them may break or steer a login.
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let mut cmd = sb.github(&proxy, &shared_issuer_url());
+    for var in [
+        "ECR_LOGIN_OUTPUT_CREDENTIALS",
+        "ECR_LOGIN_ALLOW_UNKNOWN_REGION",
+        "ECR_LOGIN_QUIET",
+        "AWS_ROLE_SESSION_NAME",
+        "ECR_LOGIN_AUDIENCE",
+        "ECR_LOGIN_PLATFORM",
+        "ECR_LOGIN_ID_TOKEN_ENV",
+        "ECR_LOGIN_ENV_FILE",
+        "ECR_LOGIN_ROLE_DURATION_SECONDS",
+        "ECR_LOGIN_OUTPUT",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ] {
+        cmd = cmd.env(var, "");
+    }
+    let run = cmd.args(&["--registries", "111111111111"]).run();
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("gh-test-owner-test-repo-1234567890-1"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
+}

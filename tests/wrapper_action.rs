@@ -1,1 +1,235 @@
-//! Placeholder: filled in by the action wrapper work.
+//! The GitHub action (action.yml, action/*.js) run as the runner runs it: every input as
+//! INPUT_<NAME> (the defaults of action.yml, then the workflow's `with:`), the runner files
+//! GITHUB_OUTPUT/GITHUB_ENV/GITHUB_STATE, `node action/main.js`, then the post step with the
+//! saved state as STATE_<name>: login installs from a (local) release, logs in, sets outputs;
+//! post logs out of exactly what login wrote.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use crate::harness::*;
+
+const H1: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
+
+/// Parses a runner file in `name<<DELIM` heredoc form (what ecr-login and run.js write).
+fn runner_file(path: &std::path::Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let (name, delim) = line.split_once("<<").unwrap();
+        let mut value = Vec::new();
+        for l in lines.by_ref() {
+            if l == delim {
+                break;
+            }
+            value.push(l);
+        }
+        out.insert(name.to_string(), value.join("\n"));
+    }
+    out
+}
+
+struct Job {
+    sb: Sandbox,
+    release: Release,
+    proxy: Proxy,
+}
+
+impl Job {
+    fn new() -> Job {
+        Job {
+            sb: Sandbox::new(),
+            release: Release::start(),
+            proxy: Proxy::start(),
+        }
+    }
+
+    /// `node action/<step>.js` with the runner's environment and `with` inputs.
+    fn step(&self, script: &str, with: &[(&str, &str)], extra: &[(String, String)]) -> Run {
+        let action = yaml_to_json(&repo_root().join("action.yml"), false);
+        let mut inputs: BTreeMap<String, String> = action["inputs"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v["default"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        for (k, v) in with {
+            assert!(inputs.contains_key(*k), "action.yml has no input {k}");
+            inputs.insert(k.to_string(), v.to_string());
+        }
+        let sb = &self.sb;
+        let mut c = Command::new("node");
+        c.arg(repo_root().join("action").join(script))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", sb.path().join("home"))
+            .env("GITHUB_ACTIONS", "true")
+            .env("CI", "true")
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                format!("{}/token?api-version=2.0", shared_issuer_url()),
+            )
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
+            .env("GITHUB_REPOSITORY", "test-owner/test-repo")
+            .env("GITHUB_RUN_ID", "1234567890")
+            .env("GITHUB_RUN_ATTEMPT", "1")
+            .env("GITHUB_OUTPUT", sb.path().join("output"))
+            .env("GITHUB_ENV", sb.path().join("env"))
+            .env("GITHUB_STATE", sb.path().join("state"))
+            .env("RUNNER_TOOL_CACHE", sb.path().join("toolcache"))
+            .env("DOCKER_CONFIG", sb.docker_dir())
+            .env("AWS_ENDPOINT_URL", self.proxy.url())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", sb.path().join("aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                sb.path().join("aws-credentials"),
+            );
+        for (k, v) in self
+            .release
+            .install_env(&sb.path().join("toolcache/ecr-login"))
+        {
+            if k != "ECR_LOGIN_VERSION" {
+                c.env(k, v);
+            }
+        }
+        for (k, v) in &inputs {
+            c.env(format!("INPUT_{}", k.to_uppercase()), v);
+        }
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The post step, with the state the main step saved.
+    fn post(&self, with: &[(&str, &str)]) -> Run {
+        let state: Vec<(String, String)> = runner_file(&self.sb.path().join("state"))
+            .into_iter()
+            .map(|(k, v)| (format!("STATE_{k}"), v))
+            .collect();
+        self.step("post.js", with, &state)
+    }
+}
+
+#[test]
+fn login_then_post_logs_out_of_what_login_wrote() {
+    let job = Job::new();
+    job.sb
+        .write_config(r#"{"auths": {"ghcr.io": {"auth": "dXNlcjpwYXNz"}}}"#);
+    let with = [
+        ("role-to-assume", ROLE),
+        ("aws-region", "us-east-1"),
+        ("registries", "111111111111\npublic.ecr.aws"),
+        ("version", TEST_VERSION),
+    ];
+    let run = job.step("main.js", &with, &[]);
+    run.assert_ok();
+    assert_eq!(job.sb.auth(H1), "AWS:111111111111-auth-token");
+    assert_eq!(job.sb.auth("public.ecr.aws"), "AWS:public-ecr-auth-token");
+    let outputs = runner_file(&job.sb.path().join("output"));
+    assert_eq!(outputs["registry"], H1);
+    assert_eq!(outputs["registries"], format!("{H1},public.ecr.aws"));
+    assert!(!outputs.keys().any(|k| k.starts_with("docker_password")));
+    // Masked before anything else, and never printed otherwise.
+    assert!(run.stdout.contains("::add-mask::111111111111-auth-token"));
+    for line in run
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+    {
+        assert!(!line.contains("auth-token"), "{line}");
+    }
+    // Installed into the tool cache.
+    let state = runner_file(&job.sb.path().join("state"));
+    assert!(state["bin"].contains("toolcache/ecr-login"), "{state:?}");
+
+    let post = job.post(&with);
+    post.assert_ok();
+    let c = job.sb.config();
+    assert_eq!(c["auths"].as_object().unwrap().len(), 1, "{c:#}");
+    assert_eq!(c["auths"]["ghcr.io"]["auth"], "dXNlcjpwYXNz");
+}
+
+#[test]
+fn skip_logout_keeps_the_logins() {
+    let job = Job::new();
+    let with = [
+        ("role-to-assume", ROLE),
+        ("aws-region", "us-east-1"),
+        ("registries", "111111111111"),
+        ("version", TEST_VERSION),
+        ("skip-logout", "true"),
+    ];
+    job.step("main.js", &with, &[]).assert_ok();
+    let post = job.post(&with);
+    post.assert_ok();
+    assert!(post.stdout.contains("skip-logout"));
+    assert_eq!(job.sb.auth(H1), "AWS:111111111111-auth-token");
+}
+
+#[test]
+fn public_registry_type_and_credentials_outputs() {
+    let job = Job::new();
+    let with = [
+        ("role-to-assume", ROLE),
+        ("aws-region", "us-east-1"),
+        ("registry-type", "public"),
+        ("output-credentials", "true"),
+        ("version", TEST_VERSION),
+    ];
+    job.step("main.js", &with, &[]).assert_ok();
+    let outputs = runner_file(&job.sb.path().join("output"));
+    assert_eq!(outputs["registry"], "public.ecr.aws");
+    assert_eq!(
+        outputs["docker_password_public_ecr_aws"],
+        "public-ecr-auth-token"
+    );
+}
+
+#[test]
+fn missing_id_token_permission_fails_the_step_and_post_is_harmless() {
+    let job = Job::new();
+    let with = [
+        ("role-to-assume", ROLE),
+        ("aws-region", "us-east-1"),
+        ("version", TEST_VERSION),
+    ];
+    let no_token = [("ACTIONS_ID_TOKEN_REQUEST_URL".to_string(), String::new())];
+    let run = job.step("main.js", &with, &no_token);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("permissions: id-token: write"),
+        "{}",
+        run.stderr
+    );
+    job.post(&with).assert_ok();
+}
+
+#[test]
+fn a_tampered_release_is_never_run() {
+    let job = Job::new();
+    let asset = job.release.asset("x86_64-unknown-linux-musl");
+    std::fs::write(&asset, b"#!/bin/sh\necho pwned\n").unwrap();
+    let with = [
+        ("role-to-assume", ROLE),
+        ("aws-region", "us-east-1"),
+        ("version", TEST_VERSION),
+    ];
+    let run = job.step("main.js", &with, &[]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("checksum mismatch"), "{}", run.stderr);
+    assert!(!run.stdout.contains("pwned"));
+    assert!(job.proxy.calls().is_empty());
+}

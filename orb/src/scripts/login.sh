@@ -1,0 +1,31 @@
+#!/bin/sh
+# The orb's `login` command: installs ecr-login with the shared installer, then logs Docker in
+# to Amazon ECR with the job's OIDC token. The parameters arrive as PARAM_* environment
+# variables and are handed on as ecr-login's own environment settings, never on a command line;
+# the installer's text arrives as SCRIPT_INSTALL (scripts/install.sh, inlined by
+# `circleci orb pack`). ecr-login itself appends `export ECR_LOGIN_REGISTRY=...` to $BASH_ENV,
+# which every later step's shell reads. POSIX sh, so images without bash work too.
+set -eu
+
+# Exports $1=$2 when $2 is not empty: an empty parameter leaves what the job's environment
+# (a context, say) already holds.
+setting() {
+  if [ -n "$2" ]; then export "$1=$2"; fi
+}
+
+setting AWS_ROLE_ARN "${PARAM_ROLE_ARN:-}"
+setting AWS_REGION "${PARAM_REGION:-}"
+setting ECR_LOGIN_REGISTRIES "${PARAM_REGISTRIES:-}"
+setting ECR_LOGIN_AUDIENCE "${PARAM_AUDIENCE:-}"
+setting ECR_LOGIN_ENV_FILE "${PARAM_ENV_FILE:-}"
+setting ECR_LOGIN_VERSION "${PARAM_VERSION:-}"
+setting ECR_LOGIN_BASE_URL "${PARAM_BASE_URL:-}"
+
+# The installer prints the binary's path as its last line of stdout (progress goes to stderr).
+installed="$(sh -c "${SCRIPT_INSTALL:?is not set: the orb passes the installer in it}")"
+bin="$(printf '%s\n' "$installed" | tail -n 1)"
+[ -x "$bin" ] || { echo "ecr-login orb: the installer named no executable ($bin)" >&2; exit 1; }
+
+unset SCRIPT_INSTALL PARAM_ROLE_ARN PARAM_REGION PARAM_REGISTRIES PARAM_AUDIENCE PARAM_ENV_FILE \
+  PARAM_VERSION PARAM_BASE_URL
+exec "$bin" login

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Pins a release's checksums in scripts/install.sh (the installer every wrapper uses) and makes
+# it the default version:  scripts/pin-checksums.sh VERSION path/to/SHA256SUMS
+# SHA256SUMS is in `sha256sum` format ("<sha256>  <asset>"); assets must be ecr-login-<target>.
+set -eu
+
+[ "$#" -eq 2 ] || { echo "usage: $0 VERSION SHA256SUMS" >&2; exit 2; }
+version="${1#v}"
+sums="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
+installer="$here/install.sh"
+
+case "$version" in
+  *[!0-9A-Za-z.+-]* | "") echo "error: bad version $version" >&2; exit 2 ;;
+esac
+lines="$(awk -v v="$version" '
+  NF == 2 && $1 ~ /^[0-9a-f]{64}$/ && $2 ~ /^\*?ecr-login-/ { sub(/^\*/, "", $2); print v " " $1 " " $2; n++ }
+  NF != 2 || $1 !~ /^[0-9a-f]{64}$/ { bad = 1 }
+  END { if (bad || n == 0) exit 1 }
+' "$sums")" || { echo "error: $sums is not a sha256sum list of ecr-login-* assets" >&2; exit 1; }
+
+tmp="$installer.tmp.$$"
+trap 'rm -f "$tmp"' EXIT
+awk -v lines="$lines" -v version="$version" '
+  /^DEFAULT_VERSION=/ { print "DEFAULT_VERSION=\"" version "\""; next }
+  /^PINNED$/ && !done { n = split(lines, l, "\n"); for (i = 1; i <= n; i++) print l[i]; done = 1 }
+  { print }
+' "$installer" > "$tmp"
+chmod 0755 "$tmp"
+mv "$tmp" "$installer"
+trap - EXIT
+echo "pinned $(printf '%s\n' "$lines" | wc -l | tr -d ' ') checksums of ecr-login $version in $installer" >&2
