@@ -13,9 +13,11 @@ installer="$here/install.sh"
 case "$version" in
   *[!0-9A-Za-z.+-]* | "") echo "error: bad version $version" >&2; exit 2 ;;
 esac
+# (No {64} intervals: mawk, Debian's awk, does not know them.)
 lines="$(awk -v v="$version" '
-  NF == 2 && $1 ~ /^[0-9a-f]{64}$/ && $2 ~ /^\*?ecr-login-/ { sub(/^\*/, "", $2); print v " " $1 " " $2; n++ }
-  NF != 2 || $1 !~ /^[0-9a-f]{64}$/ { bad = 1 }
+  function sha(s) { return length(s) == 64 && s ~ /^[0-9a-f]+$/ }
+  NF == 2 && sha($1) && $2 ~ /^\*?ecr-login-/ { sub(/^\*/, "", $2); print v " " $1 " " $2; n++; next }
+  { bad = 1 }
   END { if (bad || n == 0) exit 1 }
 ' "$sums")" || { echo "error: $sums is not a sha256sum list of ecr-login-* assets" >&2; exit 1; }
 

@@ -19,6 +19,9 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
+step "the wrappers' validators"
+bash scripts/lint.sh
+
 step "static release binary (x86_64-unknown-linux-musl)"
 cargo build --release --locked --target x86_64-unknown-linux-musl
 bin="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-musl/release/ecr-login"

@@ -156,3 +156,73 @@ fn plain_http_is_refused() {
     )
     .assert_fails(1, &["download of http://"]);
 }
+
+#[test]
+fn pinned_checksums_from_the_release_workflow_are_trusted_without_overrides() {
+    // The release workflow runs scripts/pin-checksums.sh VERSION SHA256SUMS; afterwards the
+    // installer knows that release by itself (no ECR_LOGIN_CHECKSUMS_FILE) and defaults to it.
+    let release = Release::start();
+    let work = tempfile::tempdir().unwrap();
+    let scripts = work.path().join("scripts");
+    std::fs::create_dir(&scripts).unwrap();
+    for f in ["install.sh", "pin-checksums.sh"] {
+        std::fs::copy(repo_root().join("scripts").join(f), scripts.join(f)).unwrap();
+    }
+    let sums = work.path().join("SHA256SUMS");
+    let asset = release.asset("x86_64-unknown-linux-musl");
+    std::fs::write(
+        &sums,
+        format!(
+            "{}  ecr-login-x86_64-unknown-linux-musl\n",
+            sha256_file(&asset)
+        ),
+    )
+    .unwrap();
+    let out = Command::new("sh")
+        .arg(scripts.join("pin-checksums.sh"))
+        .arg(format!("v{TEST_VERSION}"))
+        .arg(&sums)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pinned = std::fs::read_to_string(scripts.join("install.sh")).unwrap();
+    assert!(pinned.contains(&format!("DEFAULT_VERSION=\"{TEST_VERSION}\"")));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg(scripts.join("install.sh"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("ECR_LOGIN_BASE_URL", release.base_url())
+        .env("CURL_CA_BUNDLE", release.ca())
+        .env("ECR_LOGIN_INSTALL_DIR", dir.path())
+        .env("ECR_LOGIN_OS", "Linux")
+        .env("ECR_LOGIN_ARCH", "x86_64")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("ecr-login").is_file());
+
+    // A list that is not sha256sum output is refused, and the installer is left alone.
+    std::fs::write(&sums, "not a checksum list\n").unwrap();
+    let before = std::fs::read_to_string(scripts.join("install.sh")).unwrap();
+    let out = Command::new("sh")
+        .arg(scripts.join("pin-checksums.sh"))
+        .args(["1.0.0", sums.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(scripts.join("install.sh")).unwrap(),
+        before
+    );
+}
