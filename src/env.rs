@@ -33,7 +33,7 @@ fn is_secret_name(name: &str) -> bool {
     ]
     .iter()
     .any(|w| n.contains(w));
-    let pointer = ["_FILE", "_URL", "_PATH", "_URI", "_DIR"]
+    let pointer = ["_FILE", "_URL", "_PATH", "_URI", "_DIR", "_ENV"]
         .iter()
         .any(|w| n.ends_with(w));
     secretish && !pointer
