@@ -17,11 +17,18 @@ step() { printf '\n== lint: %s\n' "$*" >&2; }
 
 step "shellcheck"
 shellcheck -s sh scripts/install.sh scripts/pin-checksums.sh orb/src/scripts/*.sh
+shellcheck gitlab/embed-installer.sh
 shellcheck -s bash scripts/setup.sh scripts/test.sh scripts/demo.sh scripts/lint.sh .ci/run
 
 step "check-jsonschema: action.yml, workflows"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.github-actions action.yml
 "$venv/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+step "check-jsonschema: the GitLab component (its spec header and its job part, one document each)"
+sed -n '1,/^---$/p' gitlab/templates/ecr-login.yml | sed '$d' > "$tmp/gitlab-spec.yml"
+sed '1,/^---$/d' gitlab/templates/ecr-login.yml > "$tmp/gitlab-job.yml"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci "$tmp/gitlab-spec.yml" "$tmp/gitlab-job.yml"
+gitlab/embed-installer.sh --check
 
 step "check-jsonschema: the CircleCI orb, packed and used inline in a config"
 "$py" tests/support/pack_orb.py orb/src > "$tmp/orb.yml"

@@ -111,6 +111,7 @@ mod tests {
         for no in [
             "AWS_WEB_IDENTITY_TOKEN_FILE",
             "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "ECR_LOGIN_ID_TOKEN_ENV",
             "PATH",
             "AWS_REGION",
             "HOME",
