@@ -16,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 step() { printf '\n== lint: %s\n' "$*" >&2; }
 
 step "shellcheck"
-shellcheck -s sh scripts/install.sh scripts/pin-checksums.sh orb/src/scripts/*.sh
+shellcheck -s sh scripts/install.sh scripts/pin-checksums.sh scripts/sync-installer.sh orb/src/scripts/*.sh
 shellcheck gitlab/embed-installer.sh
 shellcheck -s bash scripts/setup.sh scripts/test.sh scripts/demo.sh scripts/lint.sh .ci/run
 
@@ -28,7 +28,9 @@ step "check-jsonschema: the GitLab component (its spec header and its job part, 
 sed -n '1,/^---$/p' gitlab/templates/ecr-login.yml | sed '$d' > "$tmp/gitlab-spec.yml"
 sed '1,/^---$/d' gitlab/templates/ecr-login.yml > "$tmp/gitlab-job.yml"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci "$tmp/gitlab-spec.yml" "$tmp/gitlab-job.yml"
-gitlab/embed-installer.sh --check
+
+step "the installer's copies (Jenkins resource, GitLab component, version defaults) are in sync"
+scripts/sync-installer.sh --check
 
 step "check-jsonschema: the CircleCI orb, packed and used inline in a config"
 "$py" tests/support/pack_orb.py orb/src > "$tmp/orb.yml"

@@ -222,7 +222,7 @@ pub struct AuthFileArgs {
     #[arg(long, env = "DOCKER_CONFIG", value_name = "DIR")]
     pub docker_config: Option<PathBuf>,
 
-    /// Also write `ECR_LOGIN_REGISTRY`/`ECR_LOGIN_REGISTRIES` (no secrets) as `KEY=value` lines
+    /// Also write `ECR_LOGIN_REGISTRY`/`ECR_LOGIN_REGISTRY_HOSTS` (no secrets) as `KEY=value` lines
     /// to this file for later steps (a GitLab dotenv report, Jenkins readProperties...).
     #[arg(long, env = "ECR_LOGIN_ENV_FILE", value_name = "PATH")]
     pub env_file: Option<PathBuf>,

@@ -387,21 +387,7 @@ impl Sandbox {
 
     /// `name=value` pairs from the GitHub output file (heredoc form).
     pub fn outputs(&self) -> BTreeMap<String, String> {
-        let text = std::fs::read_to_string(self.github_output()).unwrap_or_default();
-        let mut out = BTreeMap::new();
-        let mut lines = text.lines();
-        while let Some(line) = lines.next() {
-            let (name, delim) = line.split_once("<<").unwrap();
-            let mut value = Vec::new();
-            for l in lines.by_ref() {
-                if l == delim {
-                    break;
-                }
-                value.push(l);
-            }
-            out.insert(name.to_string(), value.join("\n"));
-        }
-        out
+        runner_file(&self.github_output())
     }
 
     /// The decoded `user:password` of a registry's entry in config.json.
@@ -829,4 +815,23 @@ print(json.dumps(YAML(typ="safe").load(text)))
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A GitHub runner file ($GITHUB_OUTPUT, $GITHUB_STATE...) in its `name<<DELIM` heredoc form.
+pub fn runner_file(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let (name, delim) = line.split_once("<<").unwrap();
+        let mut value = Vec::new();
+        for l in lines.by_ref() {
+            if l == delim {
+                break;
+            }
+            value.push(l);
+        }
+        out.insert(name.to_string(), value.join("\n"));
+    }
+    out
 }

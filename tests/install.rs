@@ -226,3 +226,75 @@ fn pinned_checksums_from_the_release_workflow_are_trusted_without_overrides() {
         before
     );
 }
+
+#[test]
+fn a_pinned_release_reaches_every_wrapper_copy_of_the_installer() {
+    // What the release workflow does: pin-checksums.sh, then sync-installer.sh; afterwards the
+    // Jenkins resource, the GitLab component and the orb's version defaults all follow.
+    let work = tempfile::tempdir().unwrap();
+    let root = repo_root();
+    for path in [
+        "scripts/install.sh",
+        "scripts/pin-checksums.sh",
+        "scripts/sync-installer.sh",
+        "jenkins/resources/ecr-login/install.sh",
+        "gitlab/embed-installer.sh",
+        "gitlab/templates/ecr-login.yml",
+        "orb/src/commands/login.yml",
+        "orb/src/commands/logout.yml",
+    ] {
+        let to = work.path().join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(path), &to).unwrap();
+    }
+    let sums = work.path().join("SHA256SUMS");
+    std::fs::write(
+        &sums,
+        format!("{}  ecr-login-x86_64-unknown-linux-musl\n", "ab".repeat(32)),
+    )
+    .unwrap();
+    let sh = |args: &[&str]| {
+        Command::new("sh")
+            .current_dir(work.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let check = sh(&["scripts/sync-installer.sh", "--check"]);
+    assert!(
+        check.status.success(),
+        "in sync before: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        sh(&["scripts/pin-checksums.sh", "7.7.7", sums.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let stale = sh(&["scripts/sync-installer.sh", "--check"]);
+    assert!(!stale.status.success());
+    let msg = String::from_utf8_lossy(&stale.stderr);
+    for f in [
+        "jenkins/resources/ecr-login/install.sh",
+        "gitlab/templates/ecr-login.yml",
+        "orb/src/commands/login.yml",
+    ] {
+        assert!(msg.contains(f), "{f} not reported stale: {msg}");
+    }
+    let sync = sh(&["scripts/sync-installer.sh"]);
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    assert!(sh(&["scripts/sync-installer.sh", "--check"])
+        .status
+        .success());
+    let read = |p: &str| std::fs::read_to_string(work.path().join(p)).unwrap();
+    assert_eq!(
+        read("jenkins/resources/ecr-login/install.sh"),
+        read("scripts/install.sh")
+    );
+    assert!(read("orb/src/commands/login.yml").contains("default: \"7.7.7\""));
+    assert!(read("gitlab/templates/ecr-login.yml").contains(&"ab".repeat(32)));
+}

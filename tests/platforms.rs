@@ -69,7 +69,7 @@ fn gitlab_id_tokens_variable_and_dotenv_handoff() {
     );
     assert_eq!(
         std::fs::read_to_string(dotenv).unwrap(),
-        format!("ECR_LOGIN_REGISTRY={H1}\nECR_LOGIN_REGISTRIES={H1}\n")
+        format!("ECR_LOGIN_REGISTRY={H1}\nECR_LOGIN_REGISTRY_HOSTS={H1}\n")
     );
     assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
 }
@@ -148,7 +148,7 @@ fn circleci_prefers_the_v2_token_and_exports_to_bash_env() {
     );
     assert_eq!(
         std::fs::read_to_string(bash_env).unwrap(),
-        format!("export ECR_LOGIN_REGISTRY='{H1}'\nexport ECR_LOGIN_REGISTRIES='{H1}'\n")
+        format!("export ECR_LOGIN_REGISTRY='{H1}'\nexport ECR_LOGIN_REGISTRY_HOSTS='{H1}'\n")
     );
 }
 

@@ -11,25 +11,6 @@ use crate::harness::*;
 
 const H1: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 
-/// Parses a runner file in `name<<DELIM` heredoc form (what ecr-login and run.js write).
-fn runner_file(path: &std::path::Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut out = BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let (name, delim) = line.split_once("<<").unwrap();
-        let mut value = Vec::new();
-        for l in lines.by_ref() {
-            if l == delim {
-                break;
-            }
-            value.push(l);
-        }
-        out.insert(name.to_string(), value.join("\n"));
-    }
-    out
-}
-
 struct Job {
     sb: Sandbox,
     release: Release,

@@ -22,7 +22,7 @@ const H1: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 /// The terminator of the heredoc that carries the installer.
 const DELIM: &str = "ECR_LOGIN_INSTALL_SH";
 /// Stands in for the user's `script:`: GitLab runs it in the before_script's shell.
-const PROBE: &str = r#"printf 'script ran: registry=%s registries=%s bin=%s\n' "$ECR_LOGIN_REGISTRY" "$ECR_LOGIN_REGISTRIES" "$(command -v ecr-login)""#;
+const PROBE: &str = r#"printf 'script ran: registry=%s registries=%s bin=%s\n' "$ECR_LOGIN_REGISTRY" "$ECR_LOGIN_REGISTRY_HOSTS" "$(command -v ecr-login)""#;
 /// How GitLab runners run a job's script: with `set -e` (sh), or `set -eo pipefail` (bash).
 const SH: &[&str] = &["sh", "-e", "-c"];
 const BASH: &[&str] = &["bash", "-e", "-o", "pipefail", "-c"];
@@ -363,7 +363,7 @@ fn logs_in_hands_off_and_logs_out(p: &Pipeline, shell: &[&str], job: &Value, bin
     assert_eq!(p.sb.auth("ghcr.io"), "user:pass");
     assert_eq!(
         std::fs::read_to_string(p.dotenv(job)).unwrap(),
-        format!("ECR_LOGIN_REGISTRY={H1}\nECR_LOGIN_REGISTRIES={H1}\n")
+        format!("ECR_LOGIN_REGISTRY={H1}\nECR_LOGIN_REGISTRY_HOSTS={H1}\n")
     );
     let sts = p.sts_calls();
     assert_eq!(sts.len(), 1, "{sts:?}");

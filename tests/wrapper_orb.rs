@@ -380,7 +380,7 @@ fn login_then_logout_run_as_circleci_runs_them() {
     assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
     assert_eq!(
         job.bash_env(),
-        format!("export ECR_LOGIN_REGISTRY='{H1}'\nexport ECR_LOGIN_REGISTRIES='{H1}'\n")
+        format!("export ECR_LOGIN_REGISTRY='{H1}'\nexport ECR_LOGIN_REGISTRY_HOSTS='{H1}'\n")
     );
     assert_eq!(proxy.count("sts", None), 1);
     assert_eq!(release.requests(), 1);
@@ -443,7 +443,7 @@ fn empty_parameters_leave_the_jobs_environment_in_charge() {
     assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
     assert_eq!(
         std::fs::read_to_string(&dotenv).unwrap(),
-        format!("ECR_LOGIN_REGISTRY={H1}\nECR_LOGIN_REGISTRIES={H1}\n")
+        format!("ECR_LOGIN_REGISTRY={H1}\nECR_LOGIN_REGISTRY_HOSTS={H1}\n")
     );
     assert!(job
         .bash_env()

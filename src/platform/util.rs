@@ -103,7 +103,7 @@ pub fn handoff_vars(registries: &[&str]) -> Vec<(String, String)> {
             "ECR_LOGIN_REGISTRY".into(),
             registries.first().copied().unwrap_or_default().to_string(),
         ),
-        ("ECR_LOGIN_REGISTRIES".into(), registries.join(",")),
+        ("ECR_LOGIN_REGISTRY_HOSTS".into(), registries.join(",")),
     ]
 }
 
