@@ -86,7 +86,13 @@ fn spawn(args: &[&str], ready_line: bool, port: u16) -> Server {
         } else {
             Stdio::null()
         })
-        .stderr(Stdio::inherit())
+        // Our own servers (with a READY line) keep stderr, so a crash shows; moto and
+        // docker-registry log every request, so they are silenced.
+        .stderr(if ready_line {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {args:?}: {e}"));
     let stdin = child.stdin.take().unwrap();
