@@ -18,7 +18,7 @@ step() { printf '\n== lint: %s\n' "$*" >&2; }
 step "shellcheck"
 shellcheck -s sh scripts/install.sh scripts/pin-checksums.sh scripts/sync-installer.sh orb/src/scripts/*.sh
 shellcheck gitlab/embed-installer.sh
-shellcheck -s bash scripts/setup.sh scripts/test.sh scripts/demo.sh scripts/lint.sh .ci/run
+shellcheck -s bash scripts/setup.sh scripts/test.sh scripts/demo.sh scripts/bench.sh scripts/lint.sh .ci/run
 
 step "check-jsonschema: action.yml, workflows"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.github-actions action.yml

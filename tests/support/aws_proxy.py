@@ -325,6 +325,8 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, call, body):
         """Decides the response: (status, headers, body); status None = drop."""
         st = self.state
+        if st.args.latency_ms:
+            time.sleep(st.args.latency_ms / 1000)  # a WAN round trip; sleeping frees the GIL
         if (rule := st.take_fault(call)) is not None:
             if rule.get("drop"):
                 return None, {}, b""
@@ -370,6 +372,8 @@ def parse_args(argv=None):
     p.add_argument("--trust", help='JSON {"iss": .., "aud": .., "sub": "repo:owner/*"}')
     p.add_argument("--trust-policy", metavar="FILE",
                    help="an IAM trust policy (JSON) to evaluate on the token, like IAM (with --jwks-url)")
+    p.add_argument("--latency-ms", type=int, default=0,
+                   help="delay every AWS answer this long (benchmarks: a real network's round trip)")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
     args = p.parse_args(argv)
     if (args.trust or args.trust_policy) and not args.jwks_url:

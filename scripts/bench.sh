@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Side-by-side speed of a full CI login (OIDC token -> STS -> ECR -> auth file) on 127.0.0.1:
+#   ecr-login (the static release binary) against the floor: the same three HTTP requests made
+#   by curl + jq (curl signs the ECR call itself with --aws-sigv4), and 10 registries in 5
+#   regions against 1 registry. Prints hyperfine's medians and the ratios PRODUCT.md aims at.
+#   Two rounds: (1) no added latency, ecr-login against the floor; (2) the AWS side answering
+#   after BENCH_LATENCY_MS (default 30 ms, a round trip to a region), 1 registry against 10 in
+#   5 regions: without latency moto, which answers in Python under one lock, turns parallel
+#   requests into sequential ones, which would measure moto rather than us.
+# Peers that need the internet to install (the AWS CLI, the Node actions) are not run here.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/setup.sh
+for pair in hyperfine:hyperfine jq:jq /usr/bin/time:time; do
+  command -v "${pair%%:*}" >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq "${pair#*:}" >/dev/null; }
+done
+py="$venv/bin/python"
+runs="${BENCH_RUNS:-30}"
+
+echo "== building the release binary" >&2
+cargo build --release --locked --target x86_64-unknown-linux-musl --quiet
+bin="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-musl/release/ecr-login"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+moto_port="$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" > /dev/null 2>&1 &
+pids+=("$!")
+"$py" tests/support/oidc_issuer.py --request-token bench-token > "$work/issuer.out" 2>/dev/null &
+pids+=("$!")
+for _ in $(seq 150); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$moto_port") 2>/dev/null && break
+  sleep 0.2
+done
+"$py" tests/support/aws_proxy.py --upstream "http://127.0.0.1:$moto_port" > "$work/proxy.out" 2>/dev/null &
+pids+=("$!")
+"$py" tests/support/aws_proxy.py --upstream "http://127.0.0.1:$moto_port" --latency-ms "${BENCH_LATENCY_MS:-30}" > "$work/slow.out" 2>/dev/null &
+pids+=("$!")
+for _ in $(seq 150); do
+  read -r _ issuer_port < "$work/issuer.out" 2>/dev/null || true
+  read -r _ proxy_port < "$work/proxy.out" 2>/dev/null || true
+  read -r _ slow_port < "$work/slow.out" 2>/dev/null || true
+  [ -n "${issuer_port:-}" ] && [ -n "${proxy_port:-}" ] && [ -n "${slow_port:-}" ] && break
+  sleep 0.1
+done
+if [ -z "${issuer_port:-}" ] || [ -z "${proxy_port:-}" ] || [ -z "${slow_port:-}" ]; then
+  echo "error: the local servers did not start" >&2
+  exit 1
+fi
+
+export ACTIONS_ID_TOKEN_REQUEST_URL="http://127.0.0.1:$issuer_port/token?api-version=2.0"
+export ACTIONS_ID_TOKEN_REQUEST_TOKEN=bench-token
+export MOTO="http://127.0.0.1:$proxy_port" WORK="$work" BIN="$bin"
+export ROLE=arn:aws:iam::123456789012:role/bench
+
+# The floor: what any tool must do, as three curl calls and jq.
+cat > "$work/curl-login.sh" <<'SH'
+#!/usr/bin/env bash
+set -euo pipefail
+jwt="$(curl -sf -H "Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sts.amazonaws.com" | jq -r .value)"
+xml="$(curl -sf "$MOTO/" --data-urlencode Action=AssumeRoleWithWebIdentity --data-urlencode Version=2011-06-15 \
+  --data-urlencode "RoleArn=$ROLE" --data-urlencode RoleSessionName=bench --data-urlencode "WebIdentityToken=$jwt")"
+get() { sed -n "s:.*<$1>\(.*\)</$1>.*:\1:p" <<<"$xml"; }
+token="$(curl -sf "$MOTO/" --aws-sigv4 "aws:amz:us-east-1:ecr" --user "$(get AccessKeyId):$(get SecretAccessKey)" \
+  -H "x-amz-security-token: $(get SessionToken)" -H "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken" \
+  -H "Content-Type: application/x-amz-json-1.1" -d '{}' | jq -r '.authorizationData[0].authorizationToken')"
+umask 077
+mkdir -p "$WORK/curl-docker"
+printf '{"auths":{"123456789012.dkr.ecr.us-east-1.amazonaws.com":{"auth":"%s"}}}\n' "$token" > "$WORK/curl-docker/config.json"
+SH
+chmod +x "$work/curl-login.sh"
+"$work/curl-login.sh"
+
+# login ENDPOINT REGISTRIES: the command line of one GitHub-style login.
+login() {
+  printf 'env -i PATH=%q GITHUB_ACTIONS=true ACTIONS_ID_TOKEN_REQUEST_URL=%q ACTIONS_ID_TOKEN_REQUEST_TOKEN=bench-token AWS_ENDPOINT_URL=%q AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null DOCKER_CONFIG=%q %q --role-arn %q --region us-east-1 -q --registries %q' \
+    "$PATH" "$ACTIONS_ID_TOKEN_REQUEST_URL" "$1" "$work/docker" "$bin" "$ROLE" "$2"
+}
+ten="111111111111,222222222222,333333333333.dkr.ecr.eu-west-1.amazonaws.com,444444444444.dkr.ecr.eu-west-1.amazonaws.com,555555555555.dkr.ecr.ap-south-1.amazonaws.com,666666666666.dkr.ecr.ap-south-1.amazonaws.com,777777777777.dkr.ecr.us-west-2.amazonaws.com,888888888888.dkr.ecr.us-west-2.amazonaws.com,999999999999.dkr.ecr.sa-east-1.amazonaws.com,101010101010.dkr.ecr.sa-east-1.amazonaws.com"
+slow="http://127.0.0.1:$slow_port"
+eval "$(login "$MOTO" 111111111111)" > /dev/null || { echo "error: ecr-login failed against the local servers" >&2; exit 1; }
+
+hyperfine --style basic --warmup 3 --runs "$runs" --export-json "$work/floor.json" \
+  -n "curl+jq (floor)" "$work/curl-login.sh" \
+  -n "ecr-login" "$(login "$MOTO" 111111111111)" >&2
+hyperfine --style basic --warmup 2 --runs "$runs" --export-json "$work/fanout.json" \
+  -n "1 registry" "$(login "$slow" 111111111111)" \
+  -n "10 registries in 5 regions" "$(login "$slow" "$ten")" >&2
+
+ms() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 1000 | round' "$work/$1.json"; }
+floor=$(ms floor "curl+jq (floor)"); ours=$(ms floor ecr-login)
+one=$(ms fanout "1 registry"); ten_ms=$(ms fanout "10 registries in 5 regions")
+echo
+echo "medians, no added latency: curl+jq floor ${floor} ms, ecr-login ${ours} ms"
+echo "  ecr-login / floor = $(awk -v a="$ours" -v b="$floor" 'BEGIN { printf "%.2f", a / b }') (target <= 0.5)"
+echo "medians, ${BENCH_LATENCY_MS:-30} ms per AWS answer: 1 registry ${one} ms, 10 registries in 5 regions ${ten_ms} ms"
+echo "  10 registries / 1 = $(awk -v a="$ten_ms" -v b="$one" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
+rss=$(eval "/usr/bin/time -f %M $(login "$slow" "$ten")" 2>&1 >/dev/null | tail -n 1)
+echo "peak memory, 10 registries: $((rss / 1024)) MB (target < 20 MB)"
+size=$(stat -c %s "$bin"); xz_size=$(xz -9 -c "$bin" | wc -c)
+echo "release binary: $((size / 1024)) KiB, $((xz_size / 1024)) KiB xz-compressed (target <= 4096 KiB)"
