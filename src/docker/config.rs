@@ -10,7 +10,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -131,9 +130,7 @@ fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
+    private::dir(fs::DirBuilder::new().recursive(true))
         .create(dir)
         .map_err(|e| AuthFileError::Write {
             path: dir.to_path_buf(),
@@ -144,11 +141,7 @@ fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
 /// Takes the exclusive lock on `dir/config.json.lock`, waiting up to [`LOCK_TIMEOUT`].
 fn lock(dir: &Path) -> Result<File, AuthFileError> {
     let path = dir.join("config.json.lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
+    let file = private::open(OpenOptions::new().create(true).truncate(false).write(true))
         .open(&path)
         .map_err(|e| AuthFileError::Write {
             path: path.clone(),
@@ -224,9 +217,7 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(err)?;
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(0o600))
-        .map_err(err)?;
+    private::file(tmp.as_file()).map_err(err)?;
     let mut text = serde_json::to_string_pretty(root).map_err(|e| AuthFileError::Write {
         path: target.clone(),
         reason: e.to_string(),
@@ -236,6 +227,43 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(&target).map_err(|e| err(e.error))?;
     Ok(())
+}
+
+/// Owner-only permissions (0700 directories, 0600 files) where the OS has modes; elsewhere
+/// (Windows) files keep the ACLs of the user's profile directory they are written in.
+#[cfg(unix)]
+mod private {
+    use std::fs::{DirBuilder, File, OpenOptions, Permissions};
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+    pub fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
+        b.mode(0o700)
+    }
+
+    pub fn open(o: &mut OpenOptions) -> &mut OpenOptions {
+        o.mode(0o600)
+    }
+
+    pub fn file(f: &File) -> std::io::Result<()> {
+        f.set_permissions(Permissions::from_mode(0o600))
+    }
+}
+
+#[cfg(not(unix))]
+mod private {
+    use std::fs::{DirBuilder, File, OpenOptions};
+
+    pub fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
+        b
+    }
+
+    pub fn open(o: &mut OpenOptions) -> &mut OpenOptions {
+        o
+    }
+
+    pub fn file(_: &File) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +302,7 @@ mod tests {
             .decode(auth)
             .unwrap();
         assert_eq!(decoded, b"AWS:the-password-1");
+        use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
