@@ -43,8 +43,9 @@ if ! cmp -s "$root/tests/support/requirements.txt" "$stamp" 2>/dev/null; then
   cp "$root/tests/support/requirements.txt" "$stamp"
 fi
 
-if ! cmp -s "$root/tools/package-lock.json" "$root/tools/node_modules/.package-lock.json" 2>/dev/null \
-  && ! [ -x "$root/tools/node_modules/.bin/npm-groovy-lint" ]; then
+tools_stamp="$root/tools/node_modules/.ecr-login-package-lock.json"
+if ! cmp -s "$root/tools/package-lock.json" "$tools_stamp" 2>/dev/null; then
   echo "setup: installing the npm validators (tools/package.json)" >&2
   (cd "$root/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$root/tools/package-lock.json" "$tools_stamp"
 fi
