@@ -357,9 +357,11 @@ pub enum AuthFileError {
     Parse { path: PathBuf, reason: String },
     #[error("cannot write {path}: {reason}")]
     Write { path: PathBuf, reason: String },
-    #[error("the credential helper docker-credential-{helper} failed to store the login for {registry}: {reason}")]
+    #[error("the credential helper docker-credential-{helper} failed to {action} the login for {registry}: {reason}")]
     Helper {
         helper: String,
+        /// `store` or `erase`.
+        action: String,
         registry: String,
         reason: String,
     },

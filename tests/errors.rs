@@ -178,15 +178,12 @@ fn token_endpoint_refuses_the_request_token() {
 fn unreachable_aws_endpoint() {
     let sb = sandbox();
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let cmd = sb
-        .cmd()
-        .env("AWS_ENDPOINT_URL", &dead)
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        )
-        .args(&["--region", "us-east-1", "--registries", "111111111111"]);
+    let cmd = sb.cmd().env("AWS_ENDPOINT_URL", &dead).aws_keys().args(&[
+        "--region",
+        "us-east-1",
+        "--registries",
+        "111111111111",
+    ]);
     fails_untouched(
         &sb,
         cmd,

@@ -515,6 +515,14 @@ impl Cmd {
         self
     }
 
+    /// Static AWS keys in the environment (the credential chain's first source; moto takes any).
+    pub fn aws_keys(self) -> Cmd {
+        self.env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE").env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+    }
+
     pub fn env_remove(mut self, k: &str) -> Cmd {
         self.env.remove(k);
         self

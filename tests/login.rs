@@ -64,11 +64,7 @@ fn default_registry_is_the_callers_own_with_the_credential_chain() {
     let run = sb
         .cmd()
         .env("AWS_ENDPOINT_URL", &proxy.url())
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        )
+        .aws_keys()
         .args(&["login", "--region", "eu-west-1"])
         .run();
     run.assert_ok();
@@ -89,11 +85,7 @@ fn role_with_the_credential_chain_uses_assume_role() {
     let run = sb
         .cmd()
         .env("AWS_ENDPOINT_URL", &proxy.url())
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        )
+        .aws_keys()
         .args(&[
             "--role-arn",
             ROLE,

@@ -264,14 +264,7 @@ fn jenkins_token_bound_to_a_file() {
 fn jenkins_without_a_token_uses_the_agents_credential_chain() {
     let proxy = Proxy::start();
     let sb = Sandbox::new();
-    login_json(
-        jenkins(&sb, &proxy)
-            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            ),
-    );
+    login_json(jenkins(&sb, &proxy).aws_keys());
     let ops: Vec<String> = proxy
         .calls()
         .iter()

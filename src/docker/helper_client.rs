@@ -29,6 +29,7 @@ pub fn erase(helper: &str, host: &str) -> Result<(), AuthFileError> {
 fn call(helper: &str, action: &str, host: &str, payload: &str) -> Result<(), AuthFileError> {
     let fail = |reason: String| AuthFileError::Helper {
         helper: helper.to_string(),
+        action: action.to_string(),
         registry: host.to_string(),
         reason: secret::registry().redact(&reason).into_owned(),
     };

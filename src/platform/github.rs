@@ -54,12 +54,11 @@ impl GithubActions {
         }
     }
 
-    async fn fetch(&self, url: &str, token: &Secret, audience: &str) -> Result<IdToken, Fetch> {
-        let mut url = reqwest::Url::parse(url).map_err(|e| {
-            Fetch(TokenError::BadResponse {
-                url: url.to_string(),
-                reason: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"),
-            })
+    /// Builds the token request once (a bad URL or header is not worth retrying).
+    fn prepare(url: &str, token: &Secret, audience: &str) -> Result<TokenRequest, TokenError> {
+        let mut url = reqwest::Url::parse(url).map_err(|e| TokenError::BadResponse {
+            url: url.to_string(),
+            reason: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"),
         })?;
         url.query_pairs_mut().append_pair("audience", audience);
         let shown = redacted_url(&url);
@@ -67,26 +66,39 @@ impl GithubActions {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
             .build()
-            .map_err(|e| {
-                Fetch(TokenError::Unreachable {
-                    url: shown.clone(),
-                    reason: e.to_string(),
-                })
+            .map_err(|e| TokenError::Unreachable {
+                url: shown.clone(),
+                reason: e.to_string(),
             })?;
         let mut auth = reqwest::header::HeaderValue::from_str(&format!(
             "Bearer {}",
             token.expose()
         ))
-        .map_err(|_| {
-            Fetch(TokenError::BadResponse {
-                url: shown.clone(),
-                reason: "ACTIONS_ID_TOKEN_REQUEST_TOKEN holds characters a header cannot".into(),
-            })
+        .map_err(|_| TokenError::BadResponse {
+            url: shown.clone(),
+            reason: "ACTIONS_ID_TOKEN_REQUEST_TOKEN holds characters a header cannot".into(),
         })?;
         auth.set_sensitive(true);
+        Ok(TokenRequest {
+            client,
+            url,
+            shown,
+            auth,
+        })
+    }
+
+    /// One attempt at the token endpoint.
+    async fn fetch(req: &TokenRequest) -> Result<IdToken, Fetch> {
+        let TokenRequest {
+            client,
+            url,
+            shown,
+            auth,
+        } = req;
+        let shown = shown.clone();
         let resp = client
-            .get(url)
-            .header(reqwest::header::AUTHORIZATION, auth)
+            .get(url.clone())
+            .header(reqwest::header::AUTHORIZATION, auth.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
@@ -133,6 +145,15 @@ impl GithubActions {
             })),
         }
     }
+}
+
+/// The token endpoint's request, ready to send (and send again).
+struct TokenRequest {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    /// The URL without its query, for messages.
+    shown: String,
+    auth: reqwest::header::HeaderValue,
 }
 
 /// A token-fetch failure, classified for retrying.
@@ -193,10 +214,11 @@ impl Platform for GithubActions {
                     ],
                 });
             };
+            let req = Self::prepare(url, token, audience)?;
             retry::retry(
                 retry::Policy::STANDARD,
                 "fetching the GitHub OIDC token",
-                || self.fetch(url, token, audience),
+                || Self::fetch(&req),
             )
             .await
             .map(Some)
