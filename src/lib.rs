@@ -7,17 +7,15 @@
 
 pub mod aws;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod docker;
 pub mod env;
 pub mod error;
 pub mod id_token;
 pub mod logging;
-pub mod login;
-pub mod logout;
 pub mod output;
 pub mod platform;
-pub mod policy;
 pub mod retry;
 pub mod secret;
 
@@ -56,9 +54,9 @@ pub fn run(cli: Cli) -> i32 {
         logging::init(&config.log_filter);
         tracing::debug!("config: {config:?}");
         match &config.task {
-            Task::Login(login) => login::run(login, &config.env, &printer).await,
-            Task::Logout(logout) => logout::run(logout, &printer),
-            Task::Policy(policy) => policy::run(policy, &config.env, &printer),
+            Task::Login(login) => commands::login::run(login, &config.env, &printer).await,
+            Task::Logout(logout) => commands::logout::run(logout, &printer),
+            Task::Policy(policy) => commands::policy::run(policy, &config.env, &printer),
         }
     });
     match result {
