@@ -1,35 +1,54 @@
 //! The command line as the user typed it (clap derive). Every flag can also come from an
 //! environment variable, named next to it in `--help`. Nothing here is checked beyond its
-//! type: [`crate::config`] turns a [`Cli`] into a checked `Config`, once.
+//! type: [`crate::config`] turns a [`Cli`] into a checked `Config`, once. No module below the
+//! commands sees these types.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::builder::NonEmptyStringValueParser;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-/// Parses the command line. A variable that is set but empty counts as unset (CI systems
-/// export empty strings for unset inputs and secrets), so it neither overrides a default nor
-/// fails a flag's parsing.
-pub fn parse() -> Cli {
-    let command = Cli::command();
-    let mut names: Vec<String> = Vec::new();
-    let mut stack = vec![&command];
-    while let Some(cmd) = stack.pop() {
-        names.extend(
-            cmd.get_arguments()
-                .filter_map(|a| a.get_env())
-                .map(|e| e.to_string_lossy().into_owned()),
-        );
-        stack.extend(cmd.get_subcommands());
+use crate::env::Env;
+use crate::env_vars::EnvVars;
+
+/// Parses `args` with the environment `env`. A variable that is set but empty counts as unset
+/// (CI systems export empty strings for unset inputs and secrets): its argument's `env` link is
+/// dropped before parsing, so it neither overrides a default nor fails a flag's parsing. On the
+/// command line, an empty value is an error. Exits (as clap does) on `--help`, `--version` and
+/// usage errors.
+pub fn parse(env: &Env, args: impl IntoIterator<Item = OsString>) -> Cli {
+    let command = without_empty_env(Cli::command(), env);
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
     }
-    // Except AWS_ROLE_ARN: set but empty almost always means a secret or variable that did not
-    // resolve, and silently using other credentials would hide that (config.rs says so).
-    for name in names.iter().filter(|n| *n != "AWS_ROLE_ARN") {
-        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
-            // Start-up, before any other thread exists.
-            std::env::remove_var(name);
+}
+
+/// `cmd` (and its subcommands) with the `env` link removed from every argument whose variable
+/// is set but empty.
+fn without_empty_env(cmd: clap::Command, env: &Env) -> clap::Command {
+    let cmd = cmd.mut_args(|arg| {
+        let empty = arg
+            .get_env()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| env.is_present(name) && env.get(name).is_none());
+        if empty {
+            arg.env(None::<&str>)
+        } else {
+            arg
         }
-    }
-    Cli::parse()
+    });
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    names.into_iter().fold(cmd, |cmd, name| {
+        cmd.mut_subcommand(name, |sub| without_empty_env(sub, env))
+    })
 }
 
 /// Log Docker (and friends) in to Amazon ECR from a CI job, a build host or a laptop: CI OIDC
@@ -60,46 +79,125 @@ pub enum Command {
     Policy(PolicyArgs),
 }
 
+/// Which identity to log in as: the CI platform and its token, the role(s) to assume, and how
+/// to narrow them. Shared by every command that needs an identity.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Identity")]
+pub struct IdentityArgs {
+    /// The CI platform; detected from the environment when not given. One of: github-actions,
+    /// gitlab-ci, circleci, jenkins, buildkite, bitbucket, web-identity (EKS IRSA, any token
+    /// file), local (no CI: the AWS credential chain).
+    #[arg(long, env = EnvVars::ECR_LOGIN_PLATFORM, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
+    pub platform: Option<String>,
+
+    /// IAM role to assume. With a CI identity token: STS AssumeRoleWithWebIdentity; without one
+    /// (or with --role-chaining), sts:AssumeRole with the AWS credential chain. Given twice, the
+    /// second is a --chain-role-arn.
+    #[arg(long, env = EnvVars::AWS_ROLE_ARN, value_name = "ARN", action = clap::ArgAction::Append)]
+    pub role_arn: Vec<String>,
+
+    /// Roles assumed in turn after --role-arn, each with the previous one's credentials
+    /// (sts:AssumeRole): a hub role trusted by the CI, then a role in another account.
+    /// Comma-separated or repeated.
+    #[arg(long, env = EnvVars::ECR_LOGIN_CHAIN_ROLE_ARN, value_name = "ARN", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub chain_role_arn: Vec<String>,
+
+    /// Assume --role-arn with the AWS credentials already in the environment (or the credential
+    /// chain), not with the CI platform's token (configure-aws-credentials' `role-chaining`).
+    #[arg(long, env = EnvVars::ECR_LOGIN_ROLE_CHAINING)]
+    pub role_chaining: bool,
+
+    /// The external id the chained roles (--chain-role-arn, --role-chaining) require.
+    #[arg(long, env = EnvVars::ECR_LOGIN_ROLE_EXTERNAL_ID, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
+    pub role_external_id: Option<String>,
+
+    /// Audience (`aud`) to request for the CI identity token. Default: the platform's
+    /// (GitHub, Buildkite: sts.amazonaws.com; CircleCI: the org id).
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUDIENCE, value_name = "AUD", value_parser = NonEmptyStringValueParser::new())]
+    pub audience: Option<String>,
+
+    /// The variable holding the OIDC token (GitLab `id_tokens:` name, Jenkins credential
+    /// binding). GitLab default: the first set of GITLAB_OIDC_TOKEN, ECR_LOGIN_ID_TOKEN,
+    /// ID_TOKEN, <AUD>_ID_TOKEN.
+    #[arg(long, env = EnvVars::ECR_LOGIN_ID_TOKEN_ENV, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
+    pub id_token_env: Option<String>,
+
+    /// A file holding the OIDC token to exchange (EKS IRSA, Jenkins, any platform).
+    #[arg(long, env = EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE, value_name = "PATH")]
+    pub web_identity_token_file: Option<PathBuf>,
+
+    /// Role session name; default: one that traces back to the CI run (repo, run id, attempt).
+    #[arg(long, env = EnvVars::AWS_ROLE_SESSION_NAME, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
+    pub role_session_name: Option<String>,
+
+    /// Lifetime of the assumed-role credentials, 900-43200. They are only used for the login
+    /// itself, so the short default is the safe one.
+    #[arg(
+        long,
+        env = EnvVars::ECR_LOGIN_ROLE_DURATION_SECONDS,
+        value_name = "SECONDS",
+        default_value_t = 900
+    )]
+    pub role_duration_seconds: i32,
+
+    /// An IAM policy (JSON) that narrows the assumed role's permissions for this session, e.g.
+    /// pull from two repositories only. Sent with the (last) assume call.
+    #[arg(long, env = EnvVars::ECR_LOGIN_INLINE_SESSION_POLICY, value_name = "JSON", value_parser = NonEmptyStringValueParser::new())]
+    pub inline_session_policy: Option<String>,
+
+    /// ARNs of managed policies that narrow the session (comma- or newline-separated, at most 10).
+    #[arg(long, env = EnvVars::ECR_LOGIN_MANAGED_SESSION_POLICIES, value_name = "ARN,...", value_parser = NonEmptyStringValueParser::new())]
+    pub managed_session_policies: Option<String>,
+
+    /// Refuse to log in (and write nothing) unless the identity is in one of these accounts
+    /// (comma-separated): a guard against a mistyped role ARN.
+    #[arg(long, env = EnvVars::ECR_LOGIN_ALLOWED_ACCOUNT_IDS, value_name = "ID,...", value_parser = NonEmptyStringValueParser::new())]
+    pub allowed_account_ids: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(flatten)]
+    pub registries: RegistryArgs,
+
+    #[command(flatten)]
+    pub auth_file: AuthFileArgs,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct LogoutArgs {
     #[command(flatten)]
     pub registries: RegistryArgs,
 
     /// Directory of Docker's config.json (default: ~/.docker).
-    #[arg(long, env = "DOCKER_CONFIG", value_name = "DIR")]
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
     pub docker_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
-    /// The CI platform (detected when not given).
-    #[arg(long, env = "ECR_LOGIN_PLATFORM", value_name = "NAME")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
 
     /// The account that owns the role and the repositories. Default: the account of
     /// --role-arn / AWS_ROLE_ARN.
-    #[arg(long, env = "ECR_LOGIN_ACCOUNT", value_name = "ID")]
+    #[arg(long, env = EnvVars::ECR_LOGIN_ACCOUNT, value_name = "ID", value_parser = NonEmptyStringValueParser::new())]
     pub account: Option<String>,
 
-    /// A role ARN, to take the account (and partition) from.
-    #[arg(long, env = "AWS_ROLE_ARN", value_name = "ARN")]
-    pub role_arn: Option<String>,
-
-    /// The token's audience (default: the platform's).
-    #[arg(long, env = "ECR_LOGIN_AUDIENCE", value_name = "AUD")]
-    pub audience: Option<String>,
-
     /// The OIDC issuer URL (self-managed GitLab, Jenkins, an EKS cluster).
-    #[arg(long, env = "ECR_LOGIN_ISSUER", value_name = "URL")]
+    #[arg(long, env = EnvVars::ECR_LOGIN_ISSUER, value_name = "URL", value_parser = NonEmptyStringValueParser::new())]
     pub issuer: Option<String>,
 
     /// The project: `owner/repo` (GitHub), `group/project` (GitLab), `org/pipeline`
     /// (Buildkite). Default: this job's.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = NonEmptyStringValueParser::new())]
     pub repo: Option<String>,
 
     /// The branch (or `refs/tags/v1`) to trust. Default: this job's.
-    #[arg(long = "ref", value_name = "REF")]
+    #[arg(long = "ref", value_name = "REF", value_parser = NonEmptyStringValueParser::new())]
     pub git_ref: Option<String>,
 
     /// Trust every branch and tag of the project (still pinned to the project).
@@ -107,7 +205,7 @@ pub struct PolicyArgs {
     pub any_ref: bool,
 
     /// The `sub` pattern to trust, verbatim (StringLike: `*` and `?`).
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", value_parser = NonEmptyStringValueParser::new())]
     pub subject: Option<String>,
 
     /// `pull`, or `push` (which includes pull).
@@ -115,11 +213,11 @@ pub struct PolicyArgs {
     pub access: Access,
 
     /// Repositories the permission policy allows (comma-separated). Default: all in the account.
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", value_parser = NonEmptyStringValueParser::new())]
     pub repositories: Option<String>,
 
     /// Region of the repositories in the permission policy. Default: any.
-    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    #[arg(long, env = EnvVars::AWS_REGION, value_name = "REGION", value_parser = NonEmptyStringValueParser::new())]
     pub region: Option<String>,
 
     /// Also allow ECR Public logins (ecr-public:GetAuthorizationToken, sts:GetServiceBearerToken).
@@ -132,7 +230,8 @@ pub struct PolicyArgs {
     pub only: Option<PolicyDocument>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Access {
     Pull,
     Push,
@@ -149,87 +248,45 @@ pub enum PolicyDocument {
 }
 
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Identity")]
-pub struct LoginArgs {
-    /// IAM role to assume. With a CI identity token: STS AssumeRoleWithWebIdentity; without one,
-    /// sts:AssumeRole with the default credential chain.
-    #[arg(long, env = "AWS_ROLE_ARN", value_name = "ARN")]
-    pub role_arn: Option<String>,
-
-    /// The CI platform; detected from the environment when not given.
-    /// One of: github-actions, web-identity, local.
-    #[arg(long, env = "ECR_LOGIN_PLATFORM", value_name = "NAME")]
-    pub platform: Option<String>,
-
-    /// Audience (`aud`) to request for the CI identity token. Default: the platform's
-    /// (GitHub: sts.amazonaws.com; CircleCI: the org id; Buildkite: https://buildkite.com/<org>).
-    #[arg(long, env = "ECR_LOGIN_AUDIENCE", value_name = "AUD")]
-    pub audience: Option<String>,
-
-    /// The variable holding the OIDC token (GitLab `id_tokens:` name, Jenkins credential
-    /// binding). GitLab default: the first set of GITLAB_OIDC_TOKEN, ECR_LOGIN_ID_TOKEN,
-    /// ID_TOKEN, <AUD>_ID_TOKEN.
-    #[arg(long, env = "ECR_LOGIN_ID_TOKEN_ENV", value_name = "NAME")]
-    pub id_token_env: Option<String>,
-
-    /// A file holding the OIDC token to exchange (EKS IRSA, Jenkins, any platform).
-    #[arg(long, env = "AWS_WEB_IDENTITY_TOKEN_FILE", value_name = "PATH")]
-    pub web_identity_token_file: Option<PathBuf>,
-
-    /// Role session name; default: one that traces back to the CI run (repo, run id, attempt).
-    #[arg(long, env = "AWS_ROLE_SESSION_NAME", value_name = "NAME")]
-    pub role_session_name: Option<String>,
-
-    /// Lifetime of the assumed-role credentials, 900-43200. They are only used for the login
-    /// itself, so the short default is the safe one.
-    #[arg(
-        long,
-        env = "ECR_LOGIN_ROLE_DURATION_SECONDS",
-        value_name = "SECONDS",
-        default_value_t = 900
-    )]
-    pub role_duration_seconds: i32,
-
-    #[command(flatten)]
-    pub registries: RegistryArgs,
-
-    #[command(flatten)]
-    pub auth_file: AuthFileArgs,
-}
-
-#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Registries")]
 pub struct RegistryArgs {
     /// AWS region of the registries named by account id, and of the default registry.
     /// AWS_DEFAULT_REGION is read too.
-    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    #[arg(long, env = EnvVars::AWS_REGION, value_name = "REGION", value_parser = NonEmptyStringValueParser::new())]
     pub region: Option<String>,
 
     /// Registries, comma- or newline-separated: 12-digit account ids (in --region), full
     /// registry hosts, or public.ecr.aws. Default: the caller's own registry in --region.
-    #[arg(long, env = "ECR_LOGIN_REGISTRIES", value_name = "LIST")]
+    #[arg(long, env = EnvVars::ECR_LOGIN_REGISTRIES, value_name = "LIST", value_parser = NonEmptyStringValueParser::new())]
     pub registries: Option<String>,
 
     /// Accept a region this release does not know (a region newer than it).
-    #[arg(long, env = "ECR_LOGIN_ALLOW_UNKNOWN_REGION")]
+    #[arg(long, env = EnvVars::ECR_LOGIN_ALLOW_UNKNOWN_REGION)]
     pub allow_unknown_region: bool,
+
+    /// Also log in to the IPv6 (dual-stack) host of each registry
+    /// (<account>.dkr-ecr.<region>.on.aws, ecr-public.aws.com), with the same token.
+    /// Default: on when AWS_USE_DUALSTACK_ENDPOINT=true.
+    #[arg(long, env = EnvVars::ECR_LOGIN_DUAL_STACK)]
+    pub dual_stack: bool,
 }
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Auth files")]
 pub struct AuthFileArgs {
     /// Directory of Docker's config.json (default: ~/.docker).
-    #[arg(long, env = "DOCKER_CONFIG", value_name = "DIR")]
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
     pub docker_config: Option<PathBuf>,
 
     /// Also write `ECR_LOGIN_REGISTRY`/`ECR_LOGIN_REGISTRY_HOSTS` (no secrets) as `KEY=value` lines
-    /// to this file for later steps (a GitLab dotenv report, Jenkins readProperties...).
-    #[arg(long, env = "ECR_LOGIN_ENV_FILE", value_name = "PATH")]
+    /// to this file for later steps (a GitLab dotenv report, Jenkins readProperties...), on every
+    /// platform.
+    #[arg(long, env = EnvVars::ECR_LOGIN_ENV_FILE, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
 
     /// On GitHub Actions, also write each registry's username and password as step outputs
     /// (docker_username_<host> / docker_password_<host>, masked).
-    #[arg(long, env = "ECR_LOGIN_OUTPUT_CREDENTIALS")]
+    #[arg(long, env = EnvVars::ECR_LOGIN_OUTPUT_CREDENTIALS)]
     pub output_credentials: bool,
 }
 
@@ -239,7 +296,7 @@ pub struct OutputArgs {
     /// Output format of the result on stdout.
     #[arg(
         long,
-        env = "ECR_LOGIN_OUTPUT",
+        env = EnvVars::ECR_LOGIN_OUTPUT,
         value_enum,
         default_value_t = OutputFormat::Human,
         global = true
@@ -250,7 +307,7 @@ pub struct OutputArgs {
     #[arg(
         short,
         long,
-        env = "ECR_LOGIN_QUIET",
+        env = EnvVars::ECR_LOGIN_QUIET,
         global = true,
         conflicts_with = "verbose"
     )]
@@ -261,8 +318,34 @@ pub struct OutputArgs {
     pub verbose: u8,
 }
 
+/// What the user may ask for with `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Human,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_with(vars: &[(&str, &str)], args: &[&str]) -> Result<Cli, clap::Error> {
+        let env: Env = vars.iter().copied().collect();
+        let command = without_empty_env(Cli::command(), &env);
+        let args = std::iter::once("ecr-login").chain(args.iter().copied());
+        command
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m))
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_empty_value_on_the_command_line_is_an_error() {
+        assert!(parse_with(&[], &["--region", ""]).is_err());
+        assert!(parse_with(&[], &["--region", "eu-west-1"]).is_ok());
+    }
 }

@@ -1,24 +1,29 @@
 //! The command line and the environment, checked and resolved once into a [`Config`]. Every
 //! input error is found here, before any network call or file write, and reported with what
-//! was expected.
+//! was expected. No I/O happens here: the platform is chosen from the environment snapshot,
+//! the identity is planned (not fetched), and what needs a file (the AWS profile's region) is
+//! left for the command to resolve.
 
 use std::path::PathBuf;
 
-use crate::aws::regions;
 use crate::aws::registry::{self, Registry};
+use crate::aws::{self, regions, sts};
 use crate::cli::{
-    Access, Cli, Command, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs, PolicyDocument,
+    Access, Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs,
+    PolicyDocument,
 };
 use crate::env::Env;
+use crate::env_vars::EnvVars;
 use crate::error::{AuthFileError, Error, UsageError};
+use crate::identity::{self, Plan};
+use crate::output::{Mode, Printer};
+use crate::platform::{self, Platform};
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
 pub struct Config {
-    pub env: Env,
     pub task: Task,
-    pub output: OutputFormat,
-    pub quiet: bool,
+    pub printer: Printer,
     /// The tracing filter: from `-q`/`-v`, or `ECR_LOGIN_LOG`.
     pub log_filter: String,
 }
@@ -42,8 +47,8 @@ pub struct LogoutConfig {
 /// `policy`'s settings.
 #[derive(Debug)]
 pub struct PolicyConfig {
-    pub platform: Option<String>,
-    pub trust: crate::platform::TrustRequest,
+    pub platform: Box<dyn Platform>,
+    pub trust: platform::TrustRequest,
     pub account: String,
     /// The ARN partition (`aws`, `aws-cn`, ...).
     pub partition: &'static str,
@@ -55,162 +60,248 @@ pub struct PolicyConfig {
     pub only: Option<PolicyDocument>,
 }
 
+/// A registry as the user named it: complete, or an account id waiting for a region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryRequest {
+    Registry(Registry),
+    /// A 12-digit account id, in the region the command settles on.
+    Account(String),
+}
+
 /// `login`'s settings.
 #[derive(Debug)]
 pub struct LoginConfig {
-    /// `--platform`, if given (else detected).
-    pub platform: Option<String>,
-    pub role_arn: Option<String>,
-    /// `--audience`; `None`: the platform's default.
-    pub audience: Option<String>,
-    pub platform_options: crate::platform::Options,
-    /// `--role-session-name`, checked; else the platform's default.
-    pub session_name: Option<String>,
-    pub duration_seconds: i32,
-    /// The region for account ids and the default registry.
+    /// The CI platform, detected or named; resolved once.
+    pub platform: Box<dyn Platform>,
+    /// Which identity to log in as.
+    pub identity: Plan,
+    /// `--region` / `AWS_REGION` / `AWS_DEFAULT_REGION`; else the profile's, found at run time.
     pub region: Option<String>,
-    /// Empty: the caller's own registry in `region`.
-    pub registries: Vec<Registry>,
+    pub allow_unknown_region: bool,
+    /// Empty: the caller's own registry in the region.
+    pub registries: Vec<RegistryRequest>,
+    /// Also write each registry's dual-stack host.
+    pub dual_stack: bool,
     /// The directory holding Docker's `config.json`.
     pub docker_config: PathBuf,
+    /// `--env-file`: `KEY=value` lines for later steps, on every platform.
+    pub env_file: Option<PathBuf>,
     pub output_credentials: bool,
 }
 
 impl Config {
-    pub async fn from_cli(cli: Cli, env: Env) -> Result<Config, Error> {
-        let login_args = match cli.command {
-            Some(Command::Login(args)) => args,
-            Some(Command::Policy(args)) => {
-                return Ok(Config::new(
-                    env,
-                    Task::Policy(policy_config(args)?),
-                    &cli.output,
-                ));
-            }
-            Some(Command::Logout(args)) => {
-                let task = Task::Logout(logout_config(args, &env)?);
-                return Ok(Config::new(env, task, &cli.output));
-            }
-            None => cli.login,
+    /// Checks `cli` against `env`: no network, no file read.
+    pub fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
+        let task = match cli.command {
+            Some(Command::Login(args)) => Task::Login(login_config(args, env)?),
+            Some(Command::Policy(args)) => Task::Policy(policy_config(args, env)?),
+            Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
+            None => Task::Login(login_config(cli.login, env)?),
         };
-        let task = Task::Login(login_config(login_args, &env).await?);
-        Ok(Config::new(env, task, &cli.output))
-    }
-
-    fn new(env: Env, task: Task, output: &crate::cli::OutputArgs) -> Config {
-        let log_filter = match env.get("ECR_LOGIN_LOG") {
-            Some(f) => f.to_string(),
-            None => match (output.quiet, output.verbose) {
-                (true, _) => "error".into(),
-                (false, 0) => "warn".into(),
-                (false, 1) => "ecr_login=debug,info".into(),
-                (false, 2) => "debug".into(),
-                _ => "trace".into(),
-            },
-        };
-        Config {
-            env,
+        Ok(Config {
             task,
-            output: output.output,
-            quiet: output.quiet,
-            log_filter,
-        }
+            printer: printer(&cli.output),
+            log_filter: log_filter(&cli.output, env),
+        })
     }
 }
 
-async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
-    let role_arn = match args.role_arn {
-        Some(arn) => {
-            check_role_arn(&arn)?;
-            Some(arn.trim().to_string())
-        }
-        None if env.is_present("AWS_ROLE_ARN") => {
-            // Set but empty: a CI variable that did not resolve. Say so rather than silently
-            // falling back to other credentials.
-            return Err(UsageError::RoleArn { arn: String::new() }.into());
-        }
-        None => None,
+/// The printer `--output`/`-q` ask for (also for errors found before a `Config` exists).
+pub fn printer(output: &crate::cli::OutputArgs) -> Printer {
+    let mode = match output.output {
+        OutputFormat::Human => Mode::Human,
+        OutputFormat::Json => Mode::Json,
     };
+    Printer::new(mode, output.quiet)
+}
 
-    let allow_unknown = args.registries.allow_unknown_region;
-    let mut region = args
-        .registries
-        .region
-        .filter(|r| !r.trim().is_empty())
-        .or_else(|| env.get("AWS_DEFAULT_REGION").map(str::to_string))
-        .map(|r| r.trim().to_string());
-    if let Some(r) = &region {
-        regions::check(r, allow_unknown)?;
+fn log_filter(output: &crate::cli::OutputArgs, env: &Env) -> String {
+    match env.get(EnvVars::ECR_LOGIN_LOG) {
+        Some(f) => f.to_string(),
+        None => match (output.quiet, output.verbose) {
+            (true, _) => "error".into(),
+            (false, 0) => "warn".into(),
+            (false, 1) => "ecr_login=debug,info".into(),
+            (false, 2) => "debug".into(),
+            _ => "trace".into(),
+        },
     }
+}
 
-    let inputs: Vec<&str> = args
-        .registries
-        .registries
-        .as_deref()
-        .map(|l| registry::split_list(l).collect())
-        .unwrap_or_default();
-    // Account ids and the default registry need a region: fall back to the profile's.
-    let needs_region = inputs.is_empty()
-        || inputs
-            .iter()
-            .any(|i| i.len() == 12 && i.bytes().all(|b| b.is_ascii_digit()));
-    if region.is_none() && needs_region {
-        region = crate::aws::profile_region().await;
-        if let Some(r) = &region {
-            regions::check(r, allow_unknown)?;
+/// The platform-related options of `args`.
+fn platform_options(args: &IdentityArgs) -> platform::Options {
+    platform::Options {
+        id_token_env: args.id_token_env.clone(),
+        token_file: args.web_identity_token_file.clone(),
+    }
+}
+
+/// The platform `--platform` names, or the detected one.
+fn select_platform(args: &IdentityArgs, env: &Env) -> Result<Box<dyn Platform>, UsageError> {
+    platform::select(env, args.platform.as_deref(), &platform_options(args))
+}
+
+/// `IdentityArgs`, checked, into the identity settings.
+fn identity_settings(args: &IdentityArgs, env: &Env) -> Result<identity::Settings, Error> {
+    if args.role_arn.is_empty() && env.is_present(EnvVars::AWS_ROLE_ARN) {
+        // Set but empty: a CI variable that did not resolve. Say so rather than silently
+        // falling back to other credentials.
+        return Err(UsageError::RoleArn { arn: String::new() }.into());
+    }
+    let mut roles = Vec::new();
+    for arn in args.role_arn.iter().chain(&args.chain_role_arn) {
+        let arn = arn.trim();
+        if arn.is_empty() {
+            continue;
         }
+        check_role_arn(arn)?;
+        roles.push(arn.to_string());
     }
-    let registries = inputs
-        .iter()
-        .map(|i| registry::parse(i, region.as_deref(), allow_unknown))
-        .collect::<Result<Vec<_>, _>>()?;
-    if registries.is_empty() && region.is_none() {
-        return Err(UsageError::NoRegion.into());
+    if roles.is_empty() && !args.chain_role_arn.is_empty() {
+        return Err(UsageError::Other(
+            "--chain-role-arn needs a first role to chain from: pass --role-arn".into(),
+        )
+        .into());
     }
-
-    let session_name = match args.role_session_name.filter(|n| !n.trim().is_empty()) {
-        Some(n) => {
-            let ok = (2..=64).contains(&n.len())
-                && n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-            if !ok {
-                return Err(UsageError::SessionName { name: n }.into());
-            }
-            Some(n)
+    let session_name = match &args.role_session_name {
+        Some(n) if !sts::is_session_name(n.trim()) => {
+            return Err(UsageError::SessionName { name: n.clone() }.into())
         }
-        None => None,
+        n => n.as_ref().map(|n| n.trim().to_string()),
     };
     if !(900..=43200).contains(&args.role_duration_seconds) {
         return Err(UsageError::Duration(args.role_duration_seconds).into());
     }
-
-    let docker_config = docker_dir(args.auth_file.docker_config, env)?;
-
-    let platform_options = crate::platform::Options {
-        id_token_env: args.id_token_env.filter(|v| !v.trim().is_empty()),
-        token_file: args
-            .web_identity_token_file
-            .filter(|p| !p.as_os_str().is_empty()),
-        env_file: args
-            .auth_file
-            .env_file
-            .filter(|p| !p.as_os_str().is_empty()),
-    };
-    if let Some(p) = args.platform.as_deref().filter(|p| !p.trim().is_empty()) {
-        // Checked here so that a typo fails before anything else happens.
-        crate::platform::by_name(env, p, &platform_options)?;
+    let managed_policies: Vec<String> = args
+        .managed_session_policies
+        .as_deref()
+        .map(|l| registry::split_list(l).map(str::to_string).collect())
+        .unwrap_or_default();
+    for arn in &managed_policies {
+        check_policy_arn(arn)?;
     }
-
-    Ok(LoginConfig {
-        platform: args.platform.filter(|p| !p.trim().is_empty()),
-        role_arn,
-        audience: args.audience.filter(|a| !a.trim().is_empty()),
-        platform_options,
+    if managed_policies.len() > 10 {
+        return Err(UsageError::Other(format!(
+            "--managed-session-policies names {} policies; STS takes at most 10",
+            managed_policies.len()
+        ))
+        .into());
+    }
+    let allowed_accounts: Vec<String> = args
+        .allowed_account_ids
+        .as_deref()
+        .map(|l| registry::split_list(l).map(str::to_string).collect())
+        .unwrap_or_default();
+    for a in &allowed_accounts {
+        check_account(a, "--allowed-account-ids")?;
+    }
+    Ok(identity::Settings {
+        roles,
+        role_chaining: args.role_chaining,
+        external_id: args.role_external_id.clone(),
+        audience: args.audience.clone(),
+        token_file: args.web_identity_token_file.clone(),
         session_name,
         duration_seconds: args.role_duration_seconds,
+        inline_policy: args
+            .inline_session_policy
+            .as_deref()
+            .map(check_session_policy)
+            .transpose()?,
+        managed_policies,
+        allowed_accounts,
+    })
+}
+
+/// STS's limit on an inline session policy, counted without insignificant whitespace.
+const MAX_INLINE_POLICY: usize = 2048;
+
+/// An inline session policy: a JSON object, minified, within STS's size limit.
+fn check_session_policy(text: &str) -> Result<String, UsageError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| UsageError::SessionPolicy {
+            reason: format!("it is not JSON ({e})"),
+        })?;
+    if !value.is_object() {
+        return Err(UsageError::SessionPolicy {
+            reason: "it is not a JSON object (a policy document)".into(),
+        });
+    }
+    let minified = value.to_string();
+    if minified.len() > MAX_INLINE_POLICY {
+        return Err(UsageError::SessionPolicy {
+            reason: format!(
+                "it is {} characters long without whitespace; STS accepts at most {MAX_INLINE_POLICY}",
+                minified.len()
+            ),
+        });
+    }
+    Ok(minified)
+}
+
+/// `arn:<partition>:iam::<account or aws>:policy/<path/><name>`.
+fn check_policy_arn(arn: &str) -> Result<(), UsageError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = matches!(parts[..], ["arn", partition, "iam", "", account, resource]
+        if regions::PARTITIONS.iter().any(|p| p.arn == partition)
+            && (account == "aws" || aws::is_account_id(account))
+            && resource.strip_prefix("policy/").is_some_and(|n| !n.is_empty()));
+    ok.then_some(()).ok_or_else(|| {
+        UsageError::Other(format!(
+            "{arn:?} is not a managed policy ARN (arn:aws:iam::aws:policy/<name> or arn:aws:iam::<account-id>:policy/<name>)"
+        ))
+    })
+}
+
+fn check_account(account: &str, flag: &str) -> Result<(), UsageError> {
+    if aws::is_account_id(account) {
+        Ok(())
+    } else {
+        Err(UsageError::Other(format!(
+            "{flag} {account:?} is not a 12-digit account id"
+        )))
+    }
+}
+
+fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
+    let settings = identity_settings(&args.identity, env)?;
+    let platform = select_platform(&args.identity, env)?;
+    let identity = identity::plan(&settings, platform.as_ref(), env, None)?;
+
+    let allow_unknown = args.registries.allow_unknown_region;
+    let region = args
+        .registries
+        .region
+        .or_else(|| env.get(EnvVars::AWS_DEFAULT_REGION).map(str::to_string))
+        .map(|r| r.trim().to_string());
+    if let Some(r) = &region {
+        regions::check(r, allow_unknown)?;
+    }
+    let registries = args
+        .registries
+        .registries
+        .as_deref()
+        .map(|l| {
+            registry::split_list(l)
+                .map(|i| match region.as_deref() {
+                    // An account id without a region waits for the profile's.
+                    None if aws::is_account_id(i) => Ok(RegistryRequest::Account(i.into())),
+                    r => registry::parse(i, r, allow_unknown).map(RegistryRequest::Registry),
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+
+    Ok(LoginConfig {
+        platform,
+        identity,
         region,
+        allow_unknown_region: allow_unknown,
         registries,
-        docker_config,
+        dual_stack: args.registries.dual_stack || env.is_true(EnvVars::AWS_USE_DUALSTACK_ENDPOINT),
+        docker_config: docker_dir(args.auth_file.docker_config, env)?,
+        env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
     })
 }
@@ -218,9 +309,9 @@ async fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> 
 /// `--docker-config` / `DOCKER_CONFIG`, else `~/.docker`.
 fn docker_dir(flag: Option<PathBuf>, env: &Env) -> Result<PathBuf, Error> {
     match flag {
-        Some(d) if !d.as_os_str().is_empty() => Ok(d),
-        _ => Ok(env
-            .get("HOME")
+        Some(d) => Ok(d),
+        None => Ok(env
+            .get(EnvVars::HOME)
             .map(|h| PathBuf::from(h).join(".docker"))
             .ok_or(AuthFileError::NoHome)?),
     }
@@ -231,8 +322,7 @@ fn logout_config(args: LogoutArgs, env: &Env) -> Result<LogoutConfig, Error> {
     let region = args
         .registries
         .region
-        .filter(|r| !r.trim().is_empty())
-        .or_else(|| env.get("AWS_DEFAULT_REGION").map(str::to_string));
+        .or_else(|| env.get(EnvVars::AWS_DEFAULT_REGION).map(str::to_string));
     let registries = args
         .registries
         .registries
@@ -250,17 +340,22 @@ fn logout_config(args: LogoutArgs, env: &Env) -> Result<LogoutConfig, Error> {
     })
 }
 
-fn policy_config(args: PolicyArgs) -> Result<PolicyConfig, Error> {
-    let nonempty = |o: Option<String>| o.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let role_arn = nonempty(args.role_arn);
+fn policy_config(args: PolicyArgs, env: &Env) -> Result<PolicyConfig, Error> {
+    let trimmed = |o: Option<String>| o.map(|s| s.trim().to_string());
+    let role_arn = args
+        .identity
+        .role_arn
+        .last()
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty());
     if let Some(arn) = &role_arn {
         check_role_arn(arn)?;
     }
-    let account = nonempty(args.account)
+    let account = trimmed(args.account)
         .or_else(|| {
             role_arn
                 .as_deref()
-                .and_then(|a| a.split(':').nth(4))
+                .and_then(aws::arn_account)
                 .map(str::to_string)
         })
         .ok_or_else(|| {
@@ -268,13 +363,8 @@ fn policy_config(args: PolicyArgs) -> Result<PolicyConfig, Error> {
                 "which account? pass --account 123456789012 (or --role-arn / AWS_ROLE_ARN)".into(),
             )
         })?;
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(UsageError::Other(format!(
-            "--account {account:?} is not a 12-digit account id"
-        ))
-        .into());
-    }
-    let region = nonempty(args.region);
+    check_account(&account, "--account")?;
+    let region = trimmed(args.region);
     if let Some(r) = &region {
         regions::check(r, true)?;
     }
@@ -302,14 +392,14 @@ fn policy_config(args: PolicyArgs) -> Result<PolicyConfig, Error> {
         }
     }
     Ok(PolicyConfig {
-        platform: nonempty(args.platform),
-        trust: crate::platform::TrustRequest {
-            issuer: nonempty(args.issuer).map(|i| i.trim_end_matches('/').to_string()),
-            audience: nonempty(args.audience),
-            repo: nonempty(args.repo),
-            git_ref: nonempty(args.git_ref),
+        platform: select_platform(&args.identity, env)?,
+        trust: platform::TrustRequest {
+            issuer: trimmed(args.issuer).map(|i| i.trim_end_matches('/').to_string()),
+            audience: trimmed(args.identity.audience),
+            repo: trimmed(args.repo),
+            git_ref: trimmed(args.git_ref),
             any_ref: args.any_ref,
-            subject: nonempty(args.subject),
+            subject: trimmed(args.subject),
         },
         account,
         partition,
@@ -335,8 +425,7 @@ fn check_role_arn(arn: &str) -> Result<(), UsageError> {
         && regions::PARTITIONS.iter().any(|p| p.arn == partition)
         && service == "iam"
         && region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
+        && aws::is_account_id(account)
         && !name.is_empty()
         && !name.ends_with('/')
         && name
@@ -372,5 +461,28 @@ mod tests {
         ] {
             assert!(check_role_arn(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn session_policies_are_minified_and_bounded() {
+        assert_eq!(
+            check_session_policy("{ \"Version\" : \"2012-10-17\" }").unwrap(),
+            r#"{"Version":"2012-10-17"}"#
+        );
+        assert!(check_session_policy("not json").is_err());
+        assert!(check_session_policy("[1]").is_err());
+        let big = format!(r#"{{"Sid":"{}"}}"#, "x".repeat(2100));
+        let e = check_session_policy(&big).unwrap_err().to_string();
+        assert!(e.contains("at most 2048"), "{e}");
+    }
+
+    #[test]
+    fn managed_policy_arns() {
+        assert!(
+            check_policy_arn("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly").is_ok()
+        );
+        assert!(check_policy_arn("arn:aws:iam::123456789012:policy/team/pull").is_ok());
+        assert!(check_policy_arn("arn:aws:iam::123456789012:role/x").is_err());
+        assert!(check_policy_arn("AmazonEC2ContainerRegistryReadOnly").is_err());
     }
 }

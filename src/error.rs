@@ -24,6 +24,9 @@ pub mod exit {
     pub const NETWORK: i32 = 6;
     /// A Docker/Podman auth file or credential store could not be read or written.
     pub const AUTH_FILE: i32 = 7;
+    /// A file that hands results to later CI steps (`$GITHUB_OUTPUT`, `$BASH_ENV`,
+    /// `--env-file`) could not be written.
+    pub const HANDOFF: i32 = 8;
 }
 
 /// The top-level error: one of the layers below.
@@ -37,6 +40,8 @@ pub enum Error {
     Aws(#[from] AwsError),
     #[error(transparent)]
     AuthFile(#[from] AuthFileError),
+    #[error(transparent)]
+    Handoff(#[from] HandoffError),
     /// A bug: something this program assumed did not hold.
     #[error("internal error: {0}")]
     Internal(String),
@@ -49,6 +54,7 @@ impl Error {
             Error::Token(_) => exit::ID_TOKEN,
             Error::Aws(e) => e.exit_code(),
             Error::AuthFile(_) => exit::AUTH_FILE,
+            Error::Handoff(_) => exit::HANDOFF,
             Error::Internal(_) => exit::INTERNAL,
         }
     }
@@ -60,6 +66,7 @@ impl Error {
             Error::Token(e) => e.help(),
             Error::Aws(e) => e.help(),
             Error::AuthFile(e) => e.help(),
+            Error::Handoff(e) => e.help(),
             Error::Internal(_) => {
                 vec!["this is a bug in ecr-login; please report it with the output of `-vv`".into()]
             }
@@ -89,6 +96,8 @@ pub enum UsageError {
     Platform { name: String, known: String },
     #[error("this looks like more than one CI platform: {}", .0.join(", "))]
     AmbiguousPlatform(Vec<String>),
+    #[error("invalid --inline-session-policy: {reason}")]
+    SessionPolicy { reason: String },
     #[error("{0}")]
     Other(String),
 }
@@ -129,6 +138,9 @@ impl UsageError {
             UsageError::AmbiguousPlatform(_) => vec![
                 "pass --platform (or ECR_LOGIN_PLATFORM) to say which one this job runs on; ecr-login does not guess".into(),
             ],
+            UsageError::SessionPolicy { .. } => vec![
+                "pass an IAM policy document as JSON, e.g. {\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ecr:BatchGetImage\",\"ecr:GetDownloadUrlForLayer\"],\"Resource\":\"arn:aws:ecr:*:*:repository/team/*\"}]}; STS takes at most 2048 characters (whitespace aside): name repositories with wildcards, or move statements into a managed policy (--managed-session-policies)".into(),
+            ],
             UsageError::Other(_) => vec![],
         }
     }
@@ -161,8 +173,12 @@ pub enum TokenError {
     BadResponse { url: String, reason: String },
     #[error("the identity token is empty ({source_desc})")]
     Empty { source_desc: String },
-    #[error("cannot read the web identity token file {path}: {reason}")]
-    File { path: PathBuf, reason: String },
+    #[error("cannot read the web identity token file {path}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl TokenError {
@@ -204,12 +220,7 @@ pub struct ClaimsSummary {
 impl ClaimsSummary {
     /// The issuer as IAM names it in condition keys: without `https://`.
     pub fn issuer_host(&self) -> Option<String> {
-        self.iss.as_ref().map(|iss| {
-            iss.trim_start_matches("https://")
-                .trim_start_matches("http://")
-                .trim_end_matches('/')
-                .to_string()
-        })
+        self.iss.as_deref().map(crate::id_token::issuer_host)
     }
 
     fn lines(&self) -> Vec<String> {
@@ -282,6 +293,13 @@ pub enum AwsError {
         operation: String,
         reason: String,
     },
+    /// The identity is in an account `--allowed-account-ids` does not list.
+    #[error("the identity {arn} is in account {account}, which --allowed-account-ids does not allow ({allowed}); nothing was written")]
+    AccountNotAllowed {
+        arn: String,
+        account: String,
+        allowed: String,
+    },
 }
 
 impl AwsError {
@@ -290,7 +308,8 @@ impl AwsError {
             AwsError::AssumeRoleDenied { .. }
             | AwsError::AssumeRoleWithCredsDenied { .. }
             | AwsError::NoCredentials { .. }
-            | AwsError::EcrDenied { .. } => exit::AWS_DENIED,
+            | AwsError::EcrDenied { .. }
+            | AwsError::AccountNotAllowed { .. } => exit::AWS_DENIED,
             AwsError::Failed { .. } => exit::AWS_FAILED,
             AwsError::Unreachable { .. } => exit::NETWORK,
         }
@@ -305,7 +324,7 @@ impl AwsError {
                 role_arn,
                 ..
             } => {
-                let mut h = Vec::new();
+                let mut h = session_policy_help(code);
                 let host = claims.issuer_host().unwrap_or_else(|| "<issuer>".into());
                 if message.contains("No OpenIDConnect provider") {
                     h.push(format!("the account has no IAM OIDC identity provider whose URL is exactly the token's issuer: create one with URL https://{host} (IAM > Identity providers), in the account of {role_arn}"));
@@ -324,8 +343,13 @@ impl AwsError {
                 h.push("`ecr-login policy` prints a trust policy that matches this job".into());
                 h
             }
-            AwsError::AssumeRoleWithCredsDenied { role_arn, .. } => vec![
-                format!("the caller's credentials are not allowed to sts:AssumeRole on {role_arn}: the role's trust policy must name the caller (check `aws sts get-caller-identity`), and the caller needs sts:AssumeRole on the role"),
+            AwsError::AssumeRoleWithCredsDenied { role_arn, code, .. } => {
+                let mut h = session_policy_help(code);
+                h.push(format!("the caller's credentials are not allowed to sts:AssumeRole on {role_arn}: the role's trust policy must name the caller (check `aws sts get-caller-identity`), and the caller needs sts:AssumeRole on the role; a role that requires an external id needs --role-external-id"));
+                h
+            }
+            AwsError::AccountNotAllowed { .. } => vec![
+                "check --role-arn / --chain-role-arn for a mistyped account id, or add the account to --allowed-account-ids (ECR_LOGIN_ALLOWED_ACCOUNT_IDS)".into(),
             ],
             AwsError::NoCredentials { .. } => vec![
                 "in CI, pass --role-arn so the platform's OIDC token is exchanged for credentials".into(),
@@ -345,6 +369,42 @@ impl AwsError {
                 "check the network path to AWS: HTTPS_PROXY/NO_PROXY, DNS, a VPC endpoint policy, or AWS_ENDPOINT_URL* if set".into(),
             ],
         }
+    }
+}
+
+/// Help for STS's refusals of a session policy, whichever assume call sent it.
+fn session_policy_help(code: &str) -> Vec<String> {
+    if code.contains("PackedPolicyTooLarge") {
+        vec!["the session policies (--inline-session-policy and --managed-session-policies, plus any session tags) are too large once STS packs them: shorten the inline policy (wildcards in resource ARNs), or pass fewer managed policies".into()]
+    } else if code.contains("MalformedPolicyDocument") {
+        vec!["STS could not parse --inline-session-policy as an IAM policy: check its Version, Effect, Action and Resource fields".into()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// A file that hands results to later CI steps could not be written. Exit code 8.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the hand-off file for later steps ({what}) {path}")]
+pub struct HandoffError {
+    /// Which channel: `GITHUB_OUTPUT`, `GITHUB_STATE`, `BASH_ENV`, `--env-file`.
+    pub what: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl HandoffError {
+    fn help(&self) -> Vec<String> {
+        vec![format!(
+            "the registries were logged in, but later steps will not see ECR_LOGIN_REGISTRY: check that {} points into a writable directory{}",
+            self.what,
+            if self.what == "--env-file" {
+                " (--env-file / ECR_LOGIN_ENV_FILE)"
+            } else {
+                ", as the CI runner sets it"
+            }
+        )]
     }
 }
 

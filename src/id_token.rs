@@ -4,10 +4,62 @@
 //! The claims are decoded without verifying the signature: STS verifies it; we only decode to
 //! explain a refusal (which `iss`, `aud` and `sub` the role was asked to trust).
 
+use std::path::{Path, PathBuf};
+
 use base64::Engine;
 
-use crate::error::ClaimsSummary;
+use crate::error::{ClaimsSummary, TokenError};
 use crate::secret::Secret;
+
+/// Where an identity token comes from.
+#[derive(Debug, Clone)]
+pub enum TokenSource {
+    /// A token already in hand: an environment variable, standard input.
+    Value(IdToken),
+    /// A token file, read each time it is needed (EKS and Jenkins rotate it).
+    File(PathBuf),
+    /// The CI platform's token service (`Platform::fetch_token`), asked for `audience`.
+    /// `hint`: the job identity the token will state, known without fetching it.
+    Platform {
+        audience: Option<String>,
+        hint: Option<String>,
+    },
+}
+
+impl TokenSource {
+    /// The token's claims when they can be had without a network call (a value or a file).
+    pub fn local_claims(&self) -> Option<ClaimsSummary> {
+        match self {
+            TokenSource::Value(t) => Some(t.claims()),
+            TokenSource::File(p) => read_token_file(p).ok().map(|t| t.claims()),
+            TokenSource::Platform { .. } => None,
+        }
+    }
+}
+
+/// Reads a token file: it must exist and hold a non-empty token.
+pub fn read_token_file(path: &Path) -> Result<IdToken, TokenError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TokenError::File {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    if text.trim().is_empty() {
+        return Err(TokenError::Empty {
+            source_desc: format!("file {}", path.display()),
+        });
+    }
+    Ok(IdToken::new(text, format!("file {}", path.display())))
+}
+
+/// An issuer URL as IAM names it in provider ARNs and condition keys: without the scheme and
+/// the trailing `/`.
+pub fn issuer_host(issuer: &str) -> String {
+    issuer
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
 
 /// A JWT and where it came from (for messages: "GitHub Actions token endpoint", a file path).
 #[derive(Debug, Clone)]

@@ -1,9 +1,15 @@
 //! ecr-login: log Docker (and friends) in to Amazon ECR from CI, a build host or a laptop.
 //!
-//! Layers, bottom up: `secret`, `error`, `env` (depend on nothing above); `platform/` (CI
-//! identity tokens, masking, hand-off), `aws/` (STS, ECR), `docker/` (auth files); the use
-//! cases (`login`) wire them together; `cli` and `config` turn what the user typed into a
-//! checked `Config`.
+//! Layers, bottom up (each imports only from the layers below it):
+//! - `secret`, `error`, `env`, `env_vars`, `retry`, `output`, `logging`, `id_token`: the
+//!   ground floor, depending on nothing above;
+//! - `platform/` (CI identity tokens, masking, hand-off), `aws/` (STS, ECR, registry hosts),
+//!   `docker/` (auth files, credential helpers): they know nothing of each other's clients;
+//! - `identity`: which AWS identity to act as (a plan with a cache key), and its credentials;
+//! - `commands/`: one module per command, wiring the layers below for its use case; they
+//!   receive resolved objects (platform, identity plan, printer), never clap types;
+//! - `cli` (clap) and `config` (checked `Config`) at the top: the only modules that see what
+//!   the user typed.
 
 pub mod aws;
 pub mod cli;
@@ -11,8 +17,10 @@ pub mod commands;
 pub mod config;
 pub mod docker;
 pub mod env;
+pub mod env_vars;
 pub mod error;
 pub mod id_token;
+pub mod identity;
 pub mod logging;
 pub mod output;
 pub mod platform;
@@ -21,15 +29,24 @@ pub mod secret;
 
 use crate::cli::Cli;
 use crate::config::{Config, Task};
+use crate::env::Env;
 use crate::error::{exit, Error};
-use crate::output::Printer;
 
-/// Runs the parsed command line; returns the process exit code.
-pub fn run(cli: Cli) -> i32 {
-    let printer = Printer {
-        format: cli.output.output,
-        quiet: cli.output.quiet,
+/// Runs the parsed command line against the environment it was parsed with; returns the
+/// process exit code.
+pub fn run(cli: Cli, env: Env) -> i32 {
+    let fallback = config::printer(&cli.output);
+    let config = match Config::from_cli(cli, &env) {
+        Ok(c) => c,
+        Err(e) => {
+            logging::init("warn");
+            fallback.error(&e);
+            return e.exit_code();
+        }
     };
+    logging::init(&config.log_filter);
+    tracing::debug!("config: {config:?}");
+    let printer = config.printer;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -43,20 +60,10 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     let result = runtime.block_on(async {
-        let config = Config::from_cli(cli, env::Env::capture()).await;
-        let config = match config {
-            Ok(c) => c,
-            Err(e) => {
-                logging::init("warn");
-                return Err(e);
-            }
-        };
-        logging::init(&config.log_filter);
-        tracing::debug!("config: {config:?}");
         match &config.task {
-            Task::Login(login) => commands::login::run(login, &config.env, &printer).await,
+            Task::Login(login) => commands::login::run(login, &printer).await,
             Task::Logout(logout) => commands::logout::run(logout, &printer),
-            Task::Policy(policy) => commands::policy::run(policy, &config.env, &printer),
+            Task::Policy(policy) => commands::policy::run(policy, &printer),
         }
     });
     match result {

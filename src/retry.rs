@@ -1,12 +1,35 @@
 //! Retries that fit the error: transient failures (5xx, throttling, resets, timeouts) are
 //! retried with jittered exponential backoff; permanent ones are returned at once.
 //!
-//! The AWS SDK retries its own calls (see `aws::sdk_config`); this is for everything else:
-//! the CI token endpoints and the STS errors the SDK does not know to be transient (an
-//! identity provider whose JWKS could not be fetched).
+//! The AWS SDK retries its own calls with the same [`Policy::STANDARD`] (see
+//! `aws::sdk_config`); [`retry`] is for everything else: the CI token endpoints and the STS
+//! errors the SDK does not know to be transient (an identity provider whose JWKS could not be
+//! fetched). [`TIMEOUTS`] bounds every network exchange, the SDK's included.
 
 use std::future::Future;
 use std::time::Duration;
+
+/// How long one network exchange may take, for every client of this program: the AWS SDK
+/// (`aws::sdk_config`) and the CI token endpoints alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Establishing a connection: a dead endpoint fails in seconds, not minutes.
+    pub connect: Duration,
+    /// Waiting for the next bytes of an answer.
+    pub read: Duration,
+    /// One attempt, from sending to the last byte of the answer.
+    pub attempt: Duration,
+    /// One operation, retries included.
+    pub operation: Duration,
+}
+
+/// The one set of timeouts.
+pub const TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(5),
+    read: Duration::from_secs(15),
+    attempt: Duration::from_secs(20),
+    operation: Duration::from_secs(60),
+};
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy)]

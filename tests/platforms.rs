@@ -326,7 +326,8 @@ fn buildkite_agent_token_and_log_redaction() {
     let sb = Sandbox::new();
     let jwt = token(BK_ISS, "sts.amazonaws.com", BK_SUB);
     let (args, redacted) = fake_agent(&sb, &jwt);
-    let json = login_json(buildkite(&sb, &proxy).args(&["--audience", "sts.amazonaws.com"]));
+    // No --audience: the default must be the one Buildkite's AWS guide sets up (issue 7.10).
+    let json = login_json(buildkite(&sb, &proxy));
     assert_eq!(json["platform"], "buildkite");
     assert!(
         json["identity"].as_str().unwrap().ends_with("/bk-web-9"),

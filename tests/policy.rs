@@ -186,8 +186,8 @@ fn buildkite_policy_pins_org_and_pipeline() {
     let (principal, cond) = conditions(&trust);
     assert!(principal.ends_with(":oidc-provider/agent.buildkite.com"));
     assert_eq!(
-        cond["StringEquals"]["agent.buildkite.com:aud"],
-        "https://buildkite.com/acme"
+        cond["StringEquals"]["agent.buildkite.com:aud"], "sts.amazonaws.com",
+        "the audience Buildkite's AWS guide sets up, and the one login requests by default"
     );
     assert_eq!(
         cond["StringLike"]["agent.buildkite.com:sub"],

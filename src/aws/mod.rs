@@ -7,12 +7,12 @@ pub mod regions;
 pub mod registry;
 pub mod sts;
 
-use std::time::Duration;
-
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::retry::{Policy, TIMEOUTS};
 
 /// The shared SDK configuration: one HTTP client (so connections are reused across STS and
 /// every ECR region), retries for transient faults only (the SDK's standard classifier:
@@ -26,16 +26,16 @@ pub async fn sdk_config(region: &str) -> SdkConfig {
         .region(Region::new(region.to_string()))
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(4)
-                .with_initial_backoff(Duration::from_millis(250))
-                .with_max_backoff(Duration::from_secs(4)),
+                .with_max_attempts(Policy::STANDARD.max_attempts)
+                .with_initial_backoff(Policy::STANDARD.initial_backoff)
+                .with_max_backoff(Policy::STANDARD.max_backoff),
         )
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .read_timeout(Duration::from_secs(15))
-                .operation_attempt_timeout(Duration::from_secs(20))
-                .operation_timeout(Duration::from_secs(60))
+                .connect_timeout(TIMEOUTS.connect)
+                .read_timeout(TIMEOUTS.read)
+                .operation_attempt_timeout(TIMEOUTS.attempt)
+                .operation_timeout(TIMEOUTS.operation)
                 .build(),
         )
         .load()
@@ -50,6 +50,16 @@ pub async fn profile_region() -> Option<String> {
         .region()
         .await
         .map(|r| r.to_string())
+}
+
+/// Whether `s` is an AWS account id: exactly 12 ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account of an ARN (`arn:<partition>:<service>:<region>:<account>:...`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| is_account_id(a))
 }
 
 /// How an AWS call failed, in the terms the user needs.

@@ -1,31 +1,75 @@
 //! `ecr-login login`: CI identity -> role -> ECR tokens -> auth file, in one process.
-//! Wires `platform/`, `aws/` and `docker/` together; holds no logic of its own beyond the order
-//! of steps and the choice of identity.
+//! Wires `identity`, `aws/`, `docker/` and the platform's hand-off together; holds no logic of
+//! its own beyond the order of steps.
 
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use aws_credential_types::Credentials;
+use serde::Serialize;
 
-use crate::aws::{self, ecr::RegistryToken, registry::Registry, sts};
-use crate::config::LoginConfig;
+use crate::aws::{self, ecr::RegistryToken, regions, registry::Registry};
+use crate::config::{LoginConfig, RegistryRequest};
 use crate::docker;
-use crate::env::Env;
-use crate::error::{Error, TokenError};
-use crate::output::Printer;
-use crate::platform::{self, Handoff, Platform};
+use crate::error::{Error, HandoffError, UsageError};
+use crate::identity;
+use crate::output::{Printer, Report};
+use crate::platform::{self, Handoff};
+
+/// What a login did: the typed result behind the human lines and `--output json`.
+#[derive(Debug, Serialize)]
+pub struct LoginReport {
+    pub platform: &'static str,
+    /// The assumed role's ARN; `null` with the credential chain's own credentials.
+    pub identity: Option<String>,
+    pub auth_file: PathBuf,
+    pub registries: Vec<RegistryLogin>,
+}
+
+/// One registry logged in to.
+#[derive(Debug, Serialize)]
+pub struct RegistryLogin {
+    pub registry: String,
+    /// `null` for ECR Public.
+    pub region: Option<String>,
+    pub username: String,
+    /// RFC 3339.
+    pub expires_at: Option<String>,
+}
+
+impl Report for LoginReport {
+    fn human(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .registries
+            .iter()
+            .map(|r| {
+                let expiry = r
+                    .expires_at
+                    .as_ref()
+                    .map(|e| format!(" (token expires {e})"))
+                    .unwrap_or_default();
+                format!("Logged in to {}{expiry}", r.registry)
+            })
+            .collect();
+        if let Some(id) = &self.identity {
+            lines.push(format!("  as {id}"));
+        }
+        lines.push(format!("  auth file: {}", self.auth_file.display()));
+        lines
+    }
+}
 
 /// Runs the login and prints its result.
-pub async fn run(cfg: &LoginConfig, env: &Env, printer: &Printer) -> Result<(), Error> {
-    let platform = platform::select(env, cfg.platform.as_deref(), &cfg.platform_options)?;
-    // Before any secret exists, so that every one of them is masked as soon as it is seen.
-    platform.install_masking();
+pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
+    let platform = cfg.platform.as_ref();
+    // Before any secret is fetched, so that every one of them is masked as soon as it is seen.
+    platform.install_masking(*printer);
     tracing::info!("platform: {}", platform.name());
 
-    let sts_region = cfg
-        .region
+    let (region, registries) = resolve_registries(cfg).await?;
+    let sts_region = region
         .clone()
         .or_else(|| {
-            cfg.registries.iter().find_map(|r| match r {
+            registries.iter().find_map(|r| match r {
                 Registry::Private { region, .. } => Some(region.clone()),
                 Registry::Public => None,
             })
@@ -33,19 +77,22 @@ pub async fn run(cfg: &LoginConfig, env: &Env, printer: &Printer) -> Result<(), 
         .unwrap_or_else(|| "us-east-1".to_string());
     let sdk = aws::sdk_config(&sts_region).await;
 
-    let (credentials, identity) = identity(cfg, env, platform.as_ref(), &sdk).await?;
-    if let Some(arn) = &identity {
-        tracing::info!("assumed {arn}");
+    let who = identity::credentials(&cfg.identity, platform, &sdk).await?;
+    if let Some(arn) = &who.arn {
+        tracing::info!("acting as {arn}");
     }
 
-    let tokens = aws::ecr::tokens(
+    let mut tokens = aws::ecr::tokens(
         &sdk,
-        Some(&credentials),
-        &cfg.registries,
-        cfg.region.as_deref(),
-        identity.as_deref(),
+        Some(&who.credentials),
+        &registries,
+        region.as_deref(),
+        who.arn.as_deref(),
     )
     .await?;
+    if cfg.dual_stack {
+        tokens = with_dual_stack(tokens);
+    }
 
     let logins: Vec<docker::Login<'_>> = tokens
         .iter()
@@ -57,8 +104,9 @@ pub async fn run(cfg: &LoginConfig, env: &Env, printer: &Printer) -> Result<(), 
         .collect();
     docker::config::store_logins(&cfg.docker_config, &logins)?;
 
+    let hosts: Vec<&str> = tokens.iter().map(|t| t.host.as_str()).collect();
     platform.hand_off(&Handoff {
-        registries: tokens.iter().map(|t| t.host.as_str()).collect(),
+        registries: hosts.clone(),
         credentials: cfg.output_credentials.then(|| {
             tokens
                 .iter()
@@ -66,108 +114,113 @@ pub async fn run(cfg: &LoginConfig, env: &Env, printer: &Printer) -> Result<(), 
                 .collect()
         }),
     })?;
+    if let Some(path) = &cfg.env_file {
+        write_env_file(path, &hosts)?;
+    }
 
-    report(cfg, platform.name(), identity.as_deref(), &tokens, printer);
+    printer.report(&LoginReport {
+        platform: platform.name(),
+        identity: who.arn,
+        auth_file: docker::config::config_path(&cfg.docker_config),
+        registries: tokens
+            .iter()
+            .map(|t| RegistryLogin {
+                registry: t.host.clone(),
+                region: t.region.clone(),
+                username: t.username.clone(),
+                expires_at: t.expires_at.map(rfc3339),
+            })
+            .collect(),
+    });
     Ok(())
 }
 
-/// Picks the identity: `--role-arn` with the platform's token (or a token file), or
-/// `--role-arn` with the credential chain (sts:AssumeRole), or the credential chain alone.
-async fn identity(
-    cfg: &LoginConfig,
-    env: &Env,
-    platform: &dyn Platform,
-    sdk: &aws_config::SdkConfig,
-) -> Result<(Credentials, Option<String>), Error> {
-    let Some(role_arn) = cfg.role_arn.as_deref() else {
-        tracing::info!("no --role-arn: using the AWS credential chain");
-        let creds = sts::chain_credentials(sdk).await?;
-        return Ok((creds, None));
-    };
-
-    let token_file = cfg.platform_options.token_file.as_ref();
-    let token = match platform.id_token(cfg.audience.as_deref()).await {
-        Ok(Some(t)) => Some(t),
-        Ok(None) => token_file.map(platform::read_token_file).transpose()?,
-        // The platform has no token in this job, but the user gave another way in.
-        Err(TokenError::NotProvided { .. }) if token_file.is_some() => {
-            token_file.map(platform::read_token_file).transpose()?
+/// The region (the one given, else the AWS profile's when something needs one) and the
+/// registries with every account id placed in it.
+async fn resolve_registries(cfg: &LoginConfig) -> Result<(Option<String>, Vec<Registry>), Error> {
+    let needs_region = cfg.registries.is_empty()
+        || cfg
+            .registries
+            .iter()
+            .any(|r| matches!(r, RegistryRequest::Account(_)));
+    let mut region = cfg.region.clone();
+    if region.is_none() && needs_region {
+        // Reads ~/.aws/config only: no instance metadata lookup, so it costs nothing off EC2.
+        region = aws::profile_region().await;
+        if let Some(r) = &region {
+            regions::check(r, cfg.allow_unknown_region)?;
         }
-        Err(TokenError::NotProvided { .. }) if env.get("AWS_ACCESS_KEY_ID").is_some() => None,
-        Err(e) => return Err(e.into()),
-    };
-
-    let session_name = cfg
-        .session_name
-        .clone()
-        .or_else(|| {
-            platform
-                .session_name()
-                .map(|n| platform::sanitize_session_name(&n))
+    }
+    if needs_region && region.is_none() {
+        return Err(UsageError::NoRegion.into());
+    }
+    let registries = cfg
+        .registries
+        .iter()
+        .map(|r| match (r, region.as_deref()) {
+            (RegistryRequest::Registry(r), _) => Ok(r.clone()),
+            (RegistryRequest::Account(a), Some(region)) => Ok(Registry::private(a, region)),
+            (RegistryRequest::Account(_), None) => Err(UsageError::NoRegion),
         })
-        .unwrap_or_else(|| {
-            let secs = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default();
-            format!("ecr-login-{secs}")
-        });
-    let role = sts::RoleRequest {
-        role_arn,
-        session_name: &session_name,
-        duration_seconds: cfg.duration_seconds,
-    };
-    let assumed = match token {
-        Some(token) => {
-            tracing::info!(
-                "assuming {role_arn} as session {session_name} with the token from {}",
-                token.source
-            );
-            sts::assume_role_with_web_identity(sdk, &role, &token, platform.name()).await?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((region, registries))
+}
+
+/// `tokens` and, after each, the same login for the registry's dual-stack (IPv6) host.
+fn with_dual_stack(tokens: Vec<RegistryToken>) -> Vec<RegistryToken> {
+    let mut out = Vec::with_capacity(tokens.len() * 2);
+    for t in tokens {
+        let dual = crate::aws::registry::parse(&t.host, t.region.as_deref(), true)
+            .ok()
+            .and_then(|r| dual_stack_host(&r))
+            .filter(|h| *h != t.host);
+        let copy = dual.map(|host| RegistryToken { host, ..t.clone() });
+        out.push(t);
+        if let Some(c) = copy {
+            if !out.iter().any(|o| o.host == c.host) {
+                out.push(c);
+            }
         }
-        None => {
-            tracing::info!("assuming {role_arn} with the AWS credential chain");
-            sts::chain_credentials(sdk).await?;
-            sts::assume_role(sdk, &role).await?
+    }
+    out
+}
+
+/// The registry's dual-stack host. TODO(merge): `Registry::dual_stack_host`.
+fn dual_stack_host(r: &Registry) -> Option<String> {
+    match r {
+        Registry::Private {
+            account,
+            region,
+            host,
+        } => {
+            let suffix = regions::partition_of(region).dual_stack_suffix?;
+            let service = if host.contains(".dkr.ecr-fips.") || host.contains(".dkr-ecr-fips.") {
+                "dkr-ecr-fips"
+            } else {
+                "dkr-ecr"
+            };
+            Some(format!("{account}.{service}.{region}.{suffix}"))
         }
-    };
-    Ok((assumed.credentials, assumed.arn))
+        Registry::Public => Some("ecr-public.aws.com".into()),
+    }
+}
+
+/// `--env-file`: the non-secret results as `KEY=value` lines, the same on every platform.
+fn write_env_file(path: &Path, hosts: &[&str]) -> Result<(), HandoffError> {
+    platform::append_env_file(
+        path,
+        &platform::handoff_vars(hosts),
+        platform::EnvFormat::Dotenv,
+    )
+    .map_err(|e| HandoffError {
+        what: "--env-file",
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 fn rfc3339(t: SystemTime) -> String {
     aws_smithy_types::DateTime::from(t)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
-}
-
-fn report(
-    cfg: &LoginConfig,
-    platform: &str,
-    identity: Option<&str>,
-    tokens: &[RegistryToken],
-    printer: &Printer,
-) {
-    let config_file = docker::config::config_path(&cfg.docker_config);
-    for t in tokens {
-        let expiry = t
-            .expires_at
-            .map(|e| format!(" (token expires {})", rfc3339(e)))
-            .unwrap_or_default();
-        printer.line(&format!("Logged in to {}{expiry}", t.host));
-    }
-    if let Some(id) = identity {
-        printer.line(&format!("  as {id}"));
-    }
-    printer.line(&format!("  auth file: {}", config_file.display()));
-    printer.json(&serde_json::json!({
-        "platform": platform,
-        "identity": identity,
-        "auth_file": config_file,
-        "registries": tokens.iter().map(|t| serde_json::json!({
-            "registry": t.host,
-            "region": t.region,
-            "username": t.username,
-            "expires_at": t.expires_at.map(rfc3339),
-        })).collect::<Vec<_>>(),
-    }));
 }

@@ -5,75 +5,134 @@
 //! It never prints a policy that trusts a whole issuer: `sub` is always pinned, and for issuers
 //! shared by every customer of a platform it must pin at least the organization.
 
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::cli::{Access, PolicyDocument};
 use crate::config::PolicyConfig;
-use crate::env::Env;
 use crate::error::{Error, UsageError};
-use crate::output::Printer;
-use crate::platform::{self, TrustSpec};
+use crate::id_token::issuer_host;
+use crate::output::{Printer, Report};
+use crate::platform::TrustSpec;
 
-/// Runs `policy` and prints the documents.
-pub fn run(cfg: &PolicyConfig, env: &Env, printer: &Printer) -> Result<(), Error> {
-    let platform = platform::select(env, cfg.platform.as_deref(), &platform::Options::default())?;
-    let spec = platform.trust(&cfg.trust)?;
-    check_pinned(&spec)?;
-    if !spec.issuer.starts_with("https://") {
-        tracing::warn!(
-            "IAM accepts only https:// OIDC provider URLs; {} is not one",
-            spec.issuer
-        );
-    }
-    let provider = provider(&spec);
-    let trust = trust_policy(cfg, &spec);
-    let permissions = permission_policy(cfg);
-    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
-
-    if let Some(only) = cfg.only {
-        printer.document(&pretty(match only {
-            PolicyDocument::Provider => &provider,
-            PolicyDocument::Trust => &trust,
-            PolicyDocument::Permissions => &permissions,
-        }));
-        return Ok(());
-    }
-    printer.json(&json!({
-        "platform": platform.name(),
-        "oidc_provider": provider,
-        "trust_policy": trust,
-        "permission_policy": permissions,
-    }));
-    let host = issuer_host(&spec.issuer);
-    let access = match cfg.access {
-        Access::Pull => "pull",
-        Access::Push => "push",
-    };
-    printer.line(&format!(
-        "# 1. The IAM OIDC identity provider for {} (once per account):\n#    aws iam create-open-id-connect-provider --cli-input-json file://provider.json\n{}\n",
-        spec.issuer,
-        pretty(&provider)
-    ));
-    printer.line(&format!(
-        "# 2. The role's trust policy: tokens from {host} with aud {:?} and sub {:?}\n#    ecr-login policy --only trust > trust.json\n#    aws iam create-role --role-name <name> --assume-role-policy-document file://trust.json\n{}\n",
-        spec.audience,
-        spec.subject,
-        pretty(&trust)
-    ));
-    printer.line(&format!(
-        "# 3. What the role may do in ECR ({access}):\n#    ecr-login policy --only permissions > ecr.json\n#    aws iam put-role-policy --role-name <name> --policy-name ecr-login --policy-document file://ecr.json\n{}",
-        pretty(&permissions)
-    ));
-    Ok(())
+/// `aws iam create-open-id-connect-provider --cli-input-json`'s input.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OidcProvider {
+    pub url: String,
+    #[serde(rename = "ClientIDList")]
+    pub client_id_list: Vec<String>,
 }
 
-/// The issuer as IAM names it in provider ARNs and condition keys: without the scheme.
-fn issuer_host(issuer: &str) -> String {
-    issuer
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string()
+/// An IAM policy document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IamPolicy {
+    pub version: &'static str,
+    pub statement: Vec<Statement>,
+}
+
+/// One statement of an [`IamPolicy`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub sid: &'static str,
+    pub effect: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<BTreeMap<&'static str, String>>,
+    /// A string when there is one action (as IAM prints it), else a list.
+    pub action: OneOrMany,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<OneOrMany>,
+    /// Operator (`StringEquals`, `StringLike`) -> condition key -> value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<BTreeMap<&'static str, BTreeMap<String, String>>>,
+}
+
+/// A JSON string or a list of them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+const POLICY_VERSION: &str = "2012-10-17";
+
+/// Everything `policy` prints.
+#[derive(Debug, Serialize)]
+pub struct PolicyReport {
+    pub platform: &'static str,
+    pub oidc_provider: OidcProvider,
+    pub trust_policy: IamPolicy,
+    pub permission_policy: IamPolicy,
+    #[serde(skip)]
+    spec: TrustSpec,
+    #[serde(skip)]
+    access: Access,
+}
+
+impl Report for PolicyReport {
+    fn human(&self) -> Vec<String> {
+        let host = issuer_host(&self.spec.issuer);
+        let access = match self.access {
+            Access::Pull => "pull",
+            Access::Push => "push",
+        };
+        vec![
+            format!(
+                "# 1. The IAM OIDC identity provider for {} (once per account):\n#    aws iam create-open-id-connect-provider --cli-input-json file://provider.json\n{}\n",
+                self.spec.issuer,
+                pretty(&self.oidc_provider)
+            ),
+            format!(
+                "# 2. The role's trust policy: tokens from {host} with aud {:?} and sub {:?}\n#    ecr-login policy --only trust > trust.json\n#    aws iam create-role --role-name <name> --assume-role-policy-document file://trust.json\n{}\n",
+                self.spec.audience,
+                self.spec.subject,
+                pretty(&self.trust_policy)
+            ),
+            format!(
+                "# 3. What the role may do in ECR ({access}):\n#    ecr-login policy --only permissions > ecr.json\n#    aws iam put-role-policy --role-name <name> --policy-name ecr-login --policy-document file://ecr.json\n{}",
+                pretty(&self.permission_policy)
+            ),
+        ]
+    }
+}
+
+fn pretty(value: &impl Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// Runs `policy` and prints the documents.
+pub fn run(cfg: &PolicyConfig, printer: &Printer) -> Result<(), Error> {
+    let spec = cfg.platform.trust(&cfg.trust)?;
+    check_pinned(&spec)?;
+    if !spec.issuer.starts_with("https://") {
+        printer.warn(&format!(
+            "IAM accepts only https:// OIDC provider URLs; {} is not one",
+            spec.issuer
+        ));
+    }
+    let report = PolicyReport {
+        platform: cfg.platform.name(),
+        oidc_provider: provider(&spec),
+        trust_policy: trust_policy(cfg, &spec),
+        permission_policy: permission_policy(cfg),
+        spec,
+        access: cfg.access,
+    };
+    if let Some(only) = cfg.only {
+        printer.document(&match only {
+            PolicyDocument::Provider => pretty(&report.oidc_provider),
+            PolicyDocument::Trust => pretty(&report.trust_policy),
+            PolicyDocument::Permissions => pretty(&report.permission_policy),
+        });
+        return Ok(());
+    }
+    printer.report(&report);
+    Ok(())
 }
 
 /// Refuses a `sub` pattern that trusts more than one project's tokens on a shared issuer, or
@@ -101,36 +160,44 @@ fn check_pinned(spec: &TrustSpec) -> Result<(), UsageError> {
     Ok(())
 }
 
-fn provider(spec: &TrustSpec) -> Value {
-    json!({
-        "Url": spec.issuer,
-        "ClientIDList": [spec.audience],
-    })
+fn provider(spec: &TrustSpec) -> OidcProvider {
+    OidcProvider {
+        url: spec.issuer.clone(),
+        client_id_list: vec![spec.audience.clone()],
+    }
 }
 
-fn trust_policy(cfg: &PolicyConfig, spec: &TrustSpec) -> Value {
+fn trust_policy(cfg: &PolicyConfig, spec: &TrustSpec) -> IamPolicy {
     let host = issuer_host(&spec.issuer);
     let wildcard = spec.subject.contains(['*', '?']);
-    let mut condition = json!({
-        "StringEquals": { format!("{host}:aud"): spec.audience },
-    });
+    let mut condition = BTreeMap::new();
+    let mut equals = BTreeMap::from([(format!("{host}:aud"), spec.audience.clone())]);
     if wildcard {
-        condition["StringLike"] = json!({ format!("{host}:sub"): spec.subject });
+        condition.insert(
+            "StringLike",
+            BTreeMap::from([(format!("{host}:sub"), spec.subject.clone())]),
+        );
     } else {
-        condition["StringEquals"][format!("{host}:sub")] = json!(spec.subject);
+        equals.insert(format!("{host}:sub"), spec.subject.clone());
     }
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "EcrLoginFromCi",
-            "Effect": "Allow",
-            "Principal": {
-                "Federated": format!("arn:{}:iam::{}:oidc-provider/{host}", cfg.partition, cfg.account),
-            },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": condition,
+    condition.insert("StringEquals", equals);
+    IamPolicy {
+        version: POLICY_VERSION,
+        statement: vec![Statement {
+            sid: "EcrLoginFromCi",
+            effect: "Allow",
+            principal: Some(BTreeMap::from([(
+                "Federated",
+                format!(
+                    "arn:{}:iam::{}:oidc-provider/{host}",
+                    cfg.partition, cfg.account
+                ),
+            )])),
+            action: OneOrMany::One("sts:AssumeRoleWithWebIdentity".into()),
+            resource: None,
+            condition: Some(condition),
         }],
-    })
+    }
 }
 
 const PULL: &[&str] = &[
@@ -145,7 +212,7 @@ const PUSH: &[&str] = &[
     "ecr:PutImage",
 ];
 
-fn permission_policy(cfg: &PolicyConfig) -> Value {
+fn permission_policy(cfg: &PolicyConfig) -> IamPolicy {
     let region = cfg.region.as_deref().unwrap_or("*");
     let repos: Vec<String> = if cfg.repositories.is_empty() {
         vec!["*".into()]
@@ -161,38 +228,60 @@ fn permission_policy(cfg: &PolicyConfig) -> Value {
             )
         })
         .collect();
-    let mut actions: Vec<&str> = PULL.to_vec();
+    let mut actions: Vec<String> = PULL.iter().map(|a| a.to_string()).collect();
     if cfg.access == Access::Push {
-        actions.extend_from_slice(PUSH);
+        actions.extend(PUSH.iter().map(|a| a.to_string()));
     }
-    let mut statements = vec![
-        json!({
-            "Sid": "EcrLogin",
-            "Effect": "Allow",
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        }),
-        json!({
-            "Sid": if cfg.access == Access::Push { "EcrPushPull" } else { "EcrPull" },
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": resources,
-        }),
+    let mut statement = vec![
+        Statement {
+            sid: "EcrLogin",
+            effect: "Allow",
+            principal: None,
+            action: OneOrMany::One("ecr:GetAuthorizationToken".into()),
+            resource: Some(OneOrMany::One("*".into())),
+            condition: None,
+        },
+        Statement {
+            sid: if cfg.access == Access::Push {
+                "EcrPushPull"
+            } else {
+                "EcrPull"
+            },
+            effect: "Allow",
+            principal: None,
+            action: OneOrMany::Many(actions),
+            resource: Some(OneOrMany::Many(resources)),
+            condition: None,
+        },
     ];
     if cfg.public {
-        statements.push(json!({
-            "Sid": "EcrPublicLogin",
-            "Effect": "Allow",
-            "Action": ["ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"],
-            "Resource": "*",
-        }));
+        statement.push(Statement {
+            sid: "EcrPublicLogin",
+            effect: "Allow",
+            principal: None,
+            action: OneOrMany::Many(vec![
+                "ecr-public:GetAuthorizationToken".into(),
+                "sts:GetServiceBearerToken".into(),
+            ]),
+            resource: Some(OneOrMany::One("*".into())),
+            condition: None,
+        });
     }
-    json!({ "Version": "2012-10-17", "Statement": statements })
+    IamPolicy {
+        version: POLICY_VERSION,
+        statement,
+    }
+}
+
+/// A document as a JSON value (for tests and for callers that inspect it).
+pub fn to_value(doc: &impl Serialize) -> Value {
+    serde_json::to_value(doc).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn spec(subject: &str, shared: bool) -> TrustSpec {
         TrustSpec {
@@ -217,7 +306,7 @@ mod tests {
 
     fn cfg(access: Access) -> PolicyConfig {
         PolicyConfig {
-            platform: None,
+            platform: Box::new(crate::platform::local_platform()),
             trust: Default::default(),
             account: "123456789012".into(),
             partition: "aws",
@@ -231,7 +320,7 @@ mod tests {
 
     #[test]
     fn trust_policy_shape() {
-        let t = trust_policy(&cfg(Access::Pull), &spec("repo:o/r:*", true));
+        let t = to_value(&trust_policy(&cfg(Access::Pull), &spec("repo:o/r:*", true)));
         let st = &t["Statement"][0];
         assert_eq!(
             st["Principal"]["Federated"],
@@ -245,10 +334,10 @@ mod tests {
             st["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"],
             "repo:o/r:*"
         );
-        let exact = trust_policy(
+        let exact = to_value(&trust_policy(
             &cfg(Access::Pull),
             &spec("repo:o/r:ref:refs/heads/main", true),
-        );
+        ));
         assert!(exact["Statement"][0]["Condition"]
             .get("StringLike")
             .is_none());
@@ -256,7 +345,7 @@ mod tests {
 
     #[test]
     fn permission_policy_is_least_privilege() {
-        let pull = permission_policy(&cfg(Access::Pull));
+        let pull = to_value(&permission_policy(&cfg(Access::Pull)));
         let st = &pull["Statement"][1];
         assert_eq!(
             st["Resource"][0],
@@ -266,7 +355,7 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!("ecr:PutImage")));
-        let push = permission_policy(&cfg(Access::Push));
+        let push = to_value(&permission_policy(&cfg(Access::Push)));
         assert!(push["Statement"][1]["Action"]
             .as_array()
             .unwrap()

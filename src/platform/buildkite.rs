@@ -2,32 +2,34 @@
 //! are added to the agent's log redactor (`buildkite-agent redactor add`) when it has one.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use futures::future::BoxFuture;
 
-use super::{cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec};
+use super::{cannot_tell, util, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
-use crate::error::{Error, TokenError, UsageError};
-use crate::id_token::IdToken;
+use crate::env_vars::EnvVars;
+use crate::error::{TokenError, UsageError};
+use crate::id_token::{IdToken, TokenSource};
+use crate::output::Printer;
 
 pub const NAME: &str = "buildkite";
 
+/// The audience Buildkite's AWS guide and its aws-assume-role-with-web-identity plugin set up
+/// the IAM provider with. Without it the agent's default (`https://buildkite.com/<org>`) would
+/// be requested, and STS would answer "Incorrect token audience".
+const DEFAULT_AUDIENCE: &str = super::STS_AUDIENCE;
+
 pub struct Buildkite {
     env: Env,
-    env_file: Option<PathBuf>,
 }
 
 pub fn detect(env: &Env) -> bool {
-    env.is_true("BUILDKITE")
+    env.is_true(EnvVars::BUILDKITE)
 }
 
-pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
-    Box::new(Buildkite {
-        env: env.clone(),
-        env_file: opts.env_file.clone(),
-    })
+pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
+    Box::new(Buildkite { env: env.clone() })
 }
 
 impl Platform for Buildkite {
@@ -35,40 +37,58 @@ impl Platform for Buildkite {
         NAME
     }
 
-    fn id_token<'a>(
+    fn token_source(&self, audience: Option<&str>) -> Result<Option<TokenSource>, TokenError> {
+        if !util::on_path(&self.env, "buildkite-agent") {
+            return Err(TokenError::NotProvided {
+                platform: "Buildkite".into(),
+                tried: "`buildkite-agent` is not on PATH".into(),
+                help: vec![
+                    "run the step on a Buildkite agent (3.48 or newer has `oidc request-token`), or mount the agent binary into the step's container".into(),
+                ],
+            });
+        }
+        Ok(Some(TokenSource::Platform {
+            audience: Some(audience.unwrap_or(DEFAULT_AUDIENCE).to_string()),
+            hint: self.identity_hint(),
+        }))
+    }
+
+    fn fetch_token<'a>(
         &'a self,
         audience: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+    ) -> BoxFuture<'a, Result<IdToken, TokenError>> {
         Box::pin(async move {
-            if !util::on_path(&self.env, "buildkite-agent") {
-                return Err(TokenError::NotProvided {
-                    platform: "Buildkite".into(),
-                    tried: "`buildkite-agent` is not on PATH".into(),
-                    help: vec![
-                        "run the step on a Buildkite agent (3.48 or newer has `oidc request-token`), or mount the agent binary into the step's container".into(),
-                    ],
-                });
-            }
-            let mut args = vec!["oidc", "request-token"];
-            if let Some(aud) = audience {
-                args.extend(["--audience", aud]);
-            }
-            util::token_from_command("buildkite-agent", &args)
-                .await
-                .map(Some)
+            let audience = audience.unwrap_or(DEFAULT_AUDIENCE);
+            util::token_from_command(
+                "buildkite-agent",
+                &["oidc", "request-token", "--audience", audience],
+            )
+            .await
         })
+    }
+
+    /// What the token's `sub` is made of: organization, pipeline and branch.
+    fn identity_hint(&self) -> Option<String> {
+        let e = &self.env;
+        Some(format!(
+            "organization:{}:pipeline:{}:ref:{}",
+            e.get(EnvVars::BUILDKITE_ORGANIZATION_SLUG)?,
+            e.get(EnvVars::BUILDKITE_PIPELINE_SLUG)?,
+            e.get(EnvVars::BUILDKITE_BRANCH)?
+        ))
     }
 
     fn session_name(&self) -> Option<String> {
         let e = &self.env;
         Some(format!(
             "bk-{}-{}",
-            e.get("BUILDKITE_PIPELINE_SLUG").unwrap_or("pipeline"),
-            e.get("BUILDKITE_BUILD_NUMBER").unwrap_or("0")
+            e.get(EnvVars::BUILDKITE_PIPELINE_SLUG)
+                .unwrap_or("pipeline"),
+            e.get(EnvVars::BUILDKITE_BUILD_NUMBER).unwrap_or("0")
         ))
     }
 
-    fn install_masking(&self) {
+    fn install_masking(&self, _printer: Printer) {
         if !util::on_path(&self.env, "buildkite-agent") {
             return;
         }
@@ -98,10 +118,10 @@ impl Platform for Buildkite {
                 .map(|(o, p)| (o.to_string(), p.to_string()))
                 .ok_or_else(|| cannot_tell("the pipeline", "--repo <org>/<pipeline>"))?,
             None => (
-                e.get("BUILDKITE_ORGANIZATION_SLUG")
+                e.get(EnvVars::BUILDKITE_ORGANIZATION_SLUG)
                     .ok_or_else(|| cannot_tell("the organization", "--repo <org>/<pipeline>"))?
                     .to_string(),
-                e.get("BUILDKITE_PIPELINE_SLUG")
+                e.get(EnvVars::BUILDKITE_PIPELINE_SLUG)
                     .ok_or_else(|| cannot_tell("the pipeline", "--repo <org>/<pipeline>"))?
                     .to_string(),
             ),
@@ -113,7 +133,7 @@ impl Platform for Buildkite {
                 let r = req
                     .git_ref
                     .clone()
-                    .or_else(|| e.get("BUILDKITE_BRANCH").map(str::to_string))
+                    .or_else(|| e.get(EnvVars::BUILDKITE_BRANCH).map(str::to_string))
                     .ok_or_else(|| cannot_tell("the branch", "--ref main (or --any-ref)"))?;
                 let r = if r.starts_with("refs/") {
                     r
@@ -131,13 +151,9 @@ impl Platform for Buildkite {
             audience: req
                 .audience
                 .clone()
-                .unwrap_or_else(|| format!("https://buildkite.com/{org}")),
+                .unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
             subject,
             shared_issuer: true,
         })
-    }
-
-    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
-        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
     }
 }

@@ -10,27 +10,24 @@ use super::{
     ambient_claims, cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec,
 };
 use crate::env::Env;
-use crate::error::{Error, TokenError, UsageError};
-use crate::id_token::IdToken;
+use crate::env_vars::EnvVars;
+use crate::error::{HandoffError, TokenError, UsageError};
+use crate::id_token::{IdToken, TokenSource};
 
 pub const NAME: &str = "circleci";
 
-const VARIABLES: &[&str] = &["CIRCLE_OIDC_TOKEN_V2", "CIRCLE_OIDC_TOKEN"];
+const VARIABLES: &[&str] = &[EnvVars::CIRCLE_OIDC_TOKEN_V2, EnvVars::CIRCLE_OIDC_TOKEN];
 
 pub struct Circleci {
     env: Env,
-    env_file: Option<PathBuf>,
 }
 
 pub fn detect(env: &Env) -> bool {
-    env.is_true("CIRCLECI")
+    env.is_true(EnvVars::CIRCLECI)
 }
 
-pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
-    Box::new(Circleci {
-        env: env.clone(),
-        env_file: opts.env_file.clone(),
-    })
+pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
+    Box::new(Circleci { env: env.clone() })
 }
 
 impl Platform for Circleci {
@@ -38,47 +35,59 @@ impl Platform for Circleci {
         NAME
     }
 
-    fn id_token<'a>(
+    fn token_source(&self, audience: Option<&str>) -> Result<Option<TokenSource>, TokenError> {
+        let has_cli = util::on_path(&self.env, "circleci");
+        if let Some(aud) = audience {
+            if !has_cli {
+                return Err(TokenError::NotProvided {
+                    platform: "CircleCI".into(),
+                    tried: format!("a token for audience {aud:?} needs the `circleci` CLI, which is not on PATH"),
+                    help: vec![
+                        "use an image with the circleci CLI (cimg/* images have it), or drop --audience to use CIRCLE_OIDC_TOKEN_V2, whose audience is your organization id".into(),
+                    ],
+                });
+            }
+            return Ok(Some(TokenSource::Platform {
+                audience: Some(aud.to_string()),
+                hint: None,
+            }));
+        }
+        let names: Vec<String> = VARIABLES.iter().map(|s| s.to_string()).collect();
+        if let Some(t) = util::token_from_env(&self.env, &names) {
+            return Ok(Some(TokenSource::Value(t)));
+        }
+        if has_cli {
+            // Set but empty happens; the CLI asks the token service again (with retries).
+            return Ok(Some(TokenSource::Platform {
+                audience: None,
+                hint: None,
+            }));
+        }
+        Err(TokenError::NotProvided {
+            platform: "CircleCI".into(),
+            tried: format!("none of these variables is set: {}", names.join(", ")),
+            help: vec![
+                "CircleCI injects OIDC tokens only into jobs of CircleCI cloud projects that run with a context: add `context: <any context>` to the job in the workflow".into(),
+            ],
+        })
+    }
+
+    fn fetch_token<'a>(
         &'a self,
         audience: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+    ) -> BoxFuture<'a, Result<IdToken, TokenError>> {
         Box::pin(async move {
-            let has_cli = util::on_path(&self.env, "circleci");
-            if let Some(aud) = audience {
-                if !has_cli {
-                    return Err(TokenError::NotProvided {
-                        platform: "CircleCI".into(),
-                        tried: format!("a token for audience {aud:?} needs the `circleci` CLI, which is not on PATH"),
-                        help: vec![
-                            "use an image with the circleci CLI (cimg/* images have it), or drop --audience to use CIRCLE_OIDC_TOKEN_V2, whose audience is your organization id".into(),
-                        ],
-                    });
-                }
-                let claims = serde_json::json!({ "aud": aud }).to_string();
-                return util::token_from_command(
-                    "circleci",
-                    &["run", "oidc", "get", "--claims", &claims],
-                )
-                .await
-                .map(Some);
-            }
-            let names: Vec<String> = VARIABLES.iter().map(|s| s.to_string()).collect();
-            if let Some(t) = util::token_from_env(&self.env, &names) {
-                return Ok(Some(t));
-            }
-            if has_cli {
-                // Set but empty happens; the CLI asks the token service again (with retries).
-                return util::token_from_command("circleci", &["run", "oidc", "get"])
+            match audience {
+                Some(aud) => {
+                    let claims = serde_json::json!({ "aud": aud }).to_string();
+                    util::token_from_command(
+                        "circleci",
+                        &["run", "oidc", "get", "--claims", &claims],
+                    )
                     .await
-                    .map(Some);
+                }
+                None => util::token_from_command("circleci", &["run", "oidc", "get"]).await,
             }
-            Err(TokenError::NotProvided {
-                platform: "CircleCI".into(),
-                tried: format!("none of these variables is set: {}", names.join(", ")),
-                help: vec![
-                    "CircleCI injects OIDC tokens only into jobs of CircleCI cloud projects that run with a context: add `context: <any context>` to the job in the workflow".into(),
-                ],
-            })
         })
     }
 
@@ -86,8 +95,9 @@ impl Platform for Circleci {
         let e = &self.env;
         Some(format!(
             "cci-{}-{}",
-            e.get("CIRCLE_PROJECT_REPONAME").unwrap_or("circleci"),
-            e.get("CIRCLE_BUILD_NUM").unwrap_or("0")
+            e.get(EnvVars::CIRCLE_PROJECT_REPONAME)
+                .unwrap_or("circleci"),
+            e.get(EnvVars::CIRCLE_BUILD_NUM).unwrap_or("0")
         ))
     }
 
@@ -136,11 +146,18 @@ impl Platform for Circleci {
         })
     }
 
-    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
+    /// `export` lines in `$BASH_ENV`, which CircleCI sources before every later step.
+    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), HandoffError> {
+        let Some(bash_env) = self.env.get(EnvVars::BASH_ENV) else {
+            return Ok(());
+        };
         let vars = util::handoff_vars(&handoff.registries);
-        if let Some(bash_env) = self.env.get("BASH_ENV") {
-            util::append_env_file(&PathBuf::from(bash_env), &vars, util::EnvFormat::Export)?;
-        }
-        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
+        util::append_env_file(&PathBuf::from(bash_env), &vars, util::EnvFormat::Export).map_err(
+            |e| HandoffError {
+                what: "BASH_ENV",
+                path: PathBuf::from(bash_env),
+                source: e,
+            },
+        )
     }
 }

@@ -4,15 +4,16 @@
 //! `$GITHUB_OUTPUT`.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
 use super::{cannot_tell, Handoff, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
-use crate::error::{AuthFileError, Error, TokenError, UsageError};
-use crate::id_token::IdToken;
+use crate::env_vars::EnvVars;
+use crate::error::{HandoffError, TokenError, UsageError};
+use crate::id_token::{IdToken, TokenSource};
+use crate::output::Printer;
 use crate::retry::{self, Transient};
 use crate::secret::{self, Secret};
 
@@ -25,15 +26,16 @@ pub struct GithubActions {
     run_id: Option<String>,
     run_attempt: Option<String>,
     git_ref: Option<String>,
+    workflow_ref: Option<String>,
 }
 
 pub const NAME: &str = "github-actions";
 
 /// The audience AWS's own GitHub docs and configure-aws-credentials use.
-const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+const DEFAULT_AUDIENCE: &str = super::STS_AUDIENCE;
 
 pub fn detect(env: &Env) -> bool {
-    env.is_true("GITHUB_ACTIONS")
+    env.is_true(EnvVars::GITHUB_ACTIONS)
 }
 
 pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
@@ -43,14 +45,19 @@ pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
 impl GithubActions {
     pub fn from_env(env: &Env) -> Self {
         GithubActions {
-            request_url: env.get("ACTIONS_ID_TOKEN_REQUEST_URL").map(str::to_string),
-            request_token: env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN").map(Secret::new),
-            output_file: env.get("GITHUB_OUTPUT").map(PathBuf::from),
-            state_file: env.get("GITHUB_STATE").map(PathBuf::from),
-            repository: env.get("GITHUB_REPOSITORY").map(str::to_string),
-            run_id: env.get("GITHUB_RUN_ID").map(str::to_string),
-            run_attempt: env.get("GITHUB_RUN_ATTEMPT").map(str::to_string),
-            git_ref: env.get("GITHUB_REF").map(str::to_string),
+            request_url: env
+                .get(EnvVars::ACTIONS_ID_TOKEN_REQUEST_URL)
+                .map(str::to_string),
+            request_token: env
+                .get(EnvVars::ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+                .map(Secret::new),
+            output_file: env.get(EnvVars::GITHUB_OUTPUT).map(PathBuf::from),
+            state_file: env.get(EnvVars::GITHUB_STATE).map(PathBuf::from),
+            repository: env.get(EnvVars::GITHUB_REPOSITORY).map(str::to_string),
+            run_id: env.get(EnvVars::GITHUB_RUN_ID).map(str::to_string),
+            run_attempt: env.get(EnvVars::GITHUB_RUN_ATTEMPT).map(str::to_string),
+            git_ref: env.get(EnvVars::GITHUB_REF).map(str::to_string),
+            workflow_ref: env.get(EnvVars::GITHUB_WORKFLOW_REF).map(str::to_string),
         }
     }
 
@@ -63,8 +70,8 @@ impl GithubActions {
         url.query_pairs_mut().append_pair("audience", audience);
         let shown = redacted_url(&url);
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
+            .connect_timeout(retry::TIMEOUTS.connect)
+            .timeout(retry::TIMEOUTS.attempt)
             .build()
             .map_err(|e| TokenError::Unreachable {
                 url: shown.clone(),
@@ -198,21 +205,36 @@ impl Platform for GithubActions {
         NAME
     }
 
-    fn id_token<'a>(
+    fn token_source(&self, audience: Option<&str>) -> Result<Option<TokenSource>, TokenError> {
+        if self.request_url.is_none() || self.request_token.is_none() {
+            return Err(TokenError::NotProvided {
+                platform: "GitHub Actions".into(),
+                tried: "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set".into(),
+                help: vec![
+                    "add `permissions: id-token: write` to the workflow or the job (and keep `contents: read` if you check out code)".into(),
+                    "on a pull request from a fork GitHub never grants id-token: write; use `pull_request_target` with care, or skip the push there".into(),
+                ],
+            });
+        }
+        Ok(Some(TokenSource::Platform {
+            audience: Some(audience.unwrap_or(DEFAULT_AUDIENCE).to_string()),
+            hint: self.identity_hint(),
+        }))
+    }
+
+    fn fetch_token<'a>(
         &'a self,
         audience: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
+    ) -> BoxFuture<'a, Result<IdToken, TokenError>> {
         Box::pin(async move {
             let audience = audience.unwrap_or(DEFAULT_AUDIENCE);
             let (Some(url), Some(token)) = (&self.request_url, &self.request_token) else {
-                return Err(TokenError::NotProvided {
-                    platform: "GitHub Actions".into(),
-                    tried: "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set".into(),
-                    help: vec![
-                        "add `permissions: id-token: write` to the workflow or the job (and keep `contents: read` if you check out code)".into(),
-                        "on a pull request from a fork GitHub never grants id-token: write; use `pull_request_target` with care, or skip the push there".into(),
-                    ],
-                });
+                return Err(self
+                    .token_source(Some(audience))
+                    .err()
+                    .unwrap_or(TokenError::Empty {
+                        source_desc: "the GitHub Actions token endpoint".into(),
+                    }));
             };
             let req = Self::prepare(url, token, audience)?;
             retry::retry(
@@ -221,9 +243,18 @@ impl Platform for GithubActions {
                 || Self::fetch(&req),
             )
             .await
-            .map(Some)
             .map_err(|f| f.0)
         })
+    }
+
+    /// What the token's `sub` is made of: the repository, the ref and the workflow.
+    fn identity_hint(&self) -> Option<String> {
+        Some(format!(
+            "repo:{}:ref:{}:workflow:{}",
+            self.repository.as_deref()?,
+            self.git_ref.as_deref()?,
+            self.workflow_ref.as_deref().unwrap_or_default()
+        ))
     }
 
     fn session_name(&self) -> Option<String> {
@@ -271,19 +302,18 @@ impl Platform for GithubActions {
         })
     }
 
-    fn install_masking(&self) {
-        secret::registry().set_mask_hook(Box::new(|value| {
-            // Straight to stdout, bypassing the redacting printer: this is the one place a
-            // secret is meant to be written, so that the runner hides it from then on.
-            let mut out = std::io::stdout().lock();
+    fn install_masking(&self, printer: Printer) {
+        secret::registry().set_mask_hook(Box::new(move |value| {
+            // Unredacted, as a workflow command: this is the one place a secret is meant to be
+            // written, so that the runner hides it from then on. The printer puts it on stderr
+            // when stdout carries JSON.
             for line in value.lines().filter(|l| !l.trim().is_empty()) {
-                let _ = writeln!(out, "::add-mask::{line}");
+                printer.workflow_command(&format!("::add-mask::{line}"));
             }
-            let _ = out.flush();
         }));
     }
 
-    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
+    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), HandoffError> {
         let Some(path) = &self.output_file else {
             tracing::debug!("GITHUB_OUTPUT is not set: no step outputs written");
             return Ok(());
@@ -313,18 +343,16 @@ impl Platform for GithubActions {
         if let Some(state) = &self.state_file {
             // For the action's post step: what to log out of.
             let registries = vec![("registries".to_string(), handoff.registries.join(","))];
-            append_outputs(state, &registries).map_err(|e| {
-                Error::AuthFile(AuthFileError::Write {
-                    path: state.clone(),
-                    reason: e.to_string(),
-                })
+            append_outputs(state, &registries).map_err(|e| HandoffError {
+                what: "GITHUB_STATE",
+                path: state.clone(),
+                source: e,
             })?;
         }
-        append_outputs(path, &outputs).map_err(|e| {
-            Error::AuthFile(AuthFileError::Write {
-                path: path.clone(),
-                reason: e.to_string(),
-            })
+        append_outputs(path, &outputs).map_err(|e| HandoffError {
+            what: "GITHUB_OUTPUT",
+            path: path.clone(),
+            source: e,
         })
     }
 }
@@ -337,7 +365,7 @@ fn output_key(host: &str) -> String {
 }
 
 /// Appends `name<<DELIM` / value / `DELIM` blocks, the form that is safe for any value.
-fn append_outputs(path: &PathBuf, outputs: &[(String, String)]) -> std::io::Result<()> {
+fn append_outputs(path: &Path, outputs: &[(String, String)]) -> std::io::Result<()> {
     let mut text = String::new();
     for (name, value) in outputs {
         let delim = format!("ECR_LOGIN_EOF_{:016x}", fastrand::u64(..));

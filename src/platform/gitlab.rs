@@ -2,36 +2,35 @@
 //! values made at run time, so nothing secret is ever printed. Later jobs get non-secret
 //! values through a dotenv report (`--env-file`, declared as `artifacts: reports: dotenv:`).
 
-use std::path::PathBuf;
-
-use futures::future::BoxFuture;
-
-use super::{cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec};
+use super::{cannot_tell, util, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
-use crate::error::{Error, TokenError, UsageError};
-use crate::id_token::IdToken;
+use crate::env_vars::EnvVars;
+use crate::error::{TokenError, UsageError};
+use crate::id_token::TokenSource;
 
 pub const NAME: &str = "gitlab-ci";
 
 /// Names tried, in order, when `--id-token-env` is not given (besides `<AUD>_ID_TOKEN`):
 /// GitLab's own AWS docs, ours, and the sigstore convention.
-const CONVENTIONAL: &[&str] = &["GITLAB_OIDC_TOKEN", "ECR_LOGIN_ID_TOKEN", "ID_TOKEN"];
+const CONVENTIONAL: &[&str] = &[
+    EnvVars::GITLAB_OIDC_TOKEN,
+    EnvVars::ECR_LOGIN_ID_TOKEN,
+    "ID_TOKEN",
+];
 
 pub struct Gitlab {
     env: Env,
     id_token_env: Option<String>,
-    env_file: Option<PathBuf>,
 }
 
 pub fn detect(env: &Env) -> bool {
-    env.is_true("GITLAB_CI")
+    env.is_true(EnvVars::GITLAB_CI)
 }
 
 pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
     Box::new(Gitlab {
         env: env.clone(),
         id_token_env: opts.id_token_env.clone(),
-        env_file: opts.env_file.clone(),
     })
 }
 
@@ -57,7 +56,7 @@ impl Gitlab {
             return vec![n.clone()];
         }
         let mut names: Vec<String> = CONVENTIONAL.iter().map(|s| s.to_string()).collect();
-        names.push(audience_variable(audience.unwrap_or("sts.amazonaws.com")));
+        names.push(audience_variable(audience.unwrap_or(super::STS_AUDIENCE)));
         names
     }
 }
@@ -67,25 +66,20 @@ impl Platform for Gitlab {
         NAME
     }
 
-    fn id_token<'a>(
-        &'a self,
-        audience: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
-        Box::pin(async move {
-            let names = self.candidates(audience);
-            if let Some(t) = util::token_from_env(&self.env, &names) {
-                return Ok(Some(t));
-            }
-            let var = names.first().cloned().unwrap_or_default();
-            let aud = audience.unwrap_or("sts.amazonaws.com");
-            Err(TokenError::NotProvided {
-                platform: "GitLab CI".into(),
-                tried: format!("none of these variables is set: {}", names.join(", ")),
-                help: vec![
-                    format!("add to the job:  id_tokens: {{ {var}: {{ aud: {aud} }} }}  (the aud must be a client id of the IAM OIDC provider for your GitLab URL)"),
-                    "or name your own variable with --id-token-env NAME (ECR_LOGIN_ID_TOKEN_ENV)".into(),
-                ],
-            })
+    fn token_source(&self, audience: Option<&str>) -> Result<Option<TokenSource>, TokenError> {
+        let names = self.candidates(audience);
+        if let Some(t) = util::token_from_env(&self.env, &names) {
+            return Ok(Some(TokenSource::Value(t)));
+        }
+        let var = names.first().cloned().unwrap_or_default();
+        let aud = audience.unwrap_or(super::STS_AUDIENCE);
+        Err(TokenError::NotProvided {
+            platform: "GitLab CI".into(),
+            tried: format!("none of these variables is set: {}", names.join(", ")),
+            help: vec![
+                format!("add to the job:  id_tokens: {{ {var}: {{ aud: {aud} }} }}  (the aud must be a client id of the IAM OIDC provider for your GitLab URL)"),
+                "or name your own variable with --id-token-env NAME (ECR_LOGIN_ID_TOKEN_ENV)".into(),
+            ],
         })
     }
 
@@ -93,9 +87,9 @@ impl Platform for Gitlab {
         let e = &self.env;
         Some(format!(
             "gl-{}-{}-{}",
-            e.get("CI_PROJECT_PATH").unwrap_or("gitlab"),
-            e.get("CI_PIPELINE_ID").unwrap_or("0"),
-            e.get("CI_JOB_ID").unwrap_or("0")
+            e.get(EnvVars::CI_PROJECT_PATH).unwrap_or("gitlab"),
+            e.get(EnvVars::CI_PIPELINE_ID).unwrap_or("0"),
+            e.get(EnvVars::CI_JOB_ID).unwrap_or("0")
         ))
     }
 
@@ -104,14 +98,14 @@ impl Platform for Gitlab {
         let issuer = req
             .issuer
             .clone()
-            .or_else(|| e.get("CI_SERVER_URL").map(str::to_string))
+            .or_else(|| e.get(EnvVars::CI_SERVER_URL).map(str::to_string))
             .unwrap_or_else(|| "https://gitlab.com".into())
             .trim_end_matches('/')
             .to_string();
         let project = || {
             req.repo
                 .clone()
-                .or_else(|| e.get("CI_PROJECT_PATH").map(str::to_string))
+                .or_else(|| e.get(EnvVars::CI_PROJECT_PATH).map(str::to_string))
                 .ok_or_else(|| cannot_tell("the project", "--repo group/project"))
         };
         let subject = match (&req.subject, req.any_ref) {
@@ -124,10 +118,10 @@ impl Platform for Gitlab {
                     }
                     Some(r) => ("branch", r.trim_start_matches("refs/heads/").to_string()),
                     None => {
-                        let name = e.get("CI_COMMIT_REF_NAME").ok_or_else(|| {
+                        let name = e.get(EnvVars::CI_COMMIT_REF_NAME).ok_or_else(|| {
                             cannot_tell("the branch", "--ref main (or --any-ref)")
                         })?;
-                        let kind = if e.get("CI_COMMIT_TAG").is_some() {
+                        let kind = if e.get(EnvVars::CI_COMMIT_TAG).is_some() {
                             "tag"
                         } else {
                             "branch"
@@ -145,10 +139,6 @@ impl Platform for Gitlab {
             issuer,
             subject,
         })
-    }
-
-    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
-        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
     }
 }
 

@@ -3,32 +3,27 @@
 //! `idTokenFile` credential); without one, the agent's own AWS credential chain.
 //! `withCredentials` masks what it binds; later steps read `--env-file` (`readProperties`).
 
-use std::path::PathBuf;
-
-use futures::future::BoxFuture;
-
-use super::{cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec};
+use super::{cannot_tell, util, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
-use crate::error::{Error, TokenError, UsageError};
-use crate::id_token::IdToken;
+use crate::env_vars::EnvVars;
+use crate::error::{TokenError, UsageError};
+use crate::id_token::TokenSource;
 
 pub const NAME: &str = "jenkins";
 
 pub struct Jenkins {
     env: Env,
     id_token_env: Option<String>,
-    env_file: Option<PathBuf>,
 }
 
 pub fn detect(env: &Env) -> bool {
-    env.get("JENKINS_URL").is_some()
+    env.get(EnvVars::JENKINS_URL).is_some()
 }
 
 pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
     Box::new(Jenkins {
         env: env.clone(),
         id_token_env: opts.id_token_env.clone(),
-        env_file: opts.env_file.clone(),
     })
 }
 
@@ -37,34 +32,29 @@ impl Platform for Jenkins {
         NAME
     }
 
-    fn id_token<'a>(
-        &'a self,
-        _audience: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
-        Box::pin(async move {
-            let Some(var) = &self.id_token_env else {
-                // A token file, if any, is read by the caller; else the agent's AWS chain.
-                return Ok(None);
-            };
-            match util::token_from_env(&self.env, std::slice::from_ref(var)) {
-                Some(t) => Ok(Some(t)),
-                None => Err(TokenError::NotProvided {
-                    platform: "Jenkins".into(),
-                    tried: format!("the variable {var} (--id-token-env) is not set"),
-                    help: vec![format!(
-                        "bind the oidc-provider plugin's credential around the step: withCredentials([string(credentialsId: '<id-token credential>', variable: '{var}')]) {{ ... }}"
-                    )],
-                }),
-            }
-        })
+    fn token_source(&self, _audience: Option<&str>) -> Result<Option<TokenSource>, TokenError> {
+        let Some(var) = &self.id_token_env else {
+            // A token file, if any, is read by the caller; else the agent's AWS chain.
+            return Ok(None);
+        };
+        match util::token_from_env(&self.env, std::slice::from_ref(var)) {
+            Some(t) => Ok(Some(TokenSource::Value(t))),
+            None => Err(TokenError::NotProvided {
+                platform: "Jenkins".into(),
+                tried: format!("the variable {var} (--id-token-env) is not set"),
+                help: vec![format!(
+                    "bind the oidc-provider plugin's credential around the step: withCredentials([string(credentialsId: '<id-token credential>', variable: '{var}')]) {{ ... }}"
+                )],
+            }),
+        }
     }
 
     fn session_name(&self) -> Option<String> {
         let e = &self.env;
         Some(format!(
             "jenkins-{}-{}",
-            e.get("JOB_NAME").unwrap_or("job"),
-            e.get("BUILD_NUMBER").unwrap_or("0")
+            e.get(EnvVars::JOB_NAME).unwrap_or("job"),
+            e.get(EnvVars::BUILD_NUMBER).unwrap_or("0")
         ))
     }
 
@@ -75,7 +65,7 @@ impl Platform for Jenkins {
             .clone()
             .or_else(|| {
                 self.env
-                    .get("JENKINS_URL")
+                    .get(EnvVars::JENKINS_URL)
                     .map(|u| format!("{}/oidc", u.trim_end_matches('/')))
             })
             .ok_or_else(|| {
@@ -84,20 +74,16 @@ impl Platform for Jenkins {
         let subject = req
             .subject
             .clone()
-            .or_else(|| self.env.get("JOB_URL").map(str::to_string))
+            .or_else(|| self.env.get(EnvVars::JOB_URL).map(str::to_string))
             .ok_or_else(|| cannot_tell("the job URL (the plugin's default sub)", "--subject"))?;
         Ok(TrustSpec {
             issuer,
             audience: req
                 .audience
                 .clone()
-                .unwrap_or_else(|| "sts.amazonaws.com".into()),
+                .unwrap_or_else(|| super::STS_AUDIENCE.into()),
             subject,
             shared_issuer: false,
         })
-    }
-
-    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
-        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
     }
 }

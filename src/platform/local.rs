@@ -1,11 +1,9 @@
 //! No CI platform: a laptop, a build host, EC2, ECS, CodeBuild, EKS Pod Identity. No identity
 //! token; credentials come from the standard AWS credential chain.
 
-use futures::future::BoxFuture;
-
 use super::Platform;
 use crate::error::TokenError;
-use crate::id_token::IdToken;
+use crate::id_token::TokenSource;
 
 pub const NAME: &str = "local";
 
@@ -16,10 +14,7 @@ impl Platform for Local {
         NAME
     }
 
-    fn id_token<'a>(
-        &'a self,
-        _audience: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
-        Box::pin(async { Ok(None) })
+    fn token_source(&self, _audience: Option<&str>) -> Result<Option<TokenSource>, TokenError> {
+        Ok(None)
     }
 }

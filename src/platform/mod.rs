@@ -19,11 +19,15 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 
 use crate::env::Env;
-use crate::error::{Error, TokenError, UsageError};
-use crate::id_token::IdToken;
+use crate::error::{HandoffError, TokenError, UsageError};
+use crate::id_token::{IdToken, TokenSource};
+use crate::output::Printer;
 use crate::secret::Secret;
 
-pub use web_identity::read_token_file;
+pub use util::{append_env_file, handoff_vars, EnvFormat};
+
+/// The audience AWS's guides use for CI tokens (GitHub, Buildkite, Jenkins, EKS).
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
 
 /// What a login produced that a platform may hand on to later steps.
 #[derive(Debug)]
@@ -41,8 +45,6 @@ pub struct Options {
     pub id_token_env: Option<String>,
     /// `--web-identity-token-file`.
     pub token_file: Option<PathBuf>,
-    /// `--env-file`: where to write `KEY=value` lines for later steps.
-    pub env_file: Option<PathBuf>,
 }
 
 /// What `ecr-login policy` was told about the identity to trust; `None`: take it from the job.
@@ -83,13 +85,34 @@ pub trait Platform: Send + Sync {
     /// The name users pass to `--platform` and see in messages.
     fn name(&self) -> &'static str;
 
-    /// Fetches the platform's OIDC identity token; `audience` is `--audience` if given, else the
+    /// Where this job's OIDC identity token comes from, decided from the environment alone
+    /// (no network, no file read): a value already in a variable, a file, or the platform's
+    /// token service ([`Platform::fetch_token`]). `audience` is `--audience` if given, else the
     /// platform's default applies. `Ok(None)`: this platform has no token of its own (the caller
-    /// falls back to a token file or the AWS credential chain).
-    fn id_token<'a>(
+    /// falls back to a token file or the AWS credential chain); `Err`: it should have one, and
+    /// the error says how to turn it on.
+    fn token_source(&self, audience: Option<&str>) -> Result<Option<TokenSource>, TokenError>;
+
+    /// Fetches a token from the platform's token service (for [`TokenSource::Platform`]).
+    fn fetch_token<'a>(
         &'a self,
-        audience: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>>;
+        _audience: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IdToken, TokenError>> {
+        Box::pin(async move {
+            Err(TokenError::NotProvided {
+                platform: self.name().into(),
+                tried: "this platform has no token service".into(),
+                help: vec![],
+            })
+        })
+    }
+
+    /// For a token fetched over the network: the job identity its claims will state, known
+    /// from the environment alone (e.g. the repository and ref), so that a cache key can be
+    /// made before any network call. `None`: no such stand-in (nothing is cached).
+    fn identity_hint(&self) -> Option<String> {
+        None
+    }
 
     /// A role session name that traces back to this CI run (before sanitising).
     fn session_name(&self) -> Option<String> {
@@ -97,10 +120,12 @@ pub trait Platform: Send + Sync {
     }
 
     /// Installs the platform's log masking, if it has one, before any secret exists.
-    fn install_masking(&self) {}
+    fn install_masking(&self, _printer: Printer) {}
 
-    /// Hands non-secret results (and secrets only when asked) on to later steps.
-    fn hand_off(&self, _handoff: &Handoff<'_>) -> Result<(), Error> {
+    /// Hands non-secret results (and secrets only when asked) on to later steps through the
+    /// platform's own channel (`$GITHUB_OUTPUT`, `$BASH_ENV`...). `--env-file` is not a
+    /// platform's business: the command writes it on every platform.
+    fn hand_off(&self, _handoff: &Handoff<'_>) -> Result<(), HandoffError> {
         Ok(())
     }
 
@@ -110,6 +135,12 @@ pub trait Platform: Send + Sync {
             "the {} platform has no OIDC issuer to trust: pass --platform (github-actions, gitlab-ci, ...)",
             self.name()
         )))
+    }
+}
+
+impl std::fmt::Debug for dyn Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Platform({})", self.name())
     }
 }
 
@@ -146,6 +177,11 @@ const PLATFORMS: &[(&str, &[&str], Detect, Build)] = &[
         bitbucket::build,
     ),
 ];
+
+/// The `local` platform (no CI), for callers that need one without detection.
+pub fn local_platform() -> impl Platform {
+    local::Local
+}
 
 /// Every name `--platform` accepts (aliases aside).
 pub fn names() -> Vec<&'static str> {
@@ -210,7 +246,7 @@ pub fn sanitize_session_name(raw: &str) -> String {
     let mut s: String = raw
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+            if crate::aws::sts::is_session_name_char(c) {
                 c
             } else {
                 '-'

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::Stdio;
 
 use crate::env::Env;
-use crate::error::{AuthFileError, Error, TokenError};
+use crate::env_vars::EnvVars;
+use crate::error::TokenError;
 use crate::id_token::IdToken;
 use crate::retry::{self, Transient};
 
@@ -20,7 +21,7 @@ pub fn token_from_env(env: &Env, names: &[String]) -> Option<IdToken> {
 
 /// Whether `program` is on PATH.
 pub fn on_path(env: &Env, program: &str) -> bool {
-    let path = env.get("PATH").unwrap_or_default();
+    let path = env.get(EnvVars::PATH).unwrap_or_default();
     std::env::split_paths(path).any(|d| d.join(program).is_file())
 }
 
@@ -100,29 +101,31 @@ pub enum EnvFormat {
 pub fn handoff_vars(registries: &[&str]) -> Vec<(String, String)> {
     vec![
         (
-            "ECR_LOGIN_REGISTRY".into(),
+            EnvVars::ECR_LOGIN_REGISTRY.into(),
             registries.first().copied().unwrap_or_default().to_string(),
         ),
-        ("ECR_LOGIN_REGISTRY_HOSTS".into(), registries.join(",")),
+        (
+            EnvVars::ECR_LOGIN_REGISTRY_HOSTS.into(),
+            registries.join(","),
+        ),
     ]
 }
 
-/// The default hand-off: the non-secret values as a dotenv file at `--env-file`, if given.
-pub fn hand_off_env_file(env_file: Option<&Path>, registries: &[&str]) -> Result<(), Error> {
-    match env_file {
-        Some(p) => append_env_file(p, &handoff_vars(registries), EnvFormat::Dotenv),
-        None => Ok(()),
-    }
-}
-
-/// Appends `vars` to `path` in `format`.
+/// Appends `vars` to `path` in `format`. Values come from us and are registry hosts, but a
+/// newline in one would smuggle in another variable: such a value is refused.
 pub fn append_env_file(
     path: &Path,
     vars: &[(String, String)],
     format: EnvFormat,
-) -> Result<(), Error> {
+) -> std::io::Result<()> {
     let mut text = String::new();
     for (k, v) in vars {
+        if v.contains(['\n', '\r']) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the value of {k} holds a line break"),
+            ));
+        }
         match format {
             EnvFormat::Dotenv => text.push_str(&format!("{k}={v}\n")),
             EnvFormat::Export => {
@@ -135,12 +138,6 @@ pub fn append_env_file(
         .create(true)
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| {
-            Error::AuthFile(AuthFileError::Write {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })
-        })
 }
 
 #[cfg(test)]

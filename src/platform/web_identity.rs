@@ -4,51 +4,33 @@
 
 use std::path::PathBuf;
 
-use futures::future::BoxFuture;
-
-use super::{
-    ambient_claims, cannot_tell, util, Handoff, Options, Platform, TrustRequest, TrustSpec,
-};
+use super::{ambient_claims, cannot_tell, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
-use crate::error::{Error, TokenError, UsageError};
-use crate::id_token::IdToken;
+use crate::env_vars::EnvVars;
+use crate::error::{TokenError, UsageError};
+use crate::id_token::{read_token_file, TokenSource};
 
 pub const NAME: &str = "web-identity";
 
 pub struct WebIdentity {
     path: Option<PathBuf>,
     host: Option<String>,
-    env_file: Option<PathBuf>,
 }
 
 pub fn detect(env: &Env) -> bool {
-    env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() && env.get("AWS_ROLE_ARN").is_some()
+    env.get(EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE).is_some()
+        && env.get(EnvVars::AWS_ROLE_ARN).is_some()
 }
 
 pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
     Box::new(WebIdentity {
-        path: opts
-            .token_file
-            .clone()
-            .or_else(|| env.get("AWS_WEB_IDENTITY_TOKEN_FILE").map(PathBuf::from)),
+        path: opts.token_file.clone().or_else(|| {
+            env.get(EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE)
+                .map(PathBuf::from)
+        }),
         // The pod name on Kubernetes.
-        host: env.get("HOSTNAME").map(str::to_string),
-        env_file: opts.env_file.clone(),
+        host: env.get(EnvVars::HOSTNAME).map(str::to_string),
     })
-}
-
-/// Reads a token file: it must exist and hold a non-empty token.
-pub fn read_token_file(path: &PathBuf) -> Result<IdToken, TokenError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TokenError::File {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
-    if text.trim().is_empty() {
-        return Err(TokenError::Empty {
-            source_desc: format!("file {}", path.display()),
-        });
-    }
-    Ok(IdToken::new(text, format!("file {}", path.display())))
 }
 
 impl Platform for WebIdentity {
@@ -56,11 +38,8 @@ impl Platform for WebIdentity {
         NAME
     }
 
-    fn id_token<'a>(
-        &'a self,
-        _audience: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<IdToken>, TokenError>> {
-        Box::pin(async move { self.path.as_ref().map(read_token_file).transpose() })
+    fn token_source(&self, _audience: Option<&str>) -> Result<Option<TokenSource>, TokenError> {
+        Ok(self.path.clone().map(TokenSource::File))
     }
 
     fn session_name(&self) -> Option<String> {
@@ -78,7 +57,7 @@ impl Platform for WebIdentity {
                 .audience
                 .clone()
                 .or_else(|| claims.aud.first().cloned())
-                .unwrap_or_else(|| "sts.amazonaws.com".into()),
+                .unwrap_or_else(|| super::STS_AUDIENCE.into()),
             subject: req.subject.clone().or(claims.sub.clone()).ok_or_else(|| {
                 cannot_tell(
                     "the subject",
@@ -87,9 +66,5 @@ impl Platform for WebIdentity {
             })?,
             shared_issuer: false,
         })
-    }
-
-    fn hand_off(&self, handoff: &Handoff<'_>) -> Result<(), Error> {
-        util::hand_off_env_file(self.env_file.as_deref(), &handoff.registries)
     }
 }

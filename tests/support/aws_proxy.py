@@ -2,6 +2,7 @@
 
 Why this exists: ecr-login's tests point the Rust AWS SDK (AWS_ENDPOINT_URL) at
 moto, which alone is not enough.  This proxy counts every call (GET /__calls,
+with each call's parameters but the web identity token;
 POST /__reset; POST /__faults replaces the fault rules), rewrites ECR
 GetAuthorizationToken expiresAt (moto says 2015) to now + 12 h, implements ECR
 Public GetAuthorizationToken (moto lacks it), injects faults as AWS-shaped errors
@@ -86,7 +87,10 @@ class State:
         return None
 
     def log_call(self, call, status, body):
-        entry = dict({k: call[k] for k in CALL_KEYS}, status=status)
+        # The request's parameters minus the token, so tests can see what reached STS
+        # (session policies, external ids, role ARNs).
+        params = {k: v for k, v in call["params"].items() if k != "WebIdentityToken"}
+        entry = dict({k: call[k] for k in CALL_KEYS}, status=status, params=params)
         with self.lock:
             self.calls.append(entry)
             if self.args.record and call["service"] in ("sts", "ecr", "ecr-public"):

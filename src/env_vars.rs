@@ -1,0 +1,107 @@
+//! Every environment variable name ecr-login reads or writes, in one place (as uv's `EnvVars`):
+//! `cli.rs` names them in `env = ...`, the platforms read them from the [`crate::env::Env`]
+//! snapshot, and a typo becomes a compile error instead of a silently unset setting.
+
+/// The names, as associated constants so that clap's derive attributes can use them.
+pub struct EnvVars;
+
+impl EnvVars {
+    // --- ecr-login's own settings -------------------------------------------------------------
+    pub const ECR_LOGIN_PLATFORM: &'static str = "ECR_LOGIN_PLATFORM";
+    pub const ECR_LOGIN_AUDIENCE: &'static str = "ECR_LOGIN_AUDIENCE";
+    pub const ECR_LOGIN_ID_TOKEN_ENV: &'static str = "ECR_LOGIN_ID_TOKEN_ENV";
+    pub const ECR_LOGIN_ROLE_DURATION_SECONDS: &'static str = "ECR_LOGIN_ROLE_DURATION_SECONDS";
+    pub const ECR_LOGIN_INLINE_SESSION_POLICY: &'static str = "ECR_LOGIN_INLINE_SESSION_POLICY";
+    pub const ECR_LOGIN_MANAGED_SESSION_POLICIES: &'static str =
+        "ECR_LOGIN_MANAGED_SESSION_POLICIES";
+    pub const ECR_LOGIN_ROLE_CHAINING: &'static str = "ECR_LOGIN_ROLE_CHAINING";
+    pub const ECR_LOGIN_CHAIN_ROLE_ARN: &'static str = "ECR_LOGIN_CHAIN_ROLE_ARN";
+    pub const ECR_LOGIN_ROLE_EXTERNAL_ID: &'static str = "ECR_LOGIN_ROLE_EXTERNAL_ID";
+    pub const ECR_LOGIN_ALLOWED_ACCOUNT_IDS: &'static str = "ECR_LOGIN_ALLOWED_ACCOUNT_IDS";
+    pub const ECR_LOGIN_REGISTRIES: &'static str = "ECR_LOGIN_REGISTRIES";
+    pub const ECR_LOGIN_ALLOW_UNKNOWN_REGION: &'static str = "ECR_LOGIN_ALLOW_UNKNOWN_REGION";
+    pub const ECR_LOGIN_DUAL_STACK: &'static str = "ECR_LOGIN_DUAL_STACK";
+    pub const ECR_LOGIN_ENV_FILE: &'static str = "ECR_LOGIN_ENV_FILE";
+    pub const ECR_LOGIN_OUTPUT_CREDENTIALS: &'static str = "ECR_LOGIN_OUTPUT_CREDENTIALS";
+    pub const ECR_LOGIN_OUTPUT: &'static str = "ECR_LOGIN_OUTPUT";
+    pub const ECR_LOGIN_QUIET: &'static str = "ECR_LOGIN_QUIET";
+    pub const ECR_LOGIN_LOG: &'static str = "ECR_LOGIN_LOG";
+    pub const ECR_LOGIN_ACCOUNT: &'static str = "ECR_LOGIN_ACCOUNT";
+    pub const ECR_LOGIN_ISSUER: &'static str = "ECR_LOGIN_ISSUER";
+    /// One of the names GitLab's `id_tokens:` may use (ours).
+    pub const ECR_LOGIN_ID_TOKEN: &'static str = "ECR_LOGIN_ID_TOKEN";
+    // Written for later steps (the hand-off); never read as settings.
+    pub const ECR_LOGIN_REGISTRY: &'static str = "ECR_LOGIN_REGISTRY";
+    pub const ECR_LOGIN_REGISTRY_HOSTS: &'static str = "ECR_LOGIN_REGISTRY_HOSTS";
+
+    // --- the AWS SDK's (read by us as well as by the SDK) -------------------------------------
+    pub const AWS_ROLE_ARN: &'static str = "AWS_ROLE_ARN";
+    pub const AWS_ROLE_SESSION_NAME: &'static str = "AWS_ROLE_SESSION_NAME";
+    pub const AWS_WEB_IDENTITY_TOKEN_FILE: &'static str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+    pub const AWS_REGION: &'static str = "AWS_REGION";
+    pub const AWS_DEFAULT_REGION: &'static str = "AWS_DEFAULT_REGION";
+    pub const AWS_ACCESS_KEY_ID: &'static str = "AWS_ACCESS_KEY_ID";
+    pub const AWS_PROFILE: &'static str = "AWS_PROFILE";
+    pub const AWS_DEFAULT_PROFILE: &'static str = "AWS_DEFAULT_PROFILE";
+    pub const AWS_CONTAINER_CREDENTIALS_FULL_URI: &'static str =
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+    pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &'static str =
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
+    pub const AWS_USE_DUALSTACK_ENDPOINT: &'static str = "AWS_USE_DUALSTACK_ENDPOINT";
+
+    // --- the system's ---------------------------------------------------------------------------
+    pub const HOME: &'static str = "HOME";
+    pub const PATH: &'static str = "PATH";
+    pub const HOSTNAME: &'static str = "HOSTNAME";
+    pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
+
+    // --- GitHub Actions -------------------------------------------------------------------------
+    pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";
+    pub const ACTIONS_ID_TOKEN_REQUEST_URL: &'static str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+    pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &'static str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+    pub const GITHUB_OUTPUT: &'static str = "GITHUB_OUTPUT";
+    pub const GITHUB_STATE: &'static str = "GITHUB_STATE";
+    pub const GITHUB_REPOSITORY: &'static str = "GITHUB_REPOSITORY";
+    pub const GITHUB_RUN_ID: &'static str = "GITHUB_RUN_ID";
+    pub const GITHUB_RUN_ATTEMPT: &'static str = "GITHUB_RUN_ATTEMPT";
+    pub const GITHUB_REF: &'static str = "GITHUB_REF";
+    pub const GITHUB_WORKFLOW_REF: &'static str = "GITHUB_WORKFLOW_REF";
+
+    // --- GitLab CI ------------------------------------------------------------------------------
+    pub const GITLAB_CI: &'static str = "GITLAB_CI";
+    pub const GITLAB_OIDC_TOKEN: &'static str = "GITLAB_OIDC_TOKEN";
+    pub const CI_SERVER_URL: &'static str = "CI_SERVER_URL";
+    pub const CI_PROJECT_PATH: &'static str = "CI_PROJECT_PATH";
+    pub const CI_PIPELINE_ID: &'static str = "CI_PIPELINE_ID";
+    pub const CI_JOB_ID: &'static str = "CI_JOB_ID";
+    pub const CI_COMMIT_REF_NAME: &'static str = "CI_COMMIT_REF_NAME";
+    pub const CI_COMMIT_TAG: &'static str = "CI_COMMIT_TAG";
+
+    // --- CircleCI -------------------------------------------------------------------------------
+    pub const CIRCLECI: &'static str = "CIRCLECI";
+    pub const CIRCLE_OIDC_TOKEN_V2: &'static str = "CIRCLE_OIDC_TOKEN_V2";
+    pub const CIRCLE_OIDC_TOKEN: &'static str = "CIRCLE_OIDC_TOKEN";
+    pub const CIRCLE_PROJECT_REPONAME: &'static str = "CIRCLE_PROJECT_REPONAME";
+    pub const CIRCLE_BUILD_NUM: &'static str = "CIRCLE_BUILD_NUM";
+    pub const BASH_ENV: &'static str = "BASH_ENV";
+
+    // --- Jenkins --------------------------------------------------------------------------------
+    pub const JENKINS_URL: &'static str = "JENKINS_URL";
+    pub const JOB_NAME: &'static str = "JOB_NAME";
+    pub const JOB_URL: &'static str = "JOB_URL";
+    pub const BUILD_NUMBER: &'static str = "BUILD_NUMBER";
+
+    // --- Buildkite ------------------------------------------------------------------------------
+    pub const BUILDKITE: &'static str = "BUILDKITE";
+    pub const BUILDKITE_ORGANIZATION_SLUG: &'static str = "BUILDKITE_ORGANIZATION_SLUG";
+    pub const BUILDKITE_PIPELINE_SLUG: &'static str = "BUILDKITE_PIPELINE_SLUG";
+    pub const BUILDKITE_BUILD_NUMBER: &'static str = "BUILDKITE_BUILD_NUMBER";
+    pub const BUILDKITE_BRANCH: &'static str = "BUILDKITE_BRANCH";
+
+    // --- Bitbucket Pipelines --------------------------------------------------------------------
+    pub const BITBUCKET_BUILD_NUMBER: &'static str = "BITBUCKET_BUILD_NUMBER";
+    pub const BITBUCKET_STEP_OIDC_TOKEN: &'static str = "BITBUCKET_STEP_OIDC_TOKEN";
+    pub const BITBUCKET_REPO_SLUG: &'static str = "BITBUCKET_REPO_SLUG";
+    pub const BITBUCKET_REPO_UUID: &'static str = "BITBUCKET_REPO_UUID";
+    pub const BITBUCKET_WORKSPACE: &'static str = "BITBUCKET_WORKSPACE";
+}

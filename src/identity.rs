@@ -1,0 +1,595 @@
+//! Which AWS identity a command acts as, decided before any network call, and the credentials
+//! for it.
+//!
+//! [`plan`] is pure: from the checked settings, the CI platform and the environment snapshot it
+//! decides whether to use the AWS credential chain as it is ([`Base::Chain`]), to assume a role
+//! with it ([`Base::AssumeRole`]), or to exchange a CI identity token for a role
+//! ([`Base::WebIdentity`]), then any further roles to chain into. The plan yields a
+//! [`CacheKey`] without a network call: the role and the token's `iss`/`sub`/`aud` (decoded
+//! locally, never the token itself), or the profile, or a hash of a static access key id.
+//! [`credentials`] then carries the plan out against STS.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
+use sha2::{Digest, Sha256};
+
+use crate::aws::{self, sts};
+use crate::env::Env;
+use crate::env_vars::EnvVars;
+use crate::error::{AwsError, Error, TokenError, UsageError};
+use crate::id_token::{read_token_file, IdToken, TokenSource};
+use crate::platform::{self, Platform};
+
+/// The identity settings, checked (from `IdentityArgs`).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--role-arn`: the first is assumed with the token (or the chain), the others are hops.
+    pub roles: Vec<String>,
+    /// `--role-chaining`: assume the first role with the credential chain, not a CI token.
+    pub role_chaining: bool,
+    /// `--role-external-id`, for the AssumeRole calls.
+    pub external_id: Option<String>,
+    /// `--audience`.
+    pub audience: Option<String>,
+    /// `--web-identity-token-file`.
+    pub token_file: Option<PathBuf>,
+    /// `--role-session-name`, checked.
+    pub session_name: Option<String>,
+    pub duration_seconds: i32,
+    /// `--inline-session-policy`, minified.
+    pub inline_policy: Option<String>,
+    /// `--managed-session-policies`.
+    pub managed_policies: Vec<String>,
+    /// `--allowed-account-ids`; empty: any.
+    pub allowed_accounts: Vec<String>,
+}
+
+/// Where the first credentials come from.
+#[derive(Debug, Clone)]
+pub enum Base {
+    /// The AWS credential chain's own credentials (profile, SSO, instance role, keys...).
+    Chain,
+    /// `role`, assumed with the credential chain's credentials (sts:AssumeRole).
+    AssumeRole { role: String },
+    /// `role`, assumed with a CI identity token (STS AssumeRoleWithWebIdentity).
+    WebIdentity { role: String, token: TokenSource },
+}
+
+/// Which credentials the AWS credential chain will find, as far as the environment tells: for
+/// cache keys only (no secret in it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainSource(String);
+
+/// The identity to act as, decided; nothing fetched yet.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub base: Base,
+    /// Roles assumed in turn after the base, each with the previous one's credentials.
+    pub hops: Vec<String>,
+    pub external_id: Option<String>,
+    /// The role session name; `None`: `ecr-login-<unix time>` at call time.
+    pub session_name: Option<String>,
+    pub duration_seconds: i32,
+    pub inline_policy: Option<String>,
+    pub managed_policies: Vec<String>,
+    pub allowed_accounts: Vec<String>,
+    pub chain: ChainSource,
+}
+
+/// What identifies an identity for caching: never a secret, and different for any two
+/// identities that could be granted different registries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    /// The key as text (for messages and debugging): role, claims, profile; no secret.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key's SHA-256, hex: a file name or a Redis key.
+    pub fn digest(&self) -> String {
+        hex(&Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+/// Credentials and who they are.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub credentials: Credentials,
+    /// The assumed role's ARN (`arn:aws:sts::<account>:assumed-role/...`); `None` for the
+    /// chain's own credentials unless --allowed-account-ids made us ask.
+    pub arn: Option<String>,
+    pub expires: Option<SystemTime>,
+}
+
+/// Decides the identity, with no network call. `stdin_token`: a token handed in on standard
+/// input (the kubelet's service-account-token mode), which wins over every other source.
+pub fn plan(
+    settings: &Settings,
+    platform: &dyn Platform,
+    env: &Env,
+    stdin_token: Option<IdToken>,
+) -> Result<Plan, Error> {
+    let chain = chain_source(env);
+    let mut roles = settings.roles.iter();
+    let first = roles.next().cloned();
+    let hops: Vec<String> = roles.cloned().collect();
+
+    let base = match first {
+        None => {
+            if settings.role_chaining {
+                return Err(UsageError::Other(
+                    "--role-chaining needs a role to assume: pass --role-arn".into(),
+                )
+                .into());
+            }
+            Base::Chain
+        }
+        Some(role) if settings.role_chaining => Base::AssumeRole { role },
+        Some(role) => match stdin_token {
+            Some(t) => Base::WebIdentity {
+                role,
+                token: TokenSource::Value(t),
+            },
+            None => match token_source(settings, platform, env)? {
+                Some(token) => Base::WebIdentity { role, token },
+                None => Base::AssumeRole { role },
+            },
+        },
+    };
+    let assumes = !matches!(base, Base::Chain) || !hops.is_empty();
+    if !assumes && (settings.inline_policy.is_some() || !settings.managed_policies.is_empty()) {
+        return Err(UsageError::Other(
+            "session policies narrow an assumed role: pass --role-arn with --inline-session-policy / --managed-session-policies".into(),
+        )
+        .into());
+    }
+    let session_name = settings.session_name.clone().or_else(|| {
+        platform
+            .session_name()
+            .map(|n| platform::sanitize_session_name(&n))
+    });
+    Ok(Plan {
+        base,
+        hops,
+        external_id: settings.external_id.clone(),
+        session_name,
+        duration_seconds: settings.duration_seconds,
+        inline_policy: settings.inline_policy.clone(),
+        managed_policies: settings.managed_policies.clone(),
+        allowed_accounts: settings.allowed_accounts.clone(),
+        chain,
+    })
+}
+
+/// The platform's token, else `--web-identity-token-file`, else (no token: `None`) the
+/// credential chain assumes the role. A platform that should have a token but has none is an
+/// error, unless a token file or static AWS keys offer another way in.
+fn token_source(
+    settings: &Settings,
+    platform: &dyn Platform,
+    env: &Env,
+) -> Result<Option<TokenSource>, TokenError> {
+    let file = settings.token_file.clone().map(TokenSource::File);
+    match platform.token_source(settings.audience.as_deref()) {
+        Ok(Some(source)) => Ok(Some(source)),
+        Ok(None) => Ok(file),
+        Err(TokenError::NotProvided { .. }) if file.is_some() => Ok(file),
+        Err(TokenError::NotProvided { .. }) if env.get(EnvVars::AWS_ACCESS_KEY_ID).is_some() => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn chain_source(env: &Env) -> ChainSource {
+    if let Some(key) = env.get(EnvVars::AWS_ACCESS_KEY_ID) {
+        // The key id is not secret, but it names an IAM user: keep only a hash.
+        let digest = hex(&Sha256::digest(key.trim().as_bytes()));
+        return ChainSource(format!("static-key-sha256={}", &digest[..16]));
+    }
+    let profile = env
+        .get(EnvVars::AWS_PROFILE)
+        .or_else(|| env.get(EnvVars::AWS_DEFAULT_PROFILE))
+        .unwrap_or("default");
+    let mut text = format!("profile={profile}");
+    for name in [
+        EnvVars::AWS_CONTAINER_CREDENTIALS_FULL_URI,
+        EnvVars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+        EnvVars::AWS_ROLE_ARN,
+        EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE,
+    ] {
+        if let Some(v) = env.get(name) {
+            text.push_str(&format!(",{name}={v}"));
+        }
+    }
+    ChainSource(text)
+}
+
+impl Plan {
+    /// The role whose credentials the command ends up with, if any.
+    pub fn final_role(&self) -> Option<&str> {
+        self.hops.last().map(String::as_str).or(match &self.base {
+            Base::Chain => None,
+            Base::AssumeRole { role } | Base::WebIdentity { role, .. } => Some(role),
+        })
+    }
+
+    /// The cache key, made without a network call (a token file is read, nothing is
+    /// fetched). `None` when the identity cannot be told apart without fetching the token (a
+    /// platform token service with no local stand-in for its claims): then nothing may be
+    /// cached.
+    pub fn cache_key(&self) -> Option<CacheKey> {
+        let mut text = match &self.base {
+            Base::Chain => format!("chain[{}]", self.chain.0),
+            Base::AssumeRole { role } => format!("assume-role={role}[{}]", self.chain.0),
+            Base::WebIdentity { role, token } => {
+                let who = match token {
+                    TokenSource::Platform {
+                        audience,
+                        hint: Some(hint),
+                    } => format!(
+                        "hint={hint},aud={}",
+                        audience.as_deref().unwrap_or_default()
+                    ),
+                    TokenSource::Platform { hint: None, .. } => return None,
+                    local => {
+                        let c = local.local_claims()?;
+                        format!("iss={},sub={},aud={}", c.iss?, c.sub?, c.aud.join(","))
+                    }
+                };
+                format!("web-identity={role}[{who}]")
+            }
+        };
+        for hop in &self.hops {
+            text.push_str(&format!(",then={hop}"));
+        }
+        if self.inline_policy.is_some() || !self.managed_policies.is_empty() {
+            let mut h = Sha256::new();
+            h.update(self.inline_policy.as_deref().unwrap_or_default());
+            for arn in &self.managed_policies {
+                h.update(b"\n");
+                h.update(arn);
+            }
+            text.push_str(&format!(
+                ",session-policy-sha256={}",
+                &hex(&h.finalize())[..16]
+            ));
+        }
+        Some(CacheKey(text))
+    }
+}
+
+/// Carries `plan` out: the base credentials, then each hop; then checks the account against
+/// `--allowed-account-ids`. `platform` fetches the token when the plan says so.
+pub async fn credentials(
+    plan: &Plan,
+    platform: &dyn Platform,
+    sdk: &SdkConfig,
+) -> Result<Resolved, Error> {
+    let session_name = plan.session_name.clone().unwrap_or_else(|| {
+        let secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        format!("ecr-login-{secs}")
+    });
+    let last_call = plan.hops.len();
+    let request = |role: &'_ str, call: usize| {
+        let narrowed = call == last_call;
+        (
+            role.to_string(),
+            narrowed.then(|| plan.inline_policy.clone()).flatten(),
+            if narrowed {
+                plan.managed_policies.clone()
+            } else {
+                Vec::new()
+            },
+        )
+    };
+
+    let mut resolved = match &plan.base {
+        Base::Chain => {
+            tracing::info!("no --role-arn: using the AWS credential chain");
+            let credentials = sts::chain_credentials(sdk).await?;
+            Resolved {
+                expires: credentials.expiry(),
+                credentials,
+                arn: None,
+            }
+        }
+        Base::AssumeRole { role } => {
+            tracing::info!("assuming {role} with the AWS credential chain");
+            sts::chain_credentials(sdk).await?;
+            let (role, policy, arns) = request(role, 0);
+            let assumed = sts::assume_role(
+                sdk,
+                None,
+                &sts::RoleRequest {
+                    role_arn: &role,
+                    session_name: &session_name,
+                    duration_seconds: plan.duration_seconds,
+                    policy: policy.as_deref(),
+                    policy_arns: &arns,
+                    external_id: plan.external_id.as_deref(),
+                },
+            )
+            .await?;
+            to_resolved(assumed)
+        }
+        Base::WebIdentity { role, token } => {
+            let token = match token {
+                TokenSource::Value(t) => t.clone(),
+                TokenSource::File(p) => read_token_file(p)?,
+                TokenSource::Platform { audience, .. } => {
+                    platform.fetch_token(audience.as_deref()).await?
+                }
+            };
+            tracing::info!(
+                "assuming {role} as session {session_name} with the token from {}",
+                token.source
+            );
+            let (role, policy, arns) = request(role, 0);
+            let assumed = sts::assume_role_with_web_identity(
+                sdk,
+                &sts::RoleRequest {
+                    role_arn: &role,
+                    session_name: &session_name,
+                    duration_seconds: plan.duration_seconds,
+                    policy: policy.as_deref(),
+                    policy_arns: &arns,
+                    external_id: None,
+                },
+                &token,
+                platform.name(),
+            )
+            .await?;
+            to_resolved(assumed)
+        }
+    };
+
+    for (i, hop) in plan.hops.iter().enumerate() {
+        tracing::info!("assuming {hop} with the credentials of the previous role");
+        let (role, policy, arns) = request(hop, i + 1);
+        let assumed = sts::assume_role(
+            sdk,
+            Some(&resolved.credentials),
+            &sts::RoleRequest {
+                role_arn: &role,
+                session_name: &session_name,
+                duration_seconds: plan.duration_seconds,
+                policy: policy.as_deref(),
+                policy_arns: &arns,
+                external_id: plan.external_id.as_deref(),
+            },
+        )
+        .await?;
+        resolved = to_resolved(assumed);
+    }
+
+    if !plan.allowed_accounts.is_empty() {
+        let arn = match &resolved.arn {
+            Some(a) => a.clone(),
+            None => sts::caller_arn(sdk, &resolved.credentials).await?,
+        };
+        let account = aws::arn_account(&arn).unwrap_or_default().to_string();
+        if !plan.allowed_accounts.contains(&account) {
+            return Err(AwsError::AccountNotAllowed {
+                arn,
+                account,
+                allowed: plan.allowed_accounts.join(","),
+            }
+            .into());
+        }
+        resolved.arn = Some(arn);
+    }
+    Ok(resolved)
+}
+
+fn to_resolved(a: sts::Assumed) -> Resolved {
+    Resolved {
+        credentials: a.credentials,
+        arn: a.arn,
+        expires: a.expires,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn jwt(payload: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs.iter().copied().collect()
+    }
+
+    fn settings(roles: &[&str]) -> Settings {
+        Settings {
+            roles: roles.iter().map(|s| s.to_string()).collect(),
+            duration_seconds: 900,
+            ..Settings::default()
+        }
+    }
+
+    fn plan_for(s: &Settings, e: &Env, platform: Option<&str>) -> Result<Plan, Error> {
+        let p = platform::select(e, platform, &platform::Options::default())?;
+        plan(s, p.as_ref(), e, None)
+    }
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/ci";
+
+    #[test]
+    fn no_role_is_the_chain() {
+        let p = plan_for(&settings(&[]), &env(&[]), None).unwrap();
+        assert!(matches!(p.base, Base::Chain));
+        assert_eq!(p.cache_key().unwrap().as_str(), "chain[profile=default]");
+    }
+
+    #[test]
+    fn a_role_without_a_token_is_assumed_with_the_chain() {
+        let e = env(&[("AWS_PROFILE", "dev")]);
+        let p = plan_for(&settings(&[ROLE]), &e, None).unwrap();
+        assert!(matches!(&p.base, Base::AssumeRole { role } if role == ROLE));
+        assert_eq!(
+            p.cache_key().unwrap().as_str(),
+            format!("assume-role={ROLE}[profile=dev]")
+        );
+    }
+
+    #[test]
+    fn a_static_key_is_hashed_into_the_key() {
+        let e = env(&[("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")]);
+        let key = plan_for(&settings(&[]), &e, None)
+            .unwrap()
+            .cache_key()
+            .unwrap();
+        assert!(key.as_str().starts_with("chain[static-key-sha256="));
+        assert!(!key.as_str().contains("AKIA"));
+    }
+
+    #[test]
+    fn a_token_in_a_variable_gives_a_claims_key_without_the_token() {
+        let token = jwt(
+            r#"{"iss":"https://gitlab.com","sub":"project_path:g/p:ref_type:branch:ref:main","aud":"sts.amazonaws.com"}"#,
+        );
+        let e = env(&[("GITLAB_CI", "true"), ("GITLAB_OIDC_TOKEN", &token)]);
+        let p = plan_for(&settings(&[ROLE]), &e, None).unwrap();
+        let key = p.cache_key().unwrap();
+        assert_eq!(
+            key.as_str(),
+            format!("web-identity={ROLE}[iss=https://gitlab.com,sub=project_path:g/p:ref_type:branch:ref:main,aud=sts.amazonaws.com]")
+        );
+        assert!(!key.as_str().contains(&token));
+        assert_eq!(key.digest().len(), 64);
+    }
+
+    #[test]
+    fn another_subject_is_another_key() {
+        let key = |sub: &str| {
+            let token = jwt(&format!(
+                r#"{{"iss":"https://gitlab.com","sub":"{sub}","aud":"a"}}"#
+            ));
+            let e = env(&[("GITLAB_CI", "true"), ("GITLAB_OIDC_TOKEN", &token)]);
+            plan_for(&settings(&[ROLE]), &e, None)
+                .unwrap()
+                .cache_key()
+                .unwrap()
+        };
+        assert_ne!(key("project_path:g/p:x"), key("project_path:g/q:x"));
+    }
+
+    #[test]
+    fn a_token_on_stdin_wins() {
+        let token = jwt(
+            r#"{"iss":"https://k8s","sub":"system:serviceaccount:ns:sa","aud":"sts.amazonaws.com"}"#,
+        );
+        let e = env(&[]);
+        let p = platform::select(&e, None, &platform::Options::default()).unwrap();
+        let plan = plan(
+            &settings(&[ROLE]),
+            p.as_ref(),
+            &e,
+            Some(IdToken::new(token, "standard input")),
+        )
+        .unwrap();
+        assert!(matches!(
+            &plan.base,
+            Base::WebIdentity {
+                token: TokenSource::Value(_),
+                ..
+            }
+        ));
+        assert!(plan
+            .cache_key()
+            .unwrap()
+            .as_str()
+            .contains("sub=system:serviceaccount:ns:sa"));
+    }
+
+    #[test]
+    fn a_remote_token_keys_on_the_platform_hint_or_not_at_all() {
+        let e = env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/t"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token-123"),
+            ("GITHUB_REPOSITORY", "o/r"),
+            ("GITHUB_REF", "refs/heads/main"),
+        ]);
+        let p = plan_for(&settings(&[ROLE]), &e, None).unwrap();
+        let key = p.cache_key().unwrap();
+        assert!(key.as_str().contains("hint=repo:o/r:ref:refs/heads/main"));
+        assert!(key.as_str().contains("aud=sts.amazonaws.com"));
+        assert!(!key.as_str().contains("request-token-123"));
+        let e = env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/t"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token-123"),
+        ]);
+        assert!(plan_for(&settings(&[ROLE]), &e, None)
+            .unwrap()
+            .cache_key()
+            .is_none());
+    }
+
+    #[test]
+    fn missing_github_permission_is_an_error_unless_keys_are_there() {
+        let e = env(&[("GITHUB_ACTIONS", "true")]);
+        assert!(matches!(
+            plan_for(&settings(&[ROLE]), &e, None),
+            Err(Error::Token(TokenError::NotProvided { .. }))
+        ));
+        let e = env(&[("GITHUB_ACTIONS", "true"), ("AWS_ACCESS_KEY_ID", "AKIAX")]);
+        assert!(matches!(
+            plan_for(&settings(&[ROLE]), &e, None).unwrap().base,
+            Base::AssumeRole { .. }
+        ));
+    }
+
+    #[test]
+    fn role_chaining_skips_the_token_and_hops_follow() {
+        let e = env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/t"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token-123"),
+        ]);
+        let mut s = settings(&[ROLE, "arn:aws:iam::210987654321:role/target"]);
+        s.role_chaining = true;
+        let p = plan_for(&s, &e, None).unwrap();
+        assert!(matches!(p.base, Base::AssumeRole { .. }));
+        assert_eq!(p.hops, ["arn:aws:iam::210987654321:role/target"]);
+        assert_eq!(
+            p.final_role(),
+            Some("arn:aws:iam::210987654321:role/target")
+        );
+        assert!(p
+            .cache_key()
+            .unwrap()
+            .as_str()
+            .ends_with(",then=arn:aws:iam::210987654321:role/target"));
+    }
+
+    #[test]
+    fn session_policies_need_a_role_and_change_the_key() {
+        let mut s = settings(&[]);
+        s.inline_policy = Some("{}".into());
+        assert!(plan_for(&s, &env(&[]), None).is_err());
+        let mut a = settings(&[ROLE]);
+        let plain = plan_for(&a, &env(&[]), None).unwrap().cache_key();
+        a.inline_policy = Some(r#"{"Version":"2012-10-17"}"#.into());
+        let narrowed = plan_for(&a, &env(&[]), None).unwrap().cache_key();
+        assert_ne!(plain, narrowed);
+    }
+}
