@@ -11,9 +11,11 @@ mod harness;
 
 mod auth_file;
 mod errors;
+mod identity;
 mod install;
 mod login;
 mod logout;
+mod output;
 mod platforms;
 mod policy;
 mod push_pull;
