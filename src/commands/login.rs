@@ -27,7 +27,7 @@ pub async fn run(cfg: &LoginConfig, env: &Env, printer: &Printer) -> Result<(), 
         .or_else(|| {
             cfg.registries.iter().find_map(|r| match r {
                 Registry::Private { region, .. } => Some(region.clone()),
-                Registry::Public => None,
+                Registry::Public { .. } => None,
             })
         })
         .unwrap_or_else(|| "us-east-1".to_string());
