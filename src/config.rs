@@ -479,8 +479,8 @@ mod tests {
     fn login(vars: &[(&str, &str)], args: &[&str]) -> LoginConfig {
         use clap::Parser;
         let env: Env = vars.iter().copied().collect();
-        let cli = Cli::try_parse_from(std::iter::once("ecr-login").chain(args.iter().copied()))
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(std::iter::once("ecr-login").chain(args.iter().copied())).unwrap();
         match Config::from_cli(cli, &env).unwrap().task {
             Task::Login(l) => l,
             other => panic!("{other:?}"),
@@ -492,17 +492,20 @@ mod tests {
         let base = [("HOME", "/home/u"), ("AWS_REGION", "us-east-1")];
         assert!(!login(&base, &["--region", "us-east-1"]).dual_stack);
         assert!(login(&base, &["--region", "us-east-1", "--dual-stack"]).dual_stack);
-        let with_sdk = [
-            ("HOME", "/home/u"),
-            ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
-        ];
+        let with_sdk = [("HOME", "/home/u"), ("AWS_USE_DUALSTACK_ENDPOINT", "true")];
         assert!(login(&with_sdk, &["--region", "us-east-1"]).dual_stack);
     }
 
     #[test]
     fn account_ids_without_a_region_wait_for_the_profiles() {
-        let l = login(&[("HOME", "/home/u")], &["--registries", "123456789012,public.ecr.aws"]);
-        assert_eq!(l.registries[0], RegistryRequest::Account("123456789012".into()));
+        let l = login(
+            &[("HOME", "/home/u")],
+            &["--registries", "123456789012,public.ecr.aws"],
+        );
+        assert_eq!(
+            l.registries[0],
+            RegistryRequest::Account("123456789012".into())
+        );
         assert!(l.region.is_none());
     }
 

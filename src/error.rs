@@ -124,7 +124,7 @@ impl UsageError {
                 h
             }
             UsageError::Registry { .. } => vec![
-                "a registry is a 12-digit account id (in --region), a host like 123456789012.dkr.ecr.us-east-1.amazonaws.com, or public.ecr.aws".into(),
+                "a registry is a 12-digit account id (in --region), a host like 123456789012.dkr.ecr.us-east-1.amazonaws.com (or its dual-stack form 123456789012.dkr-ecr.us-east-1.on.aws), or ECR Public: public.ecr.aws (dual-stack: ecr-public.aws.com)".into(),
             ],
             UsageError::SessionName { .. } => vec![
                 "a role session name has 2 to 64 characters from A-Z a-z 0-9 and +=,.@_-".into(),
@@ -361,6 +361,9 @@ impl AwsError {
                     identity.clone().unwrap_or_else(|| "the caller".into())
                 ),
                 "an SCP or permissions boundary can also deny it; a region that is not enabled for the account answers the same way".into(),
+            ],
+            AwsError::Failed { code, .. } if code == "UnexpectedEndpoint" => vec![
+                "check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ECR and any proxy in front of ECR: the answer did not come from Amazon ECR; or name the registries with --registries".into(),
             ],
             AwsError::Failed { .. } => vec![
                 "this was retried with backoff and kept failing; re-run the job, and check the AWS Health Dashboard for the region".into(),

@@ -132,7 +132,8 @@ impl Registry {
 
 /// Markers after which a secret value follows, in the forms AWS responses, the SDK's `Debug`
 /// output and request bodies take. A second line of defence for values logged before this
-/// process could register them (a response body is logged before it is parsed).
+/// process could register them (a response body is logged before it is parsed). Each `"` also
+/// matches its escaped forms (`\"`, `\\\"`...), as a body printed with `{:?}` shows it.
 const SECRET_FIELDS: &[&str] = &[
     "\"authorizationToken\":\"",
     "\"authorizationToken\": \"",
@@ -141,7 +142,9 @@ const SECRET_FIELDS: &[&str] = &[
     "access_key_id: \"",
     "<SessionToken>",
     "\"SecretAccessKey\":\"",
+    "\"SecretAccessKey\": \"",
     "\"SessionToken\":\"",
+    "\"SessionToken\": \"",
     "WebIdentityToken=",
     "\"WebIdentityToken\":\"",
     "\"value\":\"",
@@ -150,32 +153,61 @@ const SECRET_FIELDS: &[&str] = &[
     "\"auth\": \"",
 ];
 
+/// Where `marker` matches `text` at byte `at`, the end of the match. A `"` of the marker
+/// matches a `"` preceded by any number of backslashes.
+fn match_marker(text: &[u8], at: usize, marker: &str) -> Option<usize> {
+    let mut i = at;
+    for &m in marker.as_bytes() {
+        if m == b'"' {
+            while text.get(i) == Some(&b'\\') {
+                i += 1;
+            }
+        }
+        if text.get(i) != Some(&m) {
+            return None;
+        }
+        i += 1;
+    }
+    Some(i)
+}
+
 /// Replaces the value after each [`SECRET_FIELDS`] marker, up to its closing delimiter.
 fn scrub_fields(text: &str) -> Cow<'_, str> {
-    if !SECRET_FIELDS.iter().any(|m| text.contains(m)) {
+    // Cheap pre-check: the markers' names, which no escaping changes.
+    if !SECRET_FIELDS
+        .iter()
+        .any(|m| text.contains(m.trim_matches(|c| matches!(c, '"' | ':' | ' ' | '('))))
+    {
         return Cow::Borrowed(text);
     }
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let next = SECRET_FIELDS
-            .iter()
-            .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
-            .min();
-        let Some((at, len)) = next else {
-            out.push_str(rest);
-            break;
+    // `copied`..`i`: not yet copied; markers are ASCII, so every index used to slice is a
+    // character boundary.
+    let mut copied = 0;
+    let mut i = 0;
+    let mut changed = false;
+    while i < bytes.len() {
+        let Some(end) = SECRET_FIELDS.iter().find_map(|m| match_marker(bytes, i, m)) else {
+            i += 1;
+            continue;
         };
-        out.push_str(&rest[..at + len]);
-        let value = &rest[at + len..];
-        let end = value
+        let value = &text[end..];
+        let len = value
             .find(|c: char| matches!(c, '"' | '<' | '&' | '\\') || c.is_whitespace())
             .unwrap_or(value.len());
-        if end > 0 {
+        out.push_str(&text[copied..end]);
+        if len > 0 {
             out.push_str("***");
+            changed = true;
         }
-        rest = &value[end..];
+        copied = end + len;
+        i = copied.max(i + 1);
     }
+    if !changed {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
     Cow::Owned(out)
 }
 
@@ -223,6 +255,42 @@ mod tests {
         assert_eq!(
             registry().redact("Action=X&WebIdentityToken=eyJ.a.b&Version=1"),
             "Action=X&WebIdentityToken=***&Version=1"
+        );
+    }
+
+    #[test]
+    fn escaped_secret_fields_are_scrubbed() {
+        // The SDK's orchestrator logs bodies with `{:?}`: quotes come escaped, once or more.
+        let once = r#"body: b"{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnNlY3JldA==\",\"expiresAt\":1}]}""#;
+        assert_eq!(
+            registry().redact(once),
+            r#"body: b"{\"authorizationData\":[{\"authorizationToken\":\"***\",\"expiresAt\":1}]}""#
+        );
+        let twice = r#"x \\\"authorizationToken\\\": \\\"QVdTOnNlY3JldA==\\\" y"#;
+        assert_eq!(
+            registry().redact(twice),
+            r#"x \\\"authorizationToken\\\": \\\"***\\\" y"#
+        );
+        let sts = r#"{\"Credentials\":{\"SecretAccessKey\":\"abc+def/ghi\",\"SessionToken\":\"IQo+x/y=\"}}"#;
+        assert_eq!(
+            registry().redact(sts),
+            r#"{\"Credentials\":{\"SecretAccessKey\":\"***\",\"SessionToken\":\"***\"}}"#
+        );
+    }
+
+    #[test]
+    fn text_without_secret_fields_is_left_alone() {
+        for text in [
+            "no markers here",
+            r#"{"auth":"" , \"value\":\"\"}"#,
+            "héllo \"authorizationToken\" ü",
+        ] {
+            assert_eq!(registry().redact(text), text);
+        }
+        // Multi-byte text around a scrubbed value survives intact.
+        assert_eq!(
+            registry().redact("é \"auth\":\"c2VjcmV0\" ü"),
+            "é \"auth\":\"***\" ü"
         );
     }
 

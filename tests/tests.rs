@@ -11,6 +11,7 @@ mod harness;
 
 mod auth_file;
 mod errors;
+mod hardening;
 mod identity;
 mod install;
 mod login;

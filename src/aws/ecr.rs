@@ -74,7 +74,7 @@ pub async fn tokens(
                     req.accounts.push(account.clone());
                 }
             }
-            Registry::Public => want_public = true,
+            Registry::Public { .. } => want_public = true,
         }
     }
 
@@ -116,7 +116,7 @@ pub async fn tokens(
                     .or_else(|| entries.first())
                     .map(|(_, d)| d.clone())
             }
-            Registry::Public => public.clone(),
+            Registry::Public { .. } => public.clone(),
         };
         let d = decoded.ok_or_else(|| AwsError::Failed {
             service: "ECR".into(),
@@ -131,7 +131,7 @@ pub async fn tokens(
             host: r.host().to_string(),
             region: match r {
                 Registry::Private { region, .. } => Some(region.clone()),
-                Registry::Public => None,
+                Registry::Public { .. } => None,
             },
             username: d.username,
             password: d.password,
@@ -168,15 +168,21 @@ async fn private_call(
     out.authorization_data()
         .iter()
         .map(|data| {
-            let host = data
-                .proxy_endpoint()
-                .map(|e| {
-                    e.trim_start_matches("https://")
-                        .trim_end_matches('/')
-                        .to_string()
-                })
-                .unwrap_or_default();
+            // Register the token before anything else can fail or log.
             let decoded = decode(data.authorization_token(), data.expires_at(), region)?;
+            // The host goes into config.json and CI outputs: check it like user input.
+            let endpoint = data.proxy_endpoint().unwrap_or_default();
+            let host = super::registry::from_endpoint(endpoint, region)
+                .map_err(|why| AwsError::Failed {
+                    service: "ECR".into(),
+                    operation: format!("GetAuthorizationToken in {region}"),
+                    code: "UnexpectedEndpoint".into(),
+                    message: format!(
+                        "ECR returned an unexpected registry endpoint {endpoint:?} ({why}), so nothing was written; likely cause: AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_ECR or a proxy sends ECR calls to something that is not Amazon ECR in {region}; fix: unset or correct that setting, or name the registries with --registries"
+                    ),
+                })?
+                .host()
+                .to_string();
             Ok((host, decoded))
         })
         .collect()
@@ -220,6 +226,7 @@ fn decode(
         message: format!("the token from {region} {why}"),
     };
     let token = token.ok_or_else(|| bad("is missing"))?;
+    // Registered (and masked on CI) before it is decoded or can appear in any message.
     let _ = Secret::new(token);
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(token.trim())
@@ -271,5 +278,30 @@ fn ecr_error(f: Failure, region: &str, service: &str, identity: Option<&str>) ->
             code: "Unknown".into(),
             message: reason,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret;
+
+    #[test]
+    fn decode_registers_the_raw_token_first() {
+        let token = base64::engine::general_purpose::STANDARD.encode("AWS:decode-test-password");
+        let d = decode(Some(&token), None, "us-east-1").unwrap();
+        assert_eq!(d.username, "AWS");
+        assert_eq!(d.password.expose(), "decode-test-password");
+        assert_eq!(secret::registry().redact(&format!("t={token}")), "t=***");
+        assert_eq!(secret::registry().redact("p=decode-test-password"), "p=***");
+    }
+
+    #[test]
+    fn a_token_that_does_not_decode_is_registered_all_the_same() {
+        let token = "not-base64-but-secret!";
+        let e = decode(Some(token), None, "eu-west-1").unwrap_err();
+        assert!(e.to_string().contains("not base64"), "{e}");
+        assert!(!e.to_string().contains(token), "{e}");
+        assert_eq!(secret::registry().redact(token), "***");
     }
 }

@@ -4,11 +4,14 @@
 //! Everything else is refused up front with a message that says what was expected, so a typo
 //! never turns into a login to the wrong host.
 
-use crate::aws::regions;
+use crate::aws::{is_account_id, regions};
 use crate::error::UsageError;
 
 /// The host of Amazon ECR Public.
 pub const PUBLIC_HOST: &str = "public.ecr.aws";
+
+/// ECR Public's dual-stack (IPv4 and IPv6) host: the same registry, the same token.
+pub const PUBLIC_DUAL_STACK_HOST: &str = "ecr-public.aws.com";
 
 /// A registry to log in to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +22,9 @@ pub enum Registry {
         region: String,
         host: String,
     },
-    /// Amazon ECR Public (`public.ecr.aws`, tokens from us-east-1).
-    Public,
+    /// Amazon ECR Public (tokens from us-east-1), under the host it was named by:
+    /// [`PUBLIC_HOST`] or its dual-stack name [`PUBLIC_DUAL_STACK_HOST`].
+    Public { host: String },
 }
 
 impl Registry {
@@ -28,7 +32,33 @@ impl Registry {
     pub fn host(&self) -> &str {
         match self {
             Registry::Private { host, .. } => host,
-            Registry::Public => PUBLIC_HOST,
+            Registry::Public { host } => host,
+        }
+    }
+
+    /// ECR Public under its usual host, `public.ecr.aws`.
+    pub fn public() -> Registry {
+        Registry::Public {
+            host: PUBLIC_HOST.to_string(),
+        }
+    }
+
+    /// The dual-stack (IPv4 and IPv6) host of the same registry:
+    /// `<account>.dkr-ecr[-fips].<region>.<dual-stack suffix>` for a private registry (`None`
+    /// in a partition without dual-stack registries), `ecr-public.aws.com` for ECR Public.
+    pub fn dual_stack_host(&self) -> Option<String> {
+        match self {
+            Registry::Private {
+                account,
+                region,
+                host,
+            } => {
+                let suffix = regions::partition_of(region).dual_stack_suffix?;
+                let fips = host.contains(".dkr.ecr-fips.") || host.contains(".dkr-ecr-fips.");
+                let service = if fips { "dkr-ecr-fips" } else { "dkr-ecr" };
+                Some(format!("{account}.{service}.{region}.{suffix}"))
+            }
+            Registry::Public { .. } => Some(PUBLIC_DUAL_STACK_HOST.to_string()),
         }
     }
 
@@ -50,12 +80,9 @@ pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
         .filter(|s| !s.is_empty())
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Parses one registry as the user wrote it: a 12-digit account id (in `default_region`), a
-/// registry host (optionally with `https://` and an image path after it), or `public.ecr.aws`.
+/// registry host (optionally with `https://` and an image path after it), or ECR Public
+/// (`public.ecr.aws` or its dual-stack name `ecr-public.aws.com`).
 pub fn parse(
     input: &str,
     default_region: Option<&str>,
@@ -87,8 +114,8 @@ pub fn parse(
     if host.bytes().all(|b| b.is_ascii_digit()) {
         return Err(err("an account id has exactly 12 digits"));
     }
-    if host == PUBLIC_HOST {
-        return Ok(Registry::Public);
+    if host == PUBLIC_HOST || host == PUBLIC_DUAL_STACK_HOST {
+        return Ok(Registry::Public { host });
     }
     if host.contains(':') {
         return Err(err("ECR registries are reached on port 443; drop the port"));
@@ -159,6 +186,34 @@ pub fn parse(
     })
 }
 
+/// The registry of a `proxyEndpoint` from ECR's `GetAuthorizationToken` answer in `region`,
+/// checked like user input: it goes into config.json and CI outputs, so anything but an ECR
+/// registry host of that region (an empty value, control characters, another region, another
+/// service) is refused with the reason.
+pub fn from_endpoint(endpoint: &str, region: &str) -> Result<Registry, String> {
+    if endpoint.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    if endpoint
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err("it holds whitespace or control characters".into());
+    }
+    match parse(endpoint, None, true) {
+        Ok(r @ Registry::Private { .. }) => match &r {
+            Registry::Private {
+                region: r_region, ..
+            } if r_region != region => Err(format!(
+                "it is a registry in {r_region}, not in {region} where the token was issued"
+            )),
+            _ => Ok(r),
+        },
+        Ok(Registry::Public { .. }) => Err("it is ECR Public, not a private registry".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +223,12 @@ mod tests {
             account: account.into(),
             region: region.into(),
             host: host.into(),
+        }
+    }
+
+    fn public_ds() -> Registry {
+        Registry::Public {
+            host: "ecr-public.aws.com".into(),
         }
     }
 
@@ -310,8 +371,13 @@ mod tests {
                     "123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov",
                 ),
             ),
-            ("public.ecr.aws", Registry::Public),
-            ("public.ecr.aws/nginx/nginx", Registry::Public),
+            ("public.ecr.aws", Registry::public()),
+            ("public.ecr.aws/nginx/nginx", Registry::public()),
+            ("https://public.ecr.aws/nginx/nginx:1", Registry::public()),
+            ("ecr-public.aws.com", public_ds()),
+            ("ECR-Public.AWS.com", public_ds()),
+            ("https://ecr-public.aws.com", public_ds()),
+            ("ecr-public.aws.com/nginx/nginx:latest", public_ds()),
         ];
         for (input, want) in table {
             assert_eq!(
@@ -362,6 +428,9 @@ mod tests {
                 "starts with the 12-digit",
             ),
             ("123456789012.dkr.ecr", "incomplete"),
+            ("ecr-public.aws", "account id"),
+            ("public.ecr.aws.evil.example", "account id"),
+            ("ecr-public.aws.com:443", "port"),
         ];
         for (input, want) in table {
             let e = parse(input, Some("us-east-1"), false)
@@ -369,6 +438,106 @@ mod tests {
                 .to_string();
             assert!(e.contains(want), "{input}: {e}");
         }
+    }
+
+    #[test]
+    fn endpoints_from_ecr() {
+        assert_eq!(
+            from_endpoint(
+                "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                "us-east-1"
+            ),
+            Ok(Registry::private("123456789012", "us-east-1"))
+        );
+        assert_eq!(
+            from_endpoint(
+                "https://123456789012.dkr.ecr.ap-east-9.amazonaws.com/",
+                "ap-east-9"
+            )
+            .map(|r| r.host().to_string()),
+            Ok("123456789012.dkr.ecr.ap-east-9.amazonaws.com".into())
+        );
+        for (endpoint, why) in [
+            ("", "empty"),
+            ("  ", "empty"),
+            (
+                "https://123456789012.dkr.ecr.us-east-1.amazonaws.com\nEVIL=1",
+                "control",
+            ),
+            (
+                "https://123456789012.dkr.ecr.us-east-1.amazonaws.com/x\ny",
+                "control",
+            ),
+            (
+                "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                "in eu-west-1",
+            ),
+            ("https://evil.example.com", "account id"),
+            ("https://public.ecr.aws", "ECR Public"),
+            (
+                "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:8443",
+                "port",
+            ),
+        ] {
+            let e = from_endpoint(endpoint, "us-east-1").unwrap_err();
+            assert!(e.contains(why), "{endpoint:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn public_keeps_the_host_it_was_named_by() {
+        assert_eq!(Registry::public().host(), "public.ecr.aws");
+        let ds = parse("https://ecr-public.aws.com/x/y", None, false).unwrap();
+        assert_eq!(ds.host(), "ecr-public.aws.com");
+    }
+
+    #[test]
+    fn dual_stack_hosts() {
+        let table: &[(&str, Option<&str>)] = &[
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                Some("123456789012.dkr-ecr.us-east-1.on.aws"),
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-east-2.amazonaws.com",
+                Some("123456789012.dkr-ecr-fips.us-east-2.on.aws"),
+            ),
+            (
+                "123456789012.dkr-ecr.eu-central-1.on.aws",
+                Some("123456789012.dkr-ecr.eu-central-1.on.aws"),
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-west-2.on.aws",
+                Some("123456789012.dkr-ecr-fips.us-west-2.on.aws"),
+            ),
+            (
+                "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com",
+                Some("123456789012.dkr-ecr.us-gov-west-1.on.aws"),
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com",
+                Some("123456789012.dkr-ecr-fips.us-gov-east-1.on.aws"),
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                Some("123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn"),
+            ),
+            ("123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov", None),
+            ("123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov", None),
+            ("123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk", None),
+            ("123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov", None),
+            ("123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu", None),
+            ("public.ecr.aws", Some("ecr-public.aws.com")),
+            ("ecr-public.aws.com", Some("ecr-public.aws.com")),
+        ];
+        for (input, want) in table {
+            let r = parse(input, None, false).unwrap();
+            assert_eq!(r.dual_stack_host().as_deref(), *want, "{input}");
+        }
+        assert_eq!(
+            Registry::private("123456789012", "ap-southeast-2").dual_stack_host(),
+            Some("123456789012.dkr-ecr.ap-southeast-2.on.aws".into())
+        );
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
         .or_else(|| {
             registries.iter().find_map(|r| match r {
                 Registry::Private { region, .. } => Some(region.clone()),
-                Registry::Public => None,
+                Registry::Public { .. } => None,
             })
         })
         .unwrap_or_else(|| "us-east-1".to_string());
@@ -172,7 +172,7 @@ fn with_dual_stack(tokens: Vec<RegistryToken>) -> Vec<RegistryToken> {
     for t in tokens {
         let dual = crate::aws::registry::parse(&t.host, t.region.as_deref(), true)
             .ok()
-            .and_then(|r| dual_stack_host(&r))
+            .and_then(|r| r.dual_stack_host())
             .filter(|h| *h != t.host);
         let copy = dual.map(|host| RegistryToken { host, ..t.clone() });
         out.push(t);
@@ -183,26 +183,6 @@ fn with_dual_stack(tokens: Vec<RegistryToken>) -> Vec<RegistryToken> {
         }
     }
     out
-}
-
-/// The registry's dual-stack host. TODO(merge): `Registry::dual_stack_host`.
-fn dual_stack_host(r: &Registry) -> Option<String> {
-    match r {
-        Registry::Private {
-            account,
-            region,
-            host,
-        } => {
-            let suffix = regions::partition_of(region).dual_stack_suffix?;
-            let service = if host.contains(".dkr.ecr-fips.") || host.contains(".dkr-ecr-fips.") {
-                "dkr-ecr-fips"
-            } else {
-                "dkr-ecr"
-            };
-            Some(format!("{account}.{service}.{region}.{suffix}"))
-        }
-        Registry::Public => Some("ecr-public.aws.com".into()),
-    }
 }
 
 /// `--env-file`: the non-secret results as `KEY=value` lines, the same on every platform.

@@ -137,6 +137,11 @@ pub fn run(cfg: &PolicyConfig, printer: &Printer) -> Result<(), Error> {
 
 /// Refuses a `sub` pattern that trusts more than one project's tokens on a shared issuer, or
 /// every token of any issuer.
+///
+/// IAM's `StringLike` `*` and `?` match any character, `/` and `:` included, so on an issuer
+/// that signs tokens for every customer of a platform the organization must be spelled out in
+/// full and closed by its separator: `repo:octo-org/*` pins one GitHub organization,
+/// `repo:octo*` every organization whose name starts with `octo`.
 fn check_pinned(spec: &TrustSpec) -> Result<(), UsageError> {
     let literal = spec.subject.split(['*', '?']).next().unwrap_or_default();
     if literal.len() == spec.subject.len() {
@@ -151,13 +156,37 @@ fn check_pinned(spec: &TrustSpec) -> Result<(), UsageError> {
     if literal.trim().is_empty() {
         return refuse("it matches every token the issuer signs");
     }
-    if spec.shared_issuer {
-        let parts: Vec<&str> = literal.split(':').collect();
-        if parts.len() < 2 || parts[1].is_empty() {
-            return refuse("this issuer signs tokens for every customer of the platform, so sub must pin your organization and project");
+    if !spec.shared_issuer {
+        return Ok(());
+    }
+    // `<claim kind>:<organization><separator>...`: GitHub `repo:owner/repo:...`, GitLab
+    // `project_path:group/project:...`, Buildkite `organization:org:pipeline:...`; for other
+    // (customized) forms, whichever of `/` or `:` closes the organization.
+    let Some((kind, rest)) = literal.split_once(':') else {
+        return refuse("this issuer signs tokens for every customer of the platform, so sub must pin your organization and project");
+    };
+    let (separators, example): (&[char], String) = match kind {
+        "repo" => (&['/'], "repo:<owner>/<repo>:*".into()),
+        "project_path" => (&['/'], "project_path:<group>/<project>:*".into()),
+        "organization" => (&[':'], "organization:<org>:pipeline:<pipeline>:*".into()),
+        _ => (&['/', ':'], format!("{kind}:<organization>:*")),
+    };
+    let organization = rest.split_once(separators).map(|(org, _)| org);
+    match organization {
+        Some(org) if !org.is_empty() => Ok(()),
+        _ => {
+            let prefix = rest.split(separators).next().unwrap_or_default();
+            let whom = if prefix.is_empty() {
+                "every organization".to_string()
+            } else {
+                format!("every organization whose name starts with {prefix:?}")
+            };
+            let sep = separators[0];
+            refuse(&format!(
+                "this issuer signs tokens for every customer of the platform, and in a StringLike condition `*` and `?` match `/` and `:` too, so this would trust {whom}; spell out the whole organization followed by `{sep}`, like {example}"
+            ))
         }
     }
-    Ok(())
 }
 
 fn provider(spec: &TrustSpec) -> OidcProvider {
@@ -290,6 +319,58 @@ mod tests {
             subject: subject.into(),
             shared_issuer: shared,
         }
+    }
+
+    #[test]
+    fn shared_issuers_need_a_whole_organization() {
+        let gitlab = |s: &str| TrustSpec {
+            issuer: "https://gitlab.com".into(),
+            ..spec(s, true)
+        };
+        let buildkite = |s: &str| TrustSpec {
+            issuer: "https://agent.buildkite.com".into(),
+            ..spec(s, true)
+        };
+        for ok in [
+            spec("repo:owner/repo:*", true),
+            spec("repo:owner/*", true),
+            spec("repo:owner/re?o:ref:refs/heads/main", true),
+            gitlab("project_path:group/project:*"),
+            gitlab("project_path:group/*"),
+            buildkite("organization:org:pipeline:p:*"),
+            buildkite("organization:org:*"),
+            spec("repository_owner_id:123:*", true),
+            // Not shared: the issuer is the customer's own.
+            spec("repo:o*", false),
+        ] {
+            assert!(check_pinned(&ok).is_ok(), "{}", ok.subject);
+        }
+        for bad in [
+            spec("repo:o*", true),
+            spec("repo:o*:*", true),
+            spec("repo:o?/*", true),
+            spec("repo:/*", true),
+            spec("repo:owner*/repo", true),
+            spec("repo:owner:*", true),
+            gitlab("project_path:g*"),
+            gitlab("project_path:group*/project:*"),
+            buildkite("organization:o*"),
+            buildkite("organization:org*:pipeline:p:*"),
+            buildkite("organization:org/*"),
+            spec("repository_owner_id:12*", true),
+            spec("rep*", true),
+        ] {
+            let e = check_pinned(&bad).unwrap_err().to_string();
+            assert!(e.contains("refusing to trust sub"), "{}: {e}", bad.subject);
+        }
+        let e = check_pinned(&spec("repo:o*", true))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("every organization whose name starts with \"o\""),
+            "{e}"
+        );
+        assert!(e.contains("repo:<owner>/<repo>:*"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //!   renamed over the old one, while holding an exclusive lock on `config.json.lock`, so
 //!   concurrent logins never lose each other's entries and a reader never sees half a file.
 //! - Nothing is written unless every login could be stored.
+//! - The directory is not trusted blindly: a symlinked lock file is refused (following it would
+//!   create its target, as root any file), a directory others may write to or own is warned
+//!   about, and a rewritten config.json keeps its previous owner (as Docker does under `sudo`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -31,6 +34,7 @@ pub fn config_path(dir: &Path) -> PathBuf {
 pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileError> {
     let path = config_path(dir);
     ensure_dir(dir)?;
+    warn_if_unsafe(dir);
     let _lock = lock(dir)?;
     let mut root = read(&path)?;
 
@@ -54,6 +58,10 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
     let auths = root
         .entry("auths")
         .or_insert_with(|| Value::Object(Map::new()));
+    if auths.is_null() {
+        // `"auths": null` is what Go writes for an empty map; Docker reads it as no logins.
+        *auths = Value::Object(Map::new());
+    }
     if !auths.is_object() {
         return Err(AuthFileError::Parse {
             path: path.clone(),
@@ -99,6 +107,7 @@ pub fn remove_logins(
     if !path.exists() {
         return Ok(Vec::new());
     }
+    warn_if_unsafe(dir);
     let _lock = lock(dir)?;
     let mut root = read(&path)?;
     let hosts: Vec<String> = root
@@ -138,14 +147,40 @@ fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
         })
 }
 
+/// Logs a warning for each reason not to trust `dir` (see [`private::dir_problems`]).
+fn warn_if_unsafe(dir: &Path) {
+    for problem in private::dir_problems(dir) {
+        tracing::warn!("{problem}");
+    }
+}
+
 /// Takes the exclusive lock on `dir/config.json.lock`, waiting up to [`LOCK_TIMEOUT`].
+///
+/// A symlink there is refused, never followed: opening it with `create` would create (as root:
+/// anywhere) whatever file it points to. On unix `O_NOFOLLOW` closes the race between the
+/// check and the open.
 fn lock(dir: &Path) -> Result<File, AuthFileError> {
     let path = dir.join("config.json.lock");
-    let file = private::open(OpenOptions::new().create(true).truncate(false).write(true))
+    let symlink = || {
+        AuthFileError::Write {
+        path: path.clone(),
+        reason: "it is a symbolic link, and ecr-login does not follow one there (it could make this process create or overwrite the file it points to); likely cause: something else made it, or another user planted it; fix: remove it (ecr-login makes a plain file) and check who else can write to the directory".into(),
+    }
+    };
+    if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(symlink());
+    }
+    let file = private::open_nofollow(OpenOptions::new().create(true).truncate(false).write(true))
         .open(&path)
-        .map_err(|e| AuthFileError::Write {
-            path: path.clone(),
-            reason: e.to_string(),
+        .map_err(|e| {
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                symlink()
+            } else {
+                AuthFileError::Write {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }
+            }
         })?;
     let start = Instant::now();
     loop {
@@ -218,6 +253,9 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
         .tempfile_in(dir)
         .map_err(err)?;
     private::file(tmp.as_file()).map_err(err)?;
+    if let Ok(previous) = fs::metadata(&target) {
+        private::keep_owner(tmp.as_file(), &previous, &target);
+    }
     let mut text = serde_json::to_string_pretty(root).map_err(|e| AuthFileError::Write {
         path: target.clone(),
         reason: e.to_string(),
@@ -229,40 +267,110 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     Ok(())
 }
 
-/// Owner-only permissions (0700 directories, 0600 files) where the OS has modes; elsewhere
-/// (Windows) files keep the ACLs of the user's profile directory they are written in.
+/// Owner-only permissions (0700 directories, 0600 files) where the OS has modes, ownership
+/// and the directory checks; elsewhere (Windows) files keep the ACLs of the user's profile
+/// directory they are written in.
 #[cfg(unix)]
 mod private {
-    use std::fs::{DirBuilder, File, OpenOptions, Permissions};
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::fs::{DirBuilder, File, Metadata, OpenOptions, Permissions};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    use std::path::Path;
 
     pub fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
         b.mode(0o700)
     }
 
-    pub fn open(o: &mut OpenOptions) -> &mut OpenOptions {
-        o.mode(0o600)
+    /// A 0600 file, never opened through a symlink (`O_NOFOLLOW`: the open fails instead).
+    pub fn open_nofollow(o: &mut OpenOptions) -> &mut OpenOptions {
+        // The flag's value differs between architectures: take it from rustix, not a literal.
+        let nofollow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+        o.mode(0o600).custom_flags(nofollow)
     }
 
     pub fn file(f: &File) -> std::io::Result<()> {
         f.set_permissions(Permissions::from_mode(0o600))
     }
+
+    /// Gives the new file `tmp` the owner and group `previous` (the config it replaces) had,
+    /// as Docker does: under `sudo`, a user's config.json must not become root's.
+    pub fn keep_owner(tmp: &File, previous: &Metadata, path: &Path) {
+        let Ok(now) = tmp.metadata() else {
+            return;
+        };
+        if (now.uid(), now.gid()) == (previous.uid(), previous.gid()) {
+            return;
+        }
+        if let Err(e) = std::os::unix::fs::fchown(tmp, Some(previous.uid()), Some(previous.gid())) {
+            tracing::warn!(
+                "{} was owned by uid {} gid {}; the rewritten file is owned by uid {} gid {} because its owner could not be kept ({e}); if another user reads it, give it back with chown",
+                path.display(),
+                previous.uid(),
+                previous.gid(),
+                now.uid(),
+                now.gid()
+            );
+        }
+    }
+
+    /// Why `dir` should not hold registry logins: writable by group or others (who could then
+    /// replace config.json, or plant links for this process to follow), or owned by another
+    /// user (who can read and replace the logins) other than root.
+    pub fn dir_problems(dir: &Path) -> Vec<String> {
+        let Ok(meta) = std::fs::metadata(dir) else {
+            return Vec::new();
+        };
+        problems(
+            dir,
+            meta.mode(),
+            meta.uid(),
+            rustix::process::geteuid().as_raw(),
+        )
+    }
+
+    pub(super) fn problems(dir: &Path, mode: u32, owner: u32, euid: u32) -> Vec<String> {
+        let mut out = Vec::new();
+        let shown = dir.display();
+        if mode & 0o022 != 0 {
+            let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+                (true, true) => "group- and world-writable",
+                (true, false) => "group-writable",
+                _ => "world-writable",
+            };
+            out.push(format!(
+                "the Docker config directory {shown} is {who} (mode {:o}): other users can replace config.json and the registry logins in it; fix: chmod go-w {shown}, or use a private directory (--docker-config / DOCKER_CONFIG)",
+                mode & 0o7777
+            ));
+        }
+        if owner != euid && owner != 0 {
+            out.push(format!(
+                "the Docker config directory {shown} is owned by uid {owner}, not by this process's user (uid {euid}): that user can read and replace the registry logins written there; fix: use a directory of your own (--docker-config / DOCKER_CONFIG), or chown it"
+            ));
+        }
+        out
+    }
 }
 
 #[cfg(not(unix))]
 mod private {
-    use std::fs::{DirBuilder, File, OpenOptions};
+    use std::fs::{DirBuilder, File, Metadata, OpenOptions};
+    use std::path::Path;
 
     pub fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
         b
     }
 
-    pub fn open(o: &mut OpenOptions) -> &mut OpenOptions {
+    pub fn open_nofollow(o: &mut OpenOptions) -> &mut OpenOptions {
         o
     }
 
     pub fn file(_: &File) -> std::io::Result<()> {
         Ok(())
+    }
+
+    pub fn keep_owner(_: &File, _: &Metadata, _: &Path) {}
+
+    pub fn dir_problems(_: &Path) -> Vec<String> {
+        Vec::new()
     }
 }
 
@@ -326,6 +434,113 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, AuthFileError::Parse { .. }));
         assert_eq!(fs::read_to_string(&path).unwrap(), "{not json");
+    }
+
+    fn login(pw: &Secret) -> [Login<'_>; 1] {
+        [Login {
+            host: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            username: "AWS",
+            password: pw,
+        }]
+    }
+
+    #[test]
+    fn null_auths_is_an_empty_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = config_path(dir.path());
+        fs::write(&path, r#"{"auths":null,"psFormat":"x"}"#).unwrap();
+        let pw = Secret::new("the-password-4");
+        store_logins(dir.path(), &login(&pw)).unwrap();
+        let v: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(v["auths"]["123456789012.dkr.ecr.us-east-1.amazonaws.com"]["auth"].is_string());
+        assert_eq!(v["psFormat"], "x");
+        // Removing from a null auths removes nothing and leaves the file alone.
+        fs::write(&path, r#"{"auths":null}"#).unwrap();
+        assert!(remove_logins(dir.path(), &|_| true).unwrap().is_empty());
+        assert_eq!(fs::read_to_string(&path).unwrap(), r#"{"auths":null}"#);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_lock_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        let lock = dir.path().join("config.json.lock");
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        let pw = Secret::new("the-password-5");
+        let e = store_logins(dir.path(), &login(&pw)).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(!victim.exists(), "the lock's symlink was followed");
+        assert!(!config_path(dir.path()).exists());
+        // Through an existing target too: it is neither truncated nor used.
+        fs::write(&victim, "keep").unwrap();
+        fs::write(config_path(dir.path()), r#"{"auths":{"x":{}}}"#).unwrap();
+        assert!(remove_logins(dir.path(), &|_| true).is_err());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn nofollow_open_refuses_a_symlink() {
+        // O_NOFOLLOW itself (the check before it aside): the open fails, nothing is created.
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(
+            private::open_nofollow(OpenOptions::new().create(true).write(true))
+                .open(&link)
+                .is_err()
+        );
+        assert!(!victim.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_rewritten_config_keeps_its_owner() {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            rustix::process::geteuid().as_raw(),
+            0,
+            "this test gives a file to another user, which needs root: run it as root (scripts/test.sh and CI do)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = config_path(dir.path());
+        fs::write(&path, "{}").unwrap();
+        std::os::unix::fs::chown(&path, Some(4242), Some(4343)).unwrap();
+        let pw = Secret::new("the-password-6");
+        store_logins(dir.path(), &login(&pw)).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
+        assert!(fs::read_to_string(&path).unwrap().contains("dkr.ecr"));
+        // A new file is the caller's.
+        let fresh = tempfile::tempdir().unwrap();
+        store_logins(fresh.path(), &login(&pw)).unwrap();
+        assert_eq!(fs::metadata(config_path(fresh.path())).unwrap().uid(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unsafe_directories_are_named() {
+        let d = Path::new("/x/.docker");
+        assert!(private::problems(d, 0o40700, 1000, 1000).is_empty());
+        assert!(private::problems(d, 0o40755, 0, 1000).is_empty());
+        let p = private::problems(d, 0o40777, 1000, 1000);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("group- and world-writable"), "{p:?}");
+        assert!(p[0].contains("chmod go-w /x/.docker"), "{p:?}");
+        assert!(private::problems(d, 0o40770, 1000, 1000)[0].contains("group-writable"));
+        assert!(private::problems(d, 0o41703, 1000, 1000)[0].contains("world-writable"));
+        let p = private::problems(d, 0o40700, 1001, 1000);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("owned by uid 1001"), "{p:?}");
+        assert_eq!(private::problems(d, 0o40777, 1001, 0).len(), 2);
+
+        let dir = tempfile::tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let p = private::dir_problems(dir.path());
+        assert!(p.iter().any(|m| m.contains("world-writable")), "{p:?}");
     }
 
     #[test]

@@ -64,7 +64,8 @@ impl GithubActions {
     /// Builds the token request once (a bad URL or header is not worth retrying).
     fn prepare(url: &str, token: &Secret, audience: &str) -> Result<TokenRequest, TokenError> {
         let mut url = reqwest::Url::parse(url).map_err(|e| TokenError::BadResponse {
-            url: url.to_string(),
+            // Never the query: it may carry a token on some runners.
+            url: url.split(['?', '#']).next().unwrap_or_default().to_string(),
             reason: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"),
         })?;
         url.query_pairs_mut().append_pair("audience", audience);
@@ -75,7 +76,7 @@ impl GithubActions {
             .build()
             .map_err(|e| TokenError::Unreachable {
                 url: shown.clone(),
-                reason: e.to_string(),
+                reason: error_chain(e),
             })?;
         let mut auth = reqwest::header::HeaderValue::from_str(&format!(
             "Bearer {}",
@@ -112,14 +113,14 @@ impl GithubActions {
             .map_err(|e| {
                 Fetch(TokenError::Unreachable {
                     url: shown.clone(),
-                    reason: error_chain(&e),
+                    reason: error_chain(e),
                 })
             })?;
         let status = resp.status();
         let body = resp.text().await.map_err(|e| {
             Fetch(TokenError::Unreachable {
                 url: shown.clone(),
-                reason: error_chain(&e),
+                reason: error_chain(e),
             })
         })?;
         if !status.is_success() {
@@ -189,9 +190,12 @@ fn redacted_url(url: &reqwest::Url) -> String {
     u.to_string()
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// A reqwest error and its causes, without the request URL reqwest puts in its text (its query
+/// may carry a token; [`TokenError`] names the URL without it).
+fn error_chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut s = e.to_string();
-    let mut src = e.source();
+    let mut src = std::error::Error::source(&e);
     while let Some(inner) = src {
         s.push_str(": ");
         s.push_str(&inner.to_string());
@@ -410,6 +414,38 @@ mod tests {
         let delim = first.strip_prefix("registry<<").unwrap();
         assert_eq!(lines.next(), Some("a.b"));
         assert_eq!(lines.next(), Some(delim));
+    }
+
+    #[test]
+    fn errors_never_show_the_token_url_query() {
+        // A port nothing listens on: the connection is refused at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/token?api-version=2.0&sig=QUERY-MARKER-1");
+        let token = Secret::new("github-request-token-1");
+        let req = GithubActions::prepare(&url, &token, "sts.amazonaws.com").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let Err(Fetch(e)) = rt.block_on(GithubActions::fetch(&req)) else {
+            panic!("a refused connection must fail");
+        };
+        let text = e.to_string();
+        assert!(matches!(e, TokenError::Unreachable { .. }), "{text}");
+        assert!(!text.contains("QUERY-MARKER"), "{text}");
+        assert!(!text.contains("api-version"), "{text}");
+        assert!(text.contains(&format!("127.0.0.1:{port}/token")), "{text}");
+
+        let Err(e) =
+            GithubActions::prepare("not a url?sig=QUERY-MARKER-2", &token, "sts.amazonaws.com")
+        else {
+            panic!("not a URL");
+        };
+        assert!(!e.to_string().contains("QUERY-MARKER"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,9 @@ bound; exits cleanly on SIGTERM.
 Fault rule: {"service": "sts"|"ecr"|"ecr-public", "operation": .., "region": ..,
 "times": N (-1 = always, the default), "status": 503, "code": "ServiceUnavailable",
 "message": "..", "drop": false}; absent keys match anything.  Throttling codes are
-"Throttling" (STS) and "ThrottlingException" (ECR).
+"Throttling" (STS) and "ThrottlingException" (ECR).  A rule with "proxy_endpoint": ".."
+answers normally but puts that value in every proxyEndpoint of an ECR
+GetAuthorizationToken answer (a misbehaving or impostor ECR).
 """
 
 import argparse
@@ -257,6 +259,14 @@ def fix_ecr_expiry(body):
         return body
 
 
+def set_proxy_endpoint(body, endpoint):
+    """Sets every authorizationData[].proxyEndpoint to `endpoint`."""
+    doc = json.loads(body)
+    for entry in doc.get("authorizationData") or []:
+        entry["proxyEndpoint"] = endpoint
+    return json.dumps(doc).encode()
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "aws-proxy-test/1.0"
@@ -331,12 +341,16 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         if st.args.latency_ms:
             time.sleep(st.args.latency_ms / 1000)  # a WAN round trip; sleeping frees the GIL
+        endpoint = None
         if (rule := st.take_fault(call)) is not None:
-            if rule.get("drop"):
+            if "proxy_endpoint" in rule:
+                endpoint = rule["proxy_endpoint"]
+            elif rule.get("drop"):
                 return None, {}, b""
-            return error_response(call, int(rule.get("status", 503)),
-                                  rule.get("code", "ServiceUnavailable"),
-                                  rule.get("message", "Service is unavailable"))
+            else:
+                return error_response(call, int(rule.get("status", 503)),
+                                      rule.get("code", "ServiceUnavailable"),
+                                      rule.get("message", "Service is unavailable"))
         if st.trust is not None and (call["service"], call["operation"]) == AWI:
             if problem := check_trust(st, call["params"]):
                 return error_response(call, *problem)
@@ -345,6 +359,8 @@ class Handler(BaseHTTPRequestHandler):
         status, headers, out = self.forward(body)
         if (call["service"], call["operation"], status) == ("ecr", "GetAuthorizationToken", 200):
             out = fix_ecr_expiry(out)
+            if endpoint is not None:
+                out = set_proxy_endpoint(out, endpoint)
         return status, headers, out
 
     def forward(self, body):
