@@ -13,6 +13,24 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${ECR_LOGIN_TEST_VENV:-$root/.venv}"
 
+# rust-toolchain.toml pins the compiler. Where rustup cannot download it (an offline machine)
+# but the default toolchain is that very version, name it so: rustup then finds it installed.
+want="$(sed -n 's/^channel = "\(.*\)"/\1/p' "$root/rust-toolchain.toml")"
+if ! rustup toolchain list | grep -q "^$want-"; then
+  sysroot="$(cd / && rustc --print sysroot)"
+  have="$(cd / && rustc --version | cut -d' ' -f2)"
+  if [ "$have" = "$want" ]; then
+    # `rustup toolchain link` refuses official names, so the name is made the way rustup
+    # itself lays toolchains out: a directory per <channel>-<host>.
+    host="$(cd / && rustc -vV | sed -n 's/^host: //p')"
+    echo "setup: naming the default toolchain ($have) $want-$host" >&2
+    ln -s "$sysroot" "$(rustup show home)/toolchains/$want-$host"
+  else
+    echo "setup: rust-toolchain.toml wants Rust $want; installing it with rustup" >&2
+    rustup toolchain install "$want" --profile minimal --component rustfmt,clippy
+  fi
+fi
+
 need=()
 for pair in skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils \
   openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux \

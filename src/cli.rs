@@ -230,8 +230,7 @@ pub struct PolicyArgs {
     pub only: Option<PolicyDocument>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Access {
     Pull,
     Push,

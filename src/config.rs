@@ -8,10 +8,8 @@ use std::path::PathBuf;
 
 use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
-use crate::cli::{
-    Access, Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs,
-    PolicyDocument,
-};
+use crate::cli::{Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs};
+use crate::commands::policy::{Access, Document};
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{AuthFileError, Error, UsageError};
@@ -57,7 +55,7 @@ pub struct PolicyConfig {
     pub repositories: Vec<String>,
     pub access: Access,
     pub public: bool,
-    pub only: Option<PolicyDocument>,
+    pub only: Option<Document>,
 }
 
 /// A registry as the user named it: complete, or an account id waiting for a region.
@@ -405,9 +403,16 @@ fn policy_config(args: PolicyArgs, env: &Env) -> Result<PolicyConfig, Error> {
         partition,
         region,
         repositories,
-        access: args.access,
+        access: match args.access {
+            crate::cli::Access::Pull => Access::Pull,
+            crate::cli::Access::Push => Access::Push,
+        },
         public: args.public,
-        only: args.only,
+        only: args.only.map(|d| match d {
+            crate::cli::PolicyDocument::Provider => Document::Provider,
+            crate::cli::PolicyDocument::Trust => Document::Trust,
+            crate::cli::PolicyDocument::Permissions => Document::Permissions,
+        }),
     })
 }
 

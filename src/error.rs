@@ -414,12 +414,23 @@ impl HandoffError {
 /// A Docker/Podman auth file or credential store could not be read or written. Exit code 7.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthFileError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: PathBuf, reason: String },
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path} is not valid JSON ({reason}); it was left untouched")]
     Parse { path: PathBuf, reason: String },
-    #[error("cannot write {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The lock file could not be had: not an I/O error, a refusal or a timeout.
+    #[error("cannot lock {path}: {reason}")]
+    Lock { path: PathBuf, reason: String },
     #[error("the credential helper docker-credential-{helper} failed to {action} the login for {registry}: {reason}")]
     Helper {
         helper: String,
@@ -437,6 +448,9 @@ pub enum AuthFileError {
 impl AuthFileError {
     fn help(&self) -> Vec<String> {
         match self {
+            AuthFileError::Lock { .. } => vec![
+                "the lock keeps concurrent logins from losing each other's entries; check what holds or planted it (`ls -l` the directory), then remove it".into(),
+            ],
             AuthFileError::Read { .. } | AuthFileError::Write { .. } => vec![
                 "check the directory's ownership and permissions, or point --docker-config / DOCKER_CONFIG at a writable directory".into(),
             ],

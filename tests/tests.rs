@@ -14,6 +14,7 @@ mod errors;
 mod hardening;
 mod identity;
 mod install;
+mod layout;
 mod login;
 mod logout;
 mod output;

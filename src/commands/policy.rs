@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{Access, PolicyDocument};
 use crate::config::PolicyConfig;
 use crate::error::{Error, UsageError};
 use crate::id_token::issuer_host;
@@ -60,6 +59,23 @@ pub enum OneOrMany {
 }
 
 const POLICY_VERSION: &str = "2012-10-17";
+
+/// What the permission policy allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    Pull,
+    /// Push, which includes pull.
+    Push,
+}
+
+/// One of the three documents, printed alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    Provider,
+    Trust,
+    Permissions,
+}
 
 /// Everything `policy` prints.
 #[derive(Debug, Serialize)]
@@ -125,9 +141,9 @@ pub fn run(cfg: &PolicyConfig, printer: &Printer) -> Result<(), Error> {
     };
     if let Some(only) = cfg.only {
         printer.document(&match only {
-            PolicyDocument::Provider => pretty(&report.oidc_provider),
-            PolicyDocument::Trust => pretty(&report.trust_policy),
-            PolicyDocument::Permissions => pretty(&report.permission_policy),
+            Document::Provider => pretty(&report.oidc_provider),
+            Document::Trust => pretty(&report.trust_policy),
+            Document::Permissions => pretty(&report.permission_policy),
         });
         return Ok(());
     }

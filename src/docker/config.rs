@@ -143,7 +143,7 @@ fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
         .create(dir)
         .map_err(|e| AuthFileError::Write {
             path: dir.to_path_buf(),
-            reason: e.to_string(),
+            source: e,
         })
 }
 
@@ -162,7 +162,7 @@ fn warn_if_unsafe(dir: &Path) {
 fn lock(dir: &Path) -> Result<File, AuthFileError> {
     let path = dir.join("config.json.lock");
     let symlink = || {
-        AuthFileError::Write {
+        AuthFileError::Lock {
         path: path.clone(),
         reason: "it is a symbolic link, and ecr-login does not follow one there (it could make this process create or overwrite the file it points to); likely cause: something else made it, or another user planted it; fix: remove it (ecr-login makes a plain file) and check who else can write to the directory".into(),
     }
@@ -178,7 +178,7 @@ fn lock(dir: &Path) -> Result<File, AuthFileError> {
             } else {
                 AuthFileError::Write {
                     path: path.clone(),
-                    reason: e.to_string(),
+                    source: e,
                 }
             }
         })?;
@@ -188,17 +188,14 @@ fn lock(dir: &Path) -> Result<File, AuthFileError> {
             Ok(()) => return Ok(file),
             Err(fs::TryLockError::WouldBlock) => {}
             Err(fs::TryLockError::Error(e)) => {
-                return Err(AuthFileError::Write {
-                    path,
-                    reason: format!("cannot lock: {e}"),
-                })
+                return Err(AuthFileError::Write { path, source: e })
             }
         }
         if start.elapsed() > LOCK_TIMEOUT {
-            return Err(AuthFileError::Write {
+            return Err(AuthFileError::Lock {
                 path,
                 reason: format!(
-                    "another process has held the lock for over {} s",
+                    "another process has held it for over {} s",
                     LOCK_TIMEOUT.as_secs()
                 ),
             });
@@ -215,7 +212,7 @@ pub fn read(path: &Path) -> Result<Map<String, Value>, AuthFileError> {
         Err(e) => {
             return Err(AuthFileError::Read {
                 path: path.to_path_buf(),
-                reason: e.to_string(),
+                source: e,
             })
         }
     };
@@ -244,7 +241,7 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     };
     let err = |e: std::io::Error| AuthFileError::Write {
         path: target.clone(),
-        reason: e.to_string(),
+        source: e,
     };
     let dir = target.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
@@ -258,7 +255,7 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     }
     let mut text = serde_json::to_string_pretty(root).map_err(|e| AuthFileError::Write {
         path: target.clone(),
-        reason: e.to_string(),
+        source: e.into(),
     })?;
     text.push('\n');
     tmp.write_all(text.as_bytes()).map_err(err)?;
