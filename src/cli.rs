@@ -342,6 +342,31 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// The `env` link of the argument `id` in `cmd` (after clap has built it).
+    fn env_of(cmd: &clap::Command, id: &str) -> Option<String> {
+        cmd.get_arguments()
+            .find(|a| a.get_id() == id)
+            .and_then(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+    }
+
+    #[test]
+    fn an_empty_variable_is_unlinked_everywhere_and_a_set_one_is_kept() {
+        let env: Env = [("ECR_LOGIN_REGISTRIES", ""), ("ECR_LOGIN_AUDIENCE", "  ")]
+            .into_iter()
+            .collect();
+        let cmd = without_empty_env(Cli::command(), &env);
+        assert_eq!(env_of(&cmd, "registries"), None);
+        assert_eq!(env_of(&cmd, "audience"), None);
+        assert_eq!(env_of(&cmd, "region").as_deref(), Some("AWS_REGION"));
+        for sub in ["login", "policy"] {
+            let sub = cmd.find_subcommand(sub).unwrap();
+            assert_eq!(env_of(sub, "audience"), None, "{}", sub.get_name());
+        }
+        let login = cmd.find_subcommand("login").unwrap();
+        assert_eq!(env_of(login, "registries"), None);
+    }
+
     #[test]
     fn an_empty_value_on_the_command_line_is_an_error() {
         assert!(parse_with(&[], &["--region", ""]).is_err());
