@@ -170,11 +170,7 @@ fn identity_settings(args: &IdentityArgs, env: &Env) -> Result<identity::Setting
     if !(900..=43200).contains(&args.role_duration_seconds) {
         return Err(UsageError::Duration(args.role_duration_seconds).into());
     }
-    let managed_policies: Vec<String> = args
-        .managed_session_policies
-        .as_deref()
-        .map(|l| registry::split_list(l).map(str::to_string).collect())
-        .unwrap_or_default();
+    let managed_policies = list(args.managed_session_policies.as_deref());
     for arn in &managed_policies {
         check_policy_arn(arn)?;
     }
@@ -185,11 +181,7 @@ fn identity_settings(args: &IdentityArgs, env: &Env) -> Result<identity::Setting
         ))
         .into());
     }
-    let allowed_accounts: Vec<String> = args
-        .allowed_account_ids
-        .as_deref()
-        .map(|l| registry::split_list(l).map(str::to_string).collect())
-        .unwrap_or_default();
+    let allowed_accounts = list(args.allowed_account_ids.as_deref());
     for a in &allowed_accounts {
         check_account(a, "--allowed-account-ids")?;
     }
@@ -200,15 +192,24 @@ fn identity_settings(args: &IdentityArgs, env: &Env) -> Result<identity::Setting
         audience: args.audience.clone(),
         token_file: args.web_identity_token_file.clone(),
         session_name,
-        duration_seconds: args.role_duration_seconds,
-        inline_policy: args
-            .inline_session_policy
-            .as_deref()
-            .map(check_session_policy)
-            .transpose()?,
-        managed_policies,
-        allowed_accounts,
+        session: identity::Session {
+            duration_seconds: args.role_duration_seconds,
+            inline_policy: args
+                .inline_session_policy
+                .as_deref()
+                .map(check_session_policy)
+                .transpose()?,
+            managed_policies,
+            allowed_accounts,
+        },
     })
+}
+
+/// A comma-, space- or newline-separated list (the form every list flag takes).
+fn list(value: Option<&str>) -> Vec<String> {
+    value
+        .map(|l| registry::split_list(l).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// STS's limit on an inline session policy, counted without insignificant whitespace.
@@ -373,11 +374,7 @@ fn policy_config(args: PolicyArgs, env: &Env) -> Result<PolicyConfig, Error> {
         .map(|p| p.arn)
         .or_else(|| region.as_deref().map(|r| regions::partition_of(r).arn))
         .unwrap_or("aws");
-    let repositories: Vec<String> = args
-        .repositories
-        .as_deref()
-        .map(|l| registry::split_list(l).map(str::to_string).collect())
-        .unwrap_or_default();
+    let repositories = list(args.repositories.as_deref());
     for r in &repositories {
         let ok = r
             .chars()

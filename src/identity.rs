@@ -38,13 +38,25 @@ pub struct Settings {
     pub token_file: Option<PathBuf>,
     /// `--role-session-name`, checked.
     pub session_name: Option<String>,
+    pub session: Session,
+}
+
+/// How the assumed sessions are shaped and guarded: the same in the settings and the plan.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
     pub duration_seconds: i32,
-    /// `--inline-session-policy`, minified.
+    /// `--inline-session-policy`, minified: narrows the last assumed role.
     pub inline_policy: Option<String>,
-    /// `--managed-session-policies`.
+    /// `--managed-session-policies`: narrow the last assumed role.
     pub managed_policies: Vec<String>,
     /// `--allowed-account-ids`; empty: any.
     pub allowed_accounts: Vec<String>,
+}
+
+impl Session {
+    fn narrows(&self) -> bool {
+        self.inline_policy.is_some() || !self.managed_policies.is_empty()
+    }
 }
 
 /// Where the first credentials come from.
@@ -72,10 +84,7 @@ pub struct Plan {
     pub external_id: Option<String>,
     /// The role session name; `None`: `ecr-login-<unix time>` at call time.
     pub session_name: Option<String>,
-    pub duration_seconds: i32,
-    pub inline_policy: Option<String>,
-    pub managed_policies: Vec<String>,
-    pub allowed_accounts: Vec<String>,
+    pub session: Session,
     pub chain: ChainSource,
 }
 
@@ -142,7 +151,7 @@ pub fn plan(
         },
     };
     let assumes = !matches!(base, Base::Chain) || !hops.is_empty();
-    if !assumes && (settings.inline_policy.is_some() || !settings.managed_policies.is_empty()) {
+    if !assumes && settings.session.narrows() {
         return Err(UsageError::Other(
             "session policies narrow an assumed role: pass --role-arn with --inline-session-policy / --managed-session-policies".into(),
         )
@@ -158,10 +167,7 @@ pub fn plan(
         hops,
         external_id: settings.external_id.clone(),
         session_name,
-        duration_seconds: settings.duration_seconds,
-        inline_policy: settings.inline_policy.clone(),
-        managed_policies: settings.managed_policies.clone(),
-        allowed_accounts: settings.allowed_accounts.clone(),
+        session: settings.session.clone(),
         chain,
     })
 }
@@ -248,10 +254,10 @@ impl Plan {
         for hop in &self.hops {
             text.push_str(&format!(",then={hop}"));
         }
-        if self.inline_policy.is_some() || !self.managed_policies.is_empty() {
+        if self.session.narrows() {
             let mut h = Sha256::new();
-            h.update(self.inline_policy.as_deref().unwrap_or_default());
-            for arn in &self.managed_policies {
+            h.update(self.session.inline_policy.as_deref().unwrap_or_default());
+            for arn in &self.session.managed_policies {
                 h.update(b"\n");
                 h.update(arn);
             }
@@ -283,9 +289,11 @@ pub async fn credentials(
         let narrowed = call == last_call;
         (
             role.to_string(),
-            narrowed.then(|| plan.inline_policy.clone()).flatten(),
+            narrowed
+                .then(|| plan.session.inline_policy.clone())
+                .flatten(),
             if narrowed {
-                plan.managed_policies.clone()
+                plan.session.managed_policies.clone()
             } else {
                 Vec::new()
             },
@@ -312,7 +320,7 @@ pub async fn credentials(
                 &sts::RoleRequest {
                     role_arn: &role,
                     session_name: &session_name,
-                    duration_seconds: plan.duration_seconds,
+                    duration_seconds: plan.session.duration_seconds,
                     policy: policy.as_deref(),
                     policy_arns: &arns,
                     external_id: plan.external_id.as_deref(),
@@ -339,7 +347,7 @@ pub async fn credentials(
                 &sts::RoleRequest {
                     role_arn: &role,
                     session_name: &session_name,
-                    duration_seconds: plan.duration_seconds,
+                    duration_seconds: plan.session.duration_seconds,
                     policy: policy.as_deref(),
                     policy_arns: &arns,
                     external_id: None,
@@ -361,7 +369,7 @@ pub async fn credentials(
             &sts::RoleRequest {
                 role_arn: &role,
                 session_name: &session_name,
-                duration_seconds: plan.duration_seconds,
+                duration_seconds: plan.session.duration_seconds,
                 policy: policy.as_deref(),
                 policy_arns: &arns,
                 external_id: plan.external_id.as_deref(),
@@ -371,17 +379,18 @@ pub async fn credentials(
         resolved = to_resolved(assumed);
     }
 
-    if !plan.allowed_accounts.is_empty() {
+    let allowed = &plan.session.allowed_accounts;
+    if !allowed.is_empty() {
         let arn = match &resolved.arn {
             Some(a) => a.clone(),
             None => sts::caller_arn(sdk, &resolved.credentials).await?,
         };
         let account = aws::arn_account(&arn).unwrap_or_default().to_string();
-        if !plan.allowed_accounts.contains(&account) {
+        if !allowed.contains(&account) {
             return Err(AwsError::AccountNotAllowed {
                 arn,
                 account,
-                allowed: plan.allowed_accounts.join(","),
+                allowed: allowed.join(","),
             }
             .into());
         }
@@ -419,7 +428,10 @@ mod tests {
     fn settings(roles: &[&str]) -> Settings {
         Settings {
             roles: roles.iter().map(|s| s.to_string()).collect(),
-            duration_seconds: 900,
+            session: Session {
+                duration_seconds: 900,
+                ..Session::default()
+            },
             ..Settings::default()
         }
     }
@@ -584,11 +596,11 @@ mod tests {
     #[test]
     fn session_policies_need_a_role_and_change_the_key() {
         let mut s = settings(&[]);
-        s.inline_policy = Some("{}".into());
+        s.session.inline_policy = Some("{}".into());
         assert!(plan_for(&s, &env(&[]), None).is_err());
         let mut a = settings(&[ROLE]);
         let plain = plan_for(&a, &env(&[]), None).unwrap().cache_key();
-        a.inline_policy = Some(r#"{"Version":"2012-10-17"}"#.into());
+        a.session.inline_policy = Some(r#"{"Version":"2012-10-17"}"#.into());
         let narrowed = plan_for(&a, &env(&[]), None).unwrap().cache_key();
         assert_ne!(plain, narrowed);
     }
