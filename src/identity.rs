@@ -285,21 +285,7 @@ pub async fn credentials(
         format!("ecr-login-{secs}")
     });
     let last_call = plan.hops.len();
-    let request = |role: &'_ str, call: usize| {
-        let narrowed = call == last_call;
-        (
-            role.to_string(),
-            narrowed
-                .then(|| plan.session.inline_policy.clone())
-                .flatten(),
-            if narrowed {
-                plan.session.managed_policies.clone()
-            } else {
-                Vec::new()
-            },
-        )
-    };
-
+    let external_id = plan.external_id.as_deref();
     let mut resolved = match &plan.base {
         Base::Chain => {
             tracing::info!("no --role-arn: using the AWS credential chain");
@@ -313,20 +299,8 @@ pub async fn credentials(
         Base::AssumeRole { role } => {
             tracing::info!("assuming {role} with the AWS credential chain");
             sts::chain_credentials(sdk).await?;
-            let (role, policy, arns) = request(role, 0);
-            let assumed = sts::assume_role(
-                sdk,
-                None,
-                &sts::RoleRequest {
-                    role_arn: &role,
-                    session_name: &session_name,
-                    duration_seconds: plan.session.duration_seconds,
-                    policy: policy.as_deref(),
-                    policy_arns: &arns,
-                    external_id: plan.external_id.as_deref(),
-                },
-            )
-            .await?;
+            let request = role_request(plan, &session_name, role, last_call == 0, external_id);
+            let assumed = sts::assume_role(sdk, None, &request).await?;
             to_resolved(assumed)
         }
         Base::WebIdentity { role, token } => {
@@ -341,41 +315,17 @@ pub async fn credentials(
                 "assuming {role} as session {session_name} with the token from {}",
                 token.source
             );
-            let (role, policy, arns) = request(role, 0);
-            let assumed = sts::assume_role_with_web_identity(
-                sdk,
-                &sts::RoleRequest {
-                    role_arn: &role,
-                    session_name: &session_name,
-                    duration_seconds: plan.session.duration_seconds,
-                    policy: policy.as_deref(),
-                    policy_arns: &arns,
-                    external_id: None,
-                },
-                &token,
-                platform.name(),
-            )
-            .await?;
+            let request = role_request(plan, &session_name, role, last_call == 0, None);
+            let assumed =
+                sts::assume_role_with_web_identity(sdk, &request, &token, platform.name()).await?;
             to_resolved(assumed)
         }
     };
 
     for (i, hop) in plan.hops.iter().enumerate() {
         tracing::info!("assuming {hop} with the credentials of the previous role");
-        let (role, policy, arns) = request(hop, i + 1);
-        let assumed = sts::assume_role(
-            sdk,
-            Some(&resolved.credentials),
-            &sts::RoleRequest {
-                role_arn: &role,
-                session_name: &session_name,
-                duration_seconds: plan.session.duration_seconds,
-                policy: policy.as_deref(),
-                policy_arns: &arns,
-                external_id: plan.external_id.as_deref(),
-            },
-        )
-        .await?;
+        let request = role_request(plan, &session_name, hop, i + 1 == last_call, external_id);
+        let assumed = sts::assume_role(sdk, Some(&resolved.credentials), &request).await?;
         resolved = to_resolved(assumed);
     }
 
@@ -397,6 +347,31 @@ pub async fn credentials(
         resolved.arn = Some(arn);
     }
     Ok(resolved)
+}
+
+/// The assume call for `role`; the session policies narrow only the `last` call, whose
+/// credentials the command uses.
+fn role_request<'a>(
+    plan: &'a Plan,
+    session_name: &'a str,
+    role: &'a str,
+    last: bool,
+    external_id: Option<&'a str>,
+) -> sts::RoleRequest<'a> {
+    sts::RoleRequest {
+        role_arn: role,
+        session_name,
+        duration_seconds: plan.session.duration_seconds,
+        policy: last
+            .then_some(plan.session.inline_policy.as_deref())
+            .flatten(),
+        policy_arns: if last {
+            &plan.session.managed_policies
+        } else {
+            &[]
+        },
+        external_id,
+    }
 }
 
 fn to_resolved(a: sts::Assumed) -> Resolved {
