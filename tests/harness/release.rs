@@ -2,6 +2,7 @@
 //! checksums in the installer's pinned-line format, a CA made for it) for scripts/install.sh and
 //! the wrappers that run it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -190,4 +191,92 @@ pub fn sha256_file(path: &Path) -> String {
         .next()
         .unwrap()
         .to_string()
+}
+
+/// A stand-in for ecr-login (for a release site to serve) that records how it was run: its
+/// arguments and its environment, NUL-separated so that values may span lines. The wrappers'
+/// tests use it to see exactly what each wrapper hands the binary.
+pub struct RecordingStub {
+    pub program: PathBuf,
+    record: PathBuf,
+}
+
+impl RecordingStub {
+    /// The stub as `dir`/ecr-login-stub, recording into `dir`.
+    pub fn new(dir: &Path) -> RecordingStub {
+        use std::os::unix::fs::PermissionsExt;
+        let program = dir.join("ecr-login-stub");
+        let record = dir.join("stub-record");
+        let script = format!(
+            "#!/bin/sh\nprintf '%s\\0' \"$@\" > '{record}.args'\nenv -0 > '{record}'\n",
+            record = record.display()
+        );
+        std::fs::write(&program, script).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        RecordingStub { program, record }
+    }
+
+    /// Forgets the last run.
+    pub fn clear(&self) {
+        let _ = std::fs::remove_file(&self.record);
+        let _ = std::fs::remove_file(self.record.with_extension("args"));
+    }
+
+    /// The last run's arguments and environment (fails if the stub has not run).
+    pub fn last_run(&self) -> (Vec<String>, BTreeMap<String, String>) {
+        let split = |path: &Path| -> Vec<String> {
+            std::fs::read_to_string(path)
+                .unwrap_or_else(|e| panic!("the stub did not run ({}: {e})", path.display()))
+                .split('\0')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let env = split(&self.record)
+            .into_iter()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        (split(&self.record.with_extension("args")), env)
+    }
+}
+
+/// The wrappers' settings for session policies, role chaining, the account guard and the
+/// dual-stack hosts: (the variable ecr-login reads, a distinct sample value). Multi-line values
+/// where ecr-login takes them, so that a wrapper that mangles lines shows.
+pub const SESSION_SETTINGS: &[(&str, &str)] = &[
+    (
+        "ECR_LOGIN_INLINE_SESSION_POLICY",
+        "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"ecr:*\", \"Resource\": \"*\"}]\n}",
+    ),
+    (
+        "ECR_LOGIN_MANAGED_SESSION_POLICIES",
+        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly\narn:aws:iam::123456789012:policy/push",
+    ),
+    ("ECR_LOGIN_ROLE_CHAINING", "true"),
+    (
+        "ECR_LOGIN_CHAIN_ROLE_ARN",
+        "arn:aws:iam::210987654321:role/hub,arn:aws:iam::333333333333:role/ecr",
+    ),
+    ("ECR_LOGIN_ROLE_EXTERNAL_ID", "ext-4711"),
+    ("ECR_LOGIN_ALLOWED_ACCOUNT_IDS", "123456789012,210987654321"),
+    ("ECR_LOGIN_DUAL_STACK", "true"),
+];
+
+/// The sample value of `var` in SESSION_SETTINGS.
+pub fn session_setting(var: &str) -> &'static str {
+    SESSION_SETTINGS
+        .iter()
+        .find(|(v, _)| *v == var)
+        .unwrap_or_else(|| panic!("{var} is not a session setting"))
+        .1
+}
+
+/// Fails unless `env` holds every SESSION_SETTINGS variable with its sample value.
+pub fn assert_session_settings(env: &BTreeMap<String, String>) {
+    for (var, want) in SESSION_SETTINGS {
+        assert_eq!(env.get(*var).map(String::as_str), Some(*want), "{var}");
+    }
 }
