@@ -3,8 +3,9 @@
 //! creation, the hidden job's `variables:` and `id_tokens:` turned into the job's environment
 //! (the token a real signed JWT with GitLab's claims, which STS checks like a trust policy),
 //! then its before_script, a stand-in for the user's script and its after_script run with
-//! `sh -e` / `bash -e` against the local release site and AWS. Also: the schema, shellcheck,
-//! the README's examples, and the embedded installer being scripts/install.sh byte for byte.
+//! `sh -e` / `bash -e` against the local release site and AWS. Also: the inputs' types and
+//! defaults, the README's inputs table, and the embedded installer being scripts/install.sh
+//! byte for byte. (The validators, check-jsonschema and shellcheck, run in scripts/lint.sh.)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -581,62 +582,14 @@ fn embedded_installer_is_scripts_install_sh_byte_for_byte() {
     assert_eq!(template_text().matches(&format!("<<'{DELIM}'")).count(), 1);
 }
 
-// --- validators ------------------------------------------------------------------------------
+// --- the README ------------------------------------------------------------------------------
+// (scripts/lint.sh validates the component, its examples and its scripts: check-jsonschema,
+// shellcheck.)
 
-fn check_jsonschema(files: &[&Path], extra: &[&str]) {
-    let bin = python().parent().unwrap().join("check-jsonschema");
-    let out = Command::new(&bin)
-        .args(["--builtin-schema", "vendor.gitlab-ci"])
-        .args(extra)
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "check-jsonschema {files:?}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// check-jsonschema reads one YAML document per file, so the header and the job part are
-/// checked apart, raw (`$[[ ]]` stands only where the schema wants a string). The schema takes
-/// any hidden key as an "arbitrary YAML anchor", so the job is also checked after GitLab's
-/// interpolation (with the defaults and sample required inputs), made visible and given the
-/// `script:` a real job needs: that is what validates id_tokens, variables, scripts, artifacts.
+/// gitlab/README.md documents every input, and shows how to include the component.
 #[test]
-fn component_is_valid_gitlab_ci() {
-    let dir = tempfile::tempdir().unwrap();
-    let (head, tail) = parts();
-    let spec = dir.path().join("spec.yml");
-    let raw = dir.path().join("job.yml");
-    std::fs::write(&spec, head).unwrap();
-    std::fs::write(&raw, tail).unwrap();
-    let mut job = job_with_defaults();
-    job["script"] = json!(["true"]);
-    let visible = dir.path().join("visible.json");
-    std::fs::write(&visible, json!({ "ecr-login-job": job }).to_string()).unwrap();
-    check_jsonschema(&[&spec, &raw, &visible], &[]);
-}
-
-/// Every YAML example in gitlab/README.md is a valid pipeline, and it documents every input.
-#[test]
-fn readme_examples_are_valid_gitlab_ci_and_inputs_are_documented() {
+fn readme_documents_every_input() {
     let readme = std::fs::read_to_string(repo_root().join("gitlab/README.md")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    let mut rest = readme.as_str();
-    while let Some(start) = rest.find("```yaml\n") {
-        let body = &rest[start + 8..];
-        let end = body.find("```").unwrap();
-        let file = dir.path().join(format!("example{}.yml", files.len()));
-        std::fs::write(&file, &body[..end]).unwrap();
-        files.push(file);
-        rest = &body[end + 3..];
-    }
-    assert!(files.len() >= 2, "the README has no YAML examples");
-    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    check_jsonschema(&refs, &["--data-transform", "gitlab-ci"]);
     for name in inputs_spec().keys() {
         assert!(
             readme.contains(&format!("| `{name}` |")),
@@ -644,27 +597,6 @@ fn readme_examples_are_valid_gitlab_ci_and_inputs_are_documented() {
         );
     }
     assert!(readme.contains("component: $CI_SERVER_FQDN/"));
-}
-
-#[test]
-fn embedded_scripts_pass_shellcheck() {
-    let shellcheck = require_tool("shellcheck", "shellcheck");
-    let job = job_with_defaults();
-    let dir = tempfile::tempdir().unwrap();
-    for key in ["before_script", "after_script"] {
-        let file = dir.path().join(format!("{key}.sh"));
-        std::fs::write(&file, script(&job, key).join("\n") + "\n").unwrap();
-        let out = Command::new(&shellcheck)
-            .args(["--shell=sh", "--severity=style"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "shellcheck {key}:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-    }
 }
 
 /// gitlab/embed-installer.sh puts a changed scripts/install.sh (and its DEFAULT_VERSION) back

@@ -1,6 +1,6 @@
 //! The CircleCI orb (orb/src, Orb-Template layout): packed like `circleci orb pack`
-//! (tests/support/pack_orb.py), validated as an inline orb against CircleCI's config schema, and
-//! its commands' `run` steps executed the way the CircleCI runner does: parameters compiled into
+//! (tests/support/pack_orb.py; scripts/lint.sh validates it against CircleCI's config schema),
+//! and its commands' `run` steps executed the way the CircleCI runner does: parameters compiled into
 //! the steps' `environment`, each step in `bash -eo pipefail` with $BASH_ENV read at start,
 //! the installer fetching the binary from the local HTTPS release site, STS checking the job's
 //! OIDC token like a trust policy.
@@ -214,21 +214,8 @@ fn circleci_trust() -> Proxy {
     trusting_proxy(json!({"iss": ISS, "aud": ORG, "sub": "org/0b9e9d6c-org/project/5a1e-proj/*"}))
 }
 
-fn check_jsonschema(file: &Path) -> Run {
-    let out = Command::new(python().parent().unwrap().join("check-jsonschema"))
-        .args(["--builtin-schema", "vendor.circle-ci"])
-        .arg(file)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 #[test]
-fn orb_packs_into_an_inline_orb_that_circleci_schema_accepts() {
+fn orb_packs_into_an_inline_orb_with_its_commands_and_examples() {
     let dir = tempfile::tempdir().unwrap();
     let (_, orb) = pack(dir.path());
     assert_eq!(orb["version"], 2.1);
@@ -244,47 +231,16 @@ fn orb_packs_into_an_inline_orb_that_circleci_schema_accepts() {
             .collect::<Vec<_>>(),
         ["login", "logout"]
     );
-
-    // A project's config that declares the orb inline and uses both commands in a job.
-    let config = json!({
-        "version": 2.1,
-        "orbs": {"ecr-login": orb},
-        "jobs": {"push": {
-            "docker": [{"image": "cimg/base:current"}],
-            "steps": [
-                "checkout",
-                {"ecr-login/login": {"role_arn": ROLE_111, "region": "us-east-1", "registries": "111111111111"}},
-                {"run": {"name": "Push", "command": "docker push \"$ECR_LOGIN_REGISTRY/app:$CIRCLE_SHA1\""}},
-                "ecr-login/logout",
-            ],
-        }},
-        "workflows": {"main": {"jobs": [{"push": {"context": "aws"}}]}},
-    });
-    let file = dir.path().join("config.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    check_jsonschema(&file).assert_ok();
-
-    // The schema does look inside an inline orb's commands: a stray key in a step is refused.
-    let mut broken = config.clone();
-    broken["orbs"]["ecr-login"]["commands"]["login"]["steps"][0]["run"]["bogus"] = json!(1);
-    let bad = dir.path().join("broken.json");
-    std::fs::write(&bad, broken.to_string()).unwrap();
-    let run = check_jsonschema(&bad);
-    assert_ne!(run.code, 0, "the schema accepted a broken inline orb");
-    assert!(
-        run.stdout.contains("commands.login.steps[0]"),
-        "{}",
-        run.stdout
-    );
-
-    // Each usage example is itself a valid config.
-    for (name, example) in orb["examples"].as_object().unwrap() {
-        assert!(example["description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()));
-        let file = dir.path().join(format!("example-{name}.json"));
-        std::fs::write(&file, example["usage"].to_string()).unwrap();
-        check_jsonschema(&file).assert_ok();
+    let examples = orb["examples"].as_object().unwrap();
+    assert!(!examples.is_empty());
+    for (name, example) in examples {
+        assert!(
+            example["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "example {name}"
+        );
+        assert!(example["usage"]["version"].is_number(), "example {name}");
     }
 }
 
