@@ -20,6 +20,22 @@ const GL_URL: &str = "https://gitlab.example.com";
 const GL_PROJECT: &str = "grp/proj";
 const GL_SUB: &str = "project_path:grp/proj:ref_type:branch:ref:main";
 const H1: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
+/// The inputs typed `boolean` (GitLab interpolates them as `true`/`false`).
+const BOOLEAN_INPUTS: &[&str] = &["role-chaining", "dual-stack"];
+/// The inputs for session policies, role chaining, the account guard and dual-stack, with the
+/// variable each one sets for ecr-login.
+const SESSION_INPUTS: &[(&str, &str)] = &[
+    ("inline-session-policy", "ECR_LOGIN_INLINE_SESSION_POLICY"),
+    (
+        "managed-session-policies",
+        "ECR_LOGIN_MANAGED_SESSION_POLICIES",
+    ),
+    ("role-chaining", "ECR_LOGIN_ROLE_CHAINING"),
+    ("chain-role-arn", "ECR_LOGIN_CHAIN_ROLE_ARN"),
+    ("role-external-id", "ECR_LOGIN_ROLE_EXTERNAL_ID"),
+    ("allowed-account-ids", "ECR_LOGIN_ALLOWED_ACCOUNT_IDS"),
+    ("dual-stack", "ECR_LOGIN_DUAL_STACK"),
+];
 /// The terminator of the heredoc that carries the installer.
 const DELIM: &str = "ECR_LOGIN_INSTALL_SH";
 /// Stands in for the user's `script:`: GitLab runs it in the before_script's shell.
@@ -97,6 +113,15 @@ fn interpolate_value(v: &Value, values: &BTreeMap<String, String>) -> Value {
     }
 }
 
+/// A `default:` as GitLab interpolates it into a string (`false` for a boolean input).
+fn input_default(default: &Value) -> String {
+    match default {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        other => panic!("unexpected default {other}"),
+    }
+}
+
 /// The job part after GitLab's interpolation with `given` inputs: an unknown input or a missing
 /// required one (no `default:`) is refused, the others take their defaults.
 fn interpolate(given: &[(&str, &str)]) -> Value {
@@ -114,7 +139,7 @@ fn interpolate(given: &[(&str, &str)]) -> Value {
             let default = s
                 .get("default")
                 .unwrap_or_else(|| panic!("GitLab refuses the pipeline: `{name}` is required"));
-            values.insert(name.clone(), default.as_str().unwrap().to_string());
+            values.insert(name.clone(), input_default(default));
         }
     }
     let part = interpolate_value(&parse_yaml(&parts().1), &values);
@@ -180,13 +205,13 @@ struct Pipeline {
 
 impl Pipeline {
     fn new(proxy: Proxy) -> Pipeline {
+        Pipeline::with_release(proxy, Release::start())
+    }
+
+    fn with_release(proxy: Proxy, release: Release) -> Pipeline {
         let sb = Sandbox::new();
         std::fs::create_dir_all(sb.path().join("tmp")).unwrap();
-        Pipeline {
-            sb,
-            release: Release::start(),
-            proxy,
-        }
+        Pipeline { sb, release, proxy }
     }
 
     /// The interpolated hidden job for the `include:` inputs a user would write (pointing the
@@ -476,6 +501,38 @@ fn a_release_the_installer_does_not_pin_stops_before_login() {
     p.assert_tmp_empty();
 }
 
+/// The job's before_script hands ecr-login the session policies, role chaining, account guard
+/// and dual-stack settings exactly as given (multi-line values included); left at their
+/// defaults they are empty or `false`, which ecr-login takes as not set.
+#[test]
+fn session_inputs_reach_ecr_logins_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = RecordingStub::new(dir.path());
+    let p = Pipeline::with_release(Proxy::start(), Release::serving(&stub.program));
+    let given: Vec<(&str, &str)> = SESSION_INPUTS
+        .iter()
+        .map(|(input, var)| (*input, session_setting(var)))
+        .collect();
+    let job = p.job(&given);
+    p.run_main(SH, &job, &p.env(&job, true)).assert_ok();
+    let (args, env) = stub.last_run();
+    assert_eq!(args, ["login"]);
+    assert_session_settings(&env);
+
+    stub.clear();
+    let job = p.job(&[]);
+    p.run_main(SH, &job, &p.env(&job, true)).assert_ok();
+    let (_, env) = stub.last_run();
+    for (input, var) in SESSION_INPUTS {
+        let want = if BOOLEAN_INPUTS.contains(input) {
+            "false"
+        } else {
+            ""
+        };
+        assert_eq!(env[*var], want, "{var}");
+    }
+}
+
 // --- what the component declares ------------------------------------------------------------
 
 #[test]
@@ -484,7 +541,12 @@ fn every_input_is_typed_described_and_defaulted_as_documented() {
     for (name, s) in &spec {
         let desc = s["description"].as_str().unwrap_or_default();
         assert!(desc.len() > 20, "input `{name}` has no real description");
-        assert_eq!(s["type"], "string", "input `{name}` is not a typed string");
+        let want = if BOOLEAN_INPUTS.contains(&name.as_str()) {
+            "boolean"
+        } else {
+            "string"
+        };
+        assert_eq!(s["type"], want, "input `{name}` is not a typed {want}");
     }
     let default_version = install_sh()
         .lines()
@@ -492,22 +554,30 @@ fn every_input_is_typed_described_and_defaulted_as_documented() {
         .and_then(|l| l.strip_suffix('"'))
         .unwrap()
         .to_string();
-    let defaults: BTreeMap<&str, Option<&str>> = spec
+    let defaults: BTreeMap<&str, Option<String>> = spec
         .iter()
-        .map(|(k, s)| (k.as_str(), s.get("default").map(|d| d.as_str().unwrap())))
+        .map(|(k, s)| (k.as_str(), s.get("default").map(input_default)))
         .collect();
-    let want: BTreeMap<&str, Option<&str>> = [
+    let want: BTreeMap<&str, Option<String>> = [
         ("job-name", Some("ecr-login")),
         ("role-arn", None),
         ("aws-region", None),
         ("registries", Some("")),
         ("audience", Some("sts.amazonaws.com")),
+        ("inline-session-policy", Some("")),
+        ("managed-session-policies", Some("")),
+        ("role-chaining", Some("false")),
+        ("chain-role-arn", Some("")),
+        ("role-external-id", Some("")),
+        ("allowed-account-ids", Some("")),
+        ("dual-stack", Some("false")),
         ("env-file", Some("ecr-login.env")),
         ("version", Some(default_version.as_str())),
         ("base-url", Some("")),
         ("install-dir", Some("")),
     ]
     .into_iter()
+    .map(|(k, v)| (k, v.map(str::to_string)))
     .collect();
     assert_eq!(defaults, want);
 }
@@ -522,6 +592,13 @@ fn inputs_map_to_the_env_contract_and_never_into_scripts() {
         ("aws-region", "eu-west-1"),
         ("registries", "210987654321,public.ecr.aws"),
         ("audience", "https://gitlab.example.com"),
+        ("inline-session-policy", r#"{"Version": "2012-10-17"}"#),
+        ("managed-session-policies", "arn:aws:iam::aws:policy/A"),
+        ("role-chaining", "true"),
+        ("chain-role-arn", "arn:aws:iam::333333333333:role/ecr"),
+        ("role-external-id", "ext-4711"),
+        ("allowed-account-ids", "210987654321"),
+        ("dual-stack", "true"),
         ("env-file", "out/ecr.env"),
         ("version", "1.2.3"),
         ("base-url", "https://mirror.example.com/ecr-login"),
@@ -538,6 +615,13 @@ fn inputs_map_to_the_env_contract_and_never_into_scripts() {
             "ECR_LOGIN_REGISTRIES": "210987654321,public.ecr.aws",
             "ECR_LOGIN_AUDIENCE": "https://gitlab.example.com",
             "ECR_LOGIN_ID_TOKEN_ENV": "ECR_LOGIN_ID_TOKEN",
+            "ECR_LOGIN_INLINE_SESSION_POLICY": r#"{"Version": "2012-10-17"}"#,
+            "ECR_LOGIN_MANAGED_SESSION_POLICIES": "arn:aws:iam::aws:policy/A",
+            "ECR_LOGIN_ROLE_CHAINING": "true",
+            "ECR_LOGIN_CHAIN_ROLE_ARN": "arn:aws:iam::333333333333:role/ecr",
+            "ECR_LOGIN_ROLE_EXTERNAL_ID": "ext-4711",
+            "ECR_LOGIN_ALLOWED_ACCOUNT_IDS": "210987654321",
+            "ECR_LOGIN_DUAL_STACK": "true",
             "ECR_LOGIN_ENV_FILE": "out/ecr.env",
             "ECR_LOGIN_VERSION": "1.2.3",
             "ECR_LOGIN_BASE_URL": "https://mirror.example.com/ecr-login",

@@ -629,3 +629,55 @@ cp "$DOCKER_CONFIG/config.json" "$WORKSPACE/seen-config.json""#;
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Session policies, role chaining, the account guard and dual-stack: each option reaches
+/// ecr-login through withEnv as its environment setting, exactly as given (Lists joined with
+/// commas, multi-line values included); left out, or `false`, none of them is set.
+#[test]
+fn ecr_login_step_passes_the_session_options_to_ecr_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = RecordingStub::new(dir.path());
+    let mut b = Build::new(Proxy::start());
+    b.release = Release::serving(&stub.program);
+    let chain: Vec<&str> = session_setting("ECR_LOGIN_CHAIN_ROLE_ARN")
+        .split(',')
+        .collect();
+    let config = serde_json::json!({
+        "roleArn": ROLE,
+        "version": TEST_VERSION,
+        "baseUrl": b.release.base_url(),
+        "inlineSessionPolicy": session_setting("ECR_LOGIN_INLINE_SESSION_POLICY"),
+        "managedSessionPolicies": session_setting("ECR_LOGIN_MANAGED_SESSION_POLICIES"),
+        "roleChaining": true,
+        "chainRoleArn": chain,
+        "roleExternalId": session_setting("ECR_LOGIN_ROLE_EXTERNAL_ID"),
+        "allowedAccountIds": session_setting("ECR_LOGIN_ALLOWED_ACCOUNT_IDS"),
+        "dualStack": true,
+    });
+    let (answer, log) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogin", "config": config}),
+    );
+    assert_eq!(answer["error"], serde_json::Value::Null, "{log}");
+    let (args, env) = stub.last_run();
+    assert_eq!(args, ["login"]);
+    assert_eq!(env["AWS_ROLE_ARN"], ROLE);
+    assert_session_settings(&env);
+
+    stub.clear();
+    let config = serde_json::json!({
+        "version": TEST_VERSION,
+        "baseUrl": b.release.base_url(),
+        "roleChaining": "false",
+        "dualStack": false,
+    });
+    let (answer, log) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogin", "config": config}),
+    );
+    assert_eq!(answer["error"], serde_json::Value::Null, "{log}");
+    let (_, env) = stub.last_run();
+    for (var, _) in SESSION_SETTINGS {
+        assert!(!env.contains_key(*var), "{var} was set: {:?}", env[*var]);
+    }
+}

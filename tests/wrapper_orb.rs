@@ -89,12 +89,27 @@ fn compile(orb: &Value, name: &str, args: &[(&str, &str)]) -> Vec<Step> {
         params.insert(k.to_string(), v.to_string());
     }
     for (k, spec) in declared {
-        assert_eq!(spec["type"], "string", "parameter {k}");
-        if !params.contains_key(k) {
-            let default = spec["default"]
-                .as_str()
-                .unwrap_or_else(|| panic!("required parameter `{k}` not given"));
-            params.insert(k.clone(), default.to_string());
+        let default = &spec["default"];
+        match spec["type"].as_str() {
+            Some("string") => {
+                if !params.contains_key(k) {
+                    let default = default
+                        .as_str()
+                        .unwrap_or_else(|| panic!("required parameter `{k}` not given"));
+                    params.insert(k.clone(), default.to_string());
+                }
+            }
+            // CircleCI writes a boolean into an environment value as 1 or 0.
+            Some("boolean") => {
+                let value = match params.get(k).map(String::as_str) {
+                    Some("true") => true,
+                    Some("false") => false,
+                    Some(other) => panic!("`{k}` is a boolean, not {other:?}"),
+                    None => default.as_bool().expect("a boolean parameter's default"),
+                };
+                params.insert(k.clone(), if value { "1" } else { "0" }.to_string());
+            }
+            other => panic!("parameter {k}: unexpected type {other:?}"),
         }
     }
     command["steps"]
@@ -440,4 +455,51 @@ fn failing_steps_stop_with_ecr_logins_message() {
     ))
     .assert_fails(1, &["no pinned checksum for ecr-login 1.2.3"]);
     assert_eq!(proxy.count("sts", None), 0);
+}
+
+/// Session policies, role chaining, the account guard and dual-stack: each parameter reaches
+/// ecr-login as its environment setting, exactly as given (multi-line values included, the
+/// booleans as CircleCI writes them); at their defaults, none of them is set.
+#[test]
+fn session_parameters_reach_ecr_logins_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, orb) = pack(dir.path());
+    let stub = RecordingStub::new(dir.path());
+    let release = Release::serving(&stub.program);
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let job = Job::new(&sb, &proxy, &release);
+    let base_url = release.base_url();
+    let params = [
+        ("inline_session_policy", "ECR_LOGIN_INLINE_SESSION_POLICY"),
+        (
+            "managed_session_policies",
+            "ECR_LOGIN_MANAGED_SESSION_POLICIES",
+        ),
+        ("role_chaining", "ECR_LOGIN_ROLE_CHAINING"),
+        ("chain_role_arn", "ECR_LOGIN_CHAIN_ROLE_ARN"),
+        ("role_external_id", "ECR_LOGIN_ROLE_EXTERNAL_ID"),
+        ("allowed_account_ids", "ECR_LOGIN_ALLOWED_ACCOUNT_IDS"),
+        ("dual_stack", "ECR_LOGIN_DUAL_STACK"),
+    ];
+    let install = [("version", TEST_VERSION), ("base_url", base_url.as_str())];
+    let mut args = install.to_vec();
+    args.extend(params.iter().map(|(p, var)| (*p, session_setting(var))));
+    job.run_steps(&compile(&orb, "login", &args)).assert_ok();
+    let (argv, env) = stub.last_run();
+    assert_eq!(argv, ["login"]);
+    assert_session_settings(&env);
+    assert!(
+        !env.keys()
+            .any(|k| k.starts_with("PARAM_") || k == "SCRIPT_INSTALL"),
+        "the orb's own variables reach ecr-login: {:?}",
+        env.keys().collect::<Vec<_>>()
+    );
+
+    stub.clear();
+    job.run_steps(&compile(&orb, "login", &install)).assert_ok();
+    let (_, env) = stub.last_run();
+    for (_, var) in &params {
+        assert!(!env.contains_key(*var), "{var} was set: {:?}", env[*var]);
+    }
 }
