@@ -6,9 +6,11 @@
 #
 # Settings (environment):
 #   ECR_LOGIN_VERSION      release to install (default: the one this script pins)
-#   ECR_LOGIN_BASE_URL     where releases live; the asset URL is <base>/v<version>/<asset>
+#   ECR_LOGIN_BASE_URL     where releases live (https:// only); the asset URL is
+#                          <base>/v<version>/<asset>
 #   ECR_LOGIN_INSTALL_DIR  where to put it (default: the GitHub tool cache, else
-#                          ${XDG_CACHE_HOME:-$HOME/.cache}/ecr-login/<version>)
+#                          ${XDG_CACHE_HOME:-$HOME/.cache}/ecr-login/<version>); it must be
+#                          yours and not writable by others (unless sticky, like /tmp)
 #   ECR_LOGIN_CHECKSUMS_FILE  extra "<version> <sha256> <asset>" lines (mirrors, tests)
 #   ECR_LOGIN_OS, ECR_LOGIN_ARCH  override what `uname` says
 # Prints the installed binary's path as the last line of stdout. Exit 0 on success.
