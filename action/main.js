@@ -36,6 +36,13 @@ function main() {
     AWS_ROLE_SESSION_NAME: input("role-session-name"),
     ECR_LOGIN_ROLE_DURATION_SECONDS: input("role-duration-seconds"),
     ECR_LOGIN_OUTPUT_CREDENTIALS: input("output-credentials") === "true" ? "true" : "",
+    ECR_LOGIN_INLINE_SESSION_POLICY: input("inline-session-policy"),
+    ECR_LOGIN_MANAGED_SESSION_POLICIES: input("managed-session-policies"),
+    ECR_LOGIN_ROLE_CHAINING: input("role-chaining") === "true" ? "true" : "",
+    ECR_LOGIN_CHAIN_ROLE_ARN: input("chain-role-arn"),
+    ECR_LOGIN_ROLE_EXTERNAL_ID: input("role-external-id"),
+    ECR_LOGIN_ALLOWED_ACCOUNT_IDS: input("allowed-account-ids"),
+    ECR_LOGIN_DUAL_STACK: input("dual-stack") === "true" ? "true" : "",
     ECR_LOGIN_PLATFORM: "github-actions",
   };
   if (input("http-proxy")) {

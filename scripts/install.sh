@@ -6,9 +6,11 @@
 #
 # Settings (environment):
 #   ECR_LOGIN_VERSION      release to install (default: the one this script pins)
-#   ECR_LOGIN_BASE_URL     where releases live; the asset URL is <base>/v<version>/<asset>
+#   ECR_LOGIN_BASE_URL     where releases live (https:// only); the asset URL is
+#                          <base>/v<version>/<asset>
 #   ECR_LOGIN_INSTALL_DIR  where to put it (default: the GitHub tool cache, else
-#                          ${XDG_CACHE_HOME:-$HOME/.cache}/ecr-login/<version>)
+#                          ${XDG_CACHE_HOME:-$HOME/.cache}/ecr-login/<version>); it must be
+#                          yours and not writable by others (unless sticky, like /tmp)
 #   ECR_LOGIN_CHECKSUMS_FILE  extra "<version> <sha256> <asset>" lines (mirrors, tests)
 #   ECR_LOGIN_OS, ECR_LOGIN_ARCH  override what `uname` says
 # Prints the installed binary's path as the last line of stdout. Exit 0 on success.
@@ -30,6 +32,10 @@ version="${ECR_LOGIN_VERSION:-$DEFAULT_VERSION}"
 version="${version#v}"
 base_url="${ECR_LOGIN_BASE_URL:-$DEFAULT_BASE_URL}"
 base_url="${base_url%/}"
+case "$base_url" in
+  https://*) ;;
+  *) die "ECR_LOGIN_BASE_URL must be an https:// URL, not $base_url: the binary is only downloaded over TLS" ;;
+esac
 
 os="${ECR_LOGIN_OS:-$(uname -s)}"
 arch="${ECR_LOGIN_ARCH:-$(uname -m)}"
@@ -85,17 +91,45 @@ else
 fi
 bin="$dir/ecr-login$exe"
 
+# The install directory must be ours and writable by nobody else (or sticky, like /tmp):
+# otherwise another user could swap the binary between its check and its run. `ls -ldn` is
+# portable (POSIX sh on Linux and macOS): mode in field 1, numeric owner in field 3.
+me="$(id -u)"
+private() { # PATH WHAT: fails unless PATH is owned by us and not writable by group or others
+  # shellcheck disable=SC2012 # ls -ldn's mode and owner fields are portable; stat's flags are not
+  info="$(ls -ldn "$1")" || die "cannot read the owner of $1"
+  mode="${info%% *}"
+  owner="$(printf '%s\n' "$info" | awk '{ print $3 }')"
+  [ "$owner" = "$me" ] ||
+    die "$2 $1 is owned by uid $owner, not by you (uid $me): its owner could replace ecr-login there; set ECR_LOGIN_INSTALL_DIR to a directory of your own"
+  case "$mode" in
+    ?????w* | ????????w*)
+      case "$mode" in
+        d????????[tT]*) ;;
+        *) die "$2 $1 is writable by other users ($mode): they could replace ecr-login there; chmod go-w it, or set ECR_LOGIN_INSTALL_DIR to a directory of your own" ;;
+      esac
+      ;;
+  esac
+}
+(umask 022 && mkdir -p "$dir") || die "cannot create the install directory $dir"
+private "$dir" "the install directory"
+
 # Cached and intact: nothing to download.
-if [ -f "$bin" ] && [ "$(sha256 "$bin")" = "$want" ]; then
-  say "using cached $bin"
-  printf '%s\n' "$bin"
-  exit 0
+if [ -f "$bin" ] && [ ! -L "$bin" ]; then
+  private "$bin" "the cached binary"
+  if [ "$(sha256 "$bin")" = "$want" ]; then
+    say "using cached $bin"
+    printf '%s\n' "$bin"
+    exit 0
+  fi
 fi
 
 command -v curl >/dev/null 2>&1 || die "curl is not installed"
-mkdir -p "$dir"
-tmp="$dir/.ecr-login.download.$$"
-trap 'rm -f "$tmp"' EXIT INT TERM
+# A new file of ours with an unpredictable name, next to the binary: the final rename is
+# atomic, and nothing planted in the directory beforehand (a symlink) is followed.
+tmp="$(mktemp "$dir/.ecr-login.XXXXXXXX")" || die "cannot create a temporary file in $dir"
+trap 'rm -f "$tmp"' EXIT
+trap 'exit 1' INT TERM
 url="$base_url/v$version/$asset"
 say "downloading $url"
 curl --proto '=https' --tlsv1.2 --fail --silent --show-error --location \
@@ -105,6 +139,7 @@ curl --proto '=https' --tlsv1.2 --fail --silent --show-error --location \
 got="$(sha256 "$tmp")"
 [ "$got" = "$want" ] || die "checksum mismatch: want $want got $got ($url); nothing was installed"
 
+# The verified file is the one that is moved into place: nobody else can write it meanwhile.
 chmod 0755 "$tmp"
 mv -f "$tmp" "$bin"
 trap - EXIT INT TERM

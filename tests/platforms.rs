@@ -6,22 +6,6 @@ use crate::harness::*;
 
 const H1: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
 
-/// A token from the shared issuer with these claims.
-fn token(iss: &str, aud: &str, sub: &str) -> String {
-    let q = |s: &str| {
-        s.replace(':', "%3A")
-            .replace('/', "%2F")
-            .replace('{', "%7B")
-            .replace('}', "%7D")
-    };
-    shared_issuer().token(&format!(
-        "iss={}&audience={}&sub={}",
-        q(iss),
-        q(aud),
-        q(sub)
-    ))
-}
-
 fn trust(iss: &str, aud: &str, sub: &str) -> Proxy {
     trusting_proxy(serde_json::json!({"iss": iss, "aud": aud, "sub": sub}))
 }

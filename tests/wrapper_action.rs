@@ -26,6 +26,15 @@ impl Job {
         }
     }
 
+    /// A job whose release is `stub`.
+    fn with_stub(stub: &RecordingStub) -> Job {
+        Job {
+            sb: Sandbox::new(),
+            release: Release::serving(&stub.program),
+            proxy: Proxy::start(),
+        }
+    }
+
     /// `node action/<step>.js` with the runner's environment and `with` inputs.
     fn step(&self, script: &str, with: &[(&str, &str)], extra: &[(String, String)]) -> Run {
         let action = yaml_to_json(&repo_root().join("action.yml"), false);
@@ -213,4 +222,54 @@ fn a_tampered_release_is_never_run() {
     assert!(run.stderr.contains("checksum mismatch"), "{}", run.stderr);
     assert!(!run.stdout.contains("pwned"));
     assert!(job.proxy.calls().is_empty());
+}
+
+/// Session policies, role chaining, the account guard and dual-stack: each input reaches
+/// ecr-login as its environment setting, exactly as given; left at its default (empty, or
+/// `false`), it reaches it not at all, so the job's own environment stays in charge.
+#[test]
+fn policy_chaining_account_and_dual_stack_inputs_reach_ecr_logins_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = RecordingStub::new(dir.path());
+    let job = Job::with_stub(&stub);
+    let inputs = [
+        ("inline-session-policy", "ECR_LOGIN_INLINE_SESSION_POLICY"),
+        (
+            "managed-session-policies",
+            "ECR_LOGIN_MANAGED_SESSION_POLICIES",
+        ),
+        ("role-chaining", "ECR_LOGIN_ROLE_CHAINING"),
+        ("chain-role-arn", "ECR_LOGIN_CHAIN_ROLE_ARN"),
+        ("role-external-id", "ECR_LOGIN_ROLE_EXTERNAL_ID"),
+        ("allowed-account-ids", "ECR_LOGIN_ALLOWED_ACCOUNT_IDS"),
+        ("dual-stack", "ECR_LOGIN_DUAL_STACK"),
+    ];
+    let mut with = vec![("role-to-assume", ROLE), ("version", TEST_VERSION)];
+    with.extend(
+        inputs
+            .iter()
+            .map(|(name, var)| (*name, session_setting(var))),
+    );
+    job.step("main.js", &with, &[]).assert_ok();
+    let (args, env) = stub.last_run();
+    assert_eq!(args, ["login"]);
+    assert_eq!(env["AWS_ROLE_ARN"], ROLE);
+    assert_session_settings(&env);
+
+    // Defaults, and the booleans given as `false`: none of those variables is set.
+    for with in [
+        vec![("version", TEST_VERSION)],
+        vec![
+            ("version", TEST_VERSION),
+            ("role-chaining", "false"),
+            ("dual-stack", "false"),
+        ],
+    ] {
+        stub.clear();
+        job.step("main.js", &with, &[]).assert_ok();
+        let (_, env) = stub.last_run();
+        for (_, var) in &inputs {
+            assert!(!env.contains_key(*var), "{var} was set: {:?}", env[*var]);
+        }
+    }
 }

@@ -3,8 +3,9 @@
 //! creation, the hidden job's `variables:` and `id_tokens:` turned into the job's environment
 //! (the token a real signed JWT with GitLab's claims, which STS checks like a trust policy),
 //! then its before_script, a stand-in for the user's script and its after_script run with
-//! `sh -e` / `bash -e` against the local release site and AWS. Also: the schema, shellcheck,
-//! the README's examples, and the embedded installer being scripts/install.sh byte for byte.
+//! `sh -e` / `bash -e` against the local release site and AWS. Also: the inputs' types and
+//! defaults, the README's inputs table, and the embedded installer being scripts/install.sh
+//! byte for byte. (The validators, check-jsonschema and shellcheck, run in scripts/lint.sh.)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,22 @@ const GL_URL: &str = "https://gitlab.example.com";
 const GL_PROJECT: &str = "grp/proj";
 const GL_SUB: &str = "project_path:grp/proj:ref_type:branch:ref:main";
 const H1: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
+/// The inputs typed `boolean` (GitLab interpolates them as `true`/`false`).
+const BOOLEAN_INPUTS: &[&str] = &["role-chaining", "dual-stack"];
+/// The inputs for session policies, role chaining, the account guard and dual-stack, with the
+/// variable each one sets for ecr-login.
+const SESSION_INPUTS: &[(&str, &str)] = &[
+    ("inline-session-policy", "ECR_LOGIN_INLINE_SESSION_POLICY"),
+    (
+        "managed-session-policies",
+        "ECR_LOGIN_MANAGED_SESSION_POLICIES",
+    ),
+    ("role-chaining", "ECR_LOGIN_ROLE_CHAINING"),
+    ("chain-role-arn", "ECR_LOGIN_CHAIN_ROLE_ARN"),
+    ("role-external-id", "ECR_LOGIN_ROLE_EXTERNAL_ID"),
+    ("allowed-account-ids", "ECR_LOGIN_ALLOWED_ACCOUNT_IDS"),
+    ("dual-stack", "ECR_LOGIN_DUAL_STACK"),
+];
 /// The terminator of the heredoc that carries the installer.
 const DELIM: &str = "ECR_LOGIN_INSTALL_SH";
 /// Stands in for the user's `script:`: GitLab runs it in the before_script's shell.
@@ -96,6 +113,15 @@ fn interpolate_value(v: &Value, values: &BTreeMap<String, String>) -> Value {
     }
 }
 
+/// A `default:` as GitLab interpolates it into a string (`false` for a boolean input).
+fn input_default(default: &Value) -> String {
+    match default {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        other => panic!("unexpected default {other}"),
+    }
+}
+
 /// The job part after GitLab's interpolation with `given` inputs: an unknown input or a missing
 /// required one (no `default:`) is refused, the others take their defaults.
 fn interpolate(given: &[(&str, &str)]) -> Value {
@@ -113,7 +139,7 @@ fn interpolate(given: &[(&str, &str)]) -> Value {
             let default = s
                 .get("default")
                 .unwrap_or_else(|| panic!("GitLab refuses the pipeline: `{name}` is required"));
-            values.insert(name.clone(), default.as_str().unwrap().to_string());
+            values.insert(name.clone(), input_default(default));
         }
     }
     let part = interpolate_value(&parse_yaml(&parts().1), &values);
@@ -164,17 +190,6 @@ fn install_sh() -> String {
 
 // --- a GitLab job on this machine ------------------------------------------------------------
 
-/// A token from the shared issuer with these claims (':' and '/' URL-encoded).
-fn token(iss: &str, aud: &str, sub: &str) -> String {
-    let q = |s: &str| s.replace(':', "%3A").replace('/', "%2F");
-    shared_issuer().token(&format!(
-        "iss={}&audience={}&sub={}",
-        q(iss),
-        q(aud),
-        q(sub)
-    ))
-}
-
 /// STS that accepts only what a trust policy for this project's `main` branch would.
 fn gitlab_trust(aud: &str) -> Proxy {
     trusting_proxy(json!({"iss": GL_URL, "aud": aud, "sub": GL_SUB}))
@@ -190,13 +205,13 @@ struct Pipeline {
 
 impl Pipeline {
     fn new(proxy: Proxy) -> Pipeline {
+        Pipeline::with_release(proxy, Release::start())
+    }
+
+    fn with_release(proxy: Proxy, release: Release) -> Pipeline {
         let sb = Sandbox::new();
         std::fs::create_dir_all(sb.path().join("tmp")).unwrap();
-        Pipeline {
-            sb,
-            release: Release::start(),
-            proxy,
-        }
+        Pipeline { sb, release, proxy }
     }
 
     /// The interpolated hidden job for the `include:` inputs a user would write (pointing the
@@ -302,14 +317,10 @@ impl Pipeline {
     fn assert_no_secrets(&self, run: &Run, env: &BTreeMap<String, String>) {
         let mut secrets = self.proxy.secrets();
         secrets.extend(env.get("ECR_LOGIN_ID_TOKEN").cloned());
-        for s in secrets.iter().filter(|s| s.len() >= 8) {
-            assert!(
-                !run.stdout.contains(s.as_str()) && !run.stderr.contains(s.as_str()),
-                "a secret was printed:\nstdout:\n{}\nstderr:\n{}",
-                run.stdout,
-                run.stderr
-            );
-        }
+        assert_no_secret_in(
+            &secrets,
+            &[("stdout", &run.stdout), ("stderr", &run.stderr)],
+        );
     }
 
     fn sts_calls(&self) -> Vec<Value> {
@@ -370,6 +381,10 @@ fn logs_in_hands_off_and_logs_out(p: &Pipeline, shell: &[&str], job: &Value, bin
     assert_eq!(sts[0]["operation"], "AssumeRoleWithWebIdentity");
     assert_eq!(sts[0]["status"], 200);
     p.assert_tmp_empty();
+    // What the no-leak check looks for includes the session keys and the ECR password.
+    let secrets = p.proxy.secrets();
+    assert!(secrets.len() >= 4, "{} secrets recorded", secrets.len());
+    assert!(secrets.iter().any(|s| s == "111111111111-auth-token"));
     p.assert_no_secrets(&run, &env);
 
     let after = p.run(shell, &script(job, "after_script"), &env);
@@ -486,6 +501,38 @@ fn a_release_the_installer_does_not_pin_stops_before_login() {
     p.assert_tmp_empty();
 }
 
+/// The job's before_script hands ecr-login the session policies, role chaining, account guard
+/// and dual-stack settings exactly as given (multi-line values included); left at their
+/// defaults they are empty or `false`, which ecr-login takes as not set.
+#[test]
+fn session_inputs_reach_ecr_logins_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = RecordingStub::new(dir.path());
+    let p = Pipeline::with_release(Proxy::start(), Release::serving(&stub.program));
+    let given: Vec<(&str, &str)> = SESSION_INPUTS
+        .iter()
+        .map(|(input, var)| (*input, session_setting(var)))
+        .collect();
+    let job = p.job(&given);
+    p.run_main(SH, &job, &p.env(&job, true)).assert_ok();
+    let (args, env) = stub.last_run();
+    assert_eq!(args, ["login"]);
+    assert_session_settings(&env);
+
+    stub.clear();
+    let job = p.job(&[]);
+    p.run_main(SH, &job, &p.env(&job, true)).assert_ok();
+    let (_, env) = stub.last_run();
+    for (input, var) in SESSION_INPUTS {
+        let want = if BOOLEAN_INPUTS.contains(input) {
+            "false"
+        } else {
+            ""
+        };
+        assert_eq!(env[*var], want, "{var}");
+    }
+}
+
 // --- what the component declares ------------------------------------------------------------
 
 #[test]
@@ -494,7 +541,12 @@ fn every_input_is_typed_described_and_defaulted_as_documented() {
     for (name, s) in &spec {
         let desc = s["description"].as_str().unwrap_or_default();
         assert!(desc.len() > 20, "input `{name}` has no real description");
-        assert_eq!(s["type"], "string", "input `{name}` is not a typed string");
+        let want = if BOOLEAN_INPUTS.contains(&name.as_str()) {
+            "boolean"
+        } else {
+            "string"
+        };
+        assert_eq!(s["type"], want, "input `{name}` is not a typed {want}");
     }
     let default_version = install_sh()
         .lines()
@@ -502,22 +554,30 @@ fn every_input_is_typed_described_and_defaulted_as_documented() {
         .and_then(|l| l.strip_suffix('"'))
         .unwrap()
         .to_string();
-    let defaults: BTreeMap<&str, Option<&str>> = spec
+    let defaults: BTreeMap<&str, Option<String>> = spec
         .iter()
-        .map(|(k, s)| (k.as_str(), s.get("default").map(|d| d.as_str().unwrap())))
+        .map(|(k, s)| (k.as_str(), s.get("default").map(input_default)))
         .collect();
-    let want: BTreeMap<&str, Option<&str>> = [
+    let want: BTreeMap<&str, Option<String>> = [
         ("job-name", Some("ecr-login")),
         ("role-arn", None),
         ("aws-region", None),
         ("registries", Some("")),
         ("audience", Some("sts.amazonaws.com")),
+        ("inline-session-policy", Some("")),
+        ("managed-session-policies", Some("")),
+        ("role-chaining", Some("false")),
+        ("chain-role-arn", Some("")),
+        ("role-external-id", Some("")),
+        ("allowed-account-ids", Some("")),
+        ("dual-stack", Some("false")),
         ("env-file", Some("ecr-login.env")),
         ("version", Some(default_version.as_str())),
         ("base-url", Some("")),
         ("install-dir", Some("")),
     ]
     .into_iter()
+    .map(|(k, v)| (k, v.map(str::to_string)))
     .collect();
     assert_eq!(defaults, want);
 }
@@ -532,6 +592,13 @@ fn inputs_map_to_the_env_contract_and_never_into_scripts() {
         ("aws-region", "eu-west-1"),
         ("registries", "210987654321,public.ecr.aws"),
         ("audience", "https://gitlab.example.com"),
+        ("inline-session-policy", r#"{"Version": "2012-10-17"}"#),
+        ("managed-session-policies", "arn:aws:iam::aws:policy/A"),
+        ("role-chaining", "true"),
+        ("chain-role-arn", "arn:aws:iam::333333333333:role/ecr"),
+        ("role-external-id", "ext-4711"),
+        ("allowed-account-ids", "210987654321"),
+        ("dual-stack", "true"),
         ("env-file", "out/ecr.env"),
         ("version", "1.2.3"),
         ("base-url", "https://mirror.example.com/ecr-login"),
@@ -548,6 +615,13 @@ fn inputs_map_to_the_env_contract_and_never_into_scripts() {
             "ECR_LOGIN_REGISTRIES": "210987654321,public.ecr.aws",
             "ECR_LOGIN_AUDIENCE": "https://gitlab.example.com",
             "ECR_LOGIN_ID_TOKEN_ENV": "ECR_LOGIN_ID_TOKEN",
+            "ECR_LOGIN_INLINE_SESSION_POLICY": r#"{"Version": "2012-10-17"}"#,
+            "ECR_LOGIN_MANAGED_SESSION_POLICIES": "arn:aws:iam::aws:policy/A",
+            "ECR_LOGIN_ROLE_CHAINING": "true",
+            "ECR_LOGIN_CHAIN_ROLE_ARN": "arn:aws:iam::333333333333:role/ecr",
+            "ECR_LOGIN_ROLE_EXTERNAL_ID": "ext-4711",
+            "ECR_LOGIN_ALLOWED_ACCOUNT_IDS": "210987654321",
+            "ECR_LOGIN_DUAL_STACK": "true",
             "ECR_LOGIN_ENV_FILE": "out/ecr.env",
             "ECR_LOGIN_VERSION": "1.2.3",
             "ECR_LOGIN_BASE_URL": "https://mirror.example.com/ecr-login",
@@ -592,62 +666,14 @@ fn embedded_installer_is_scripts_install_sh_byte_for_byte() {
     assert_eq!(template_text().matches(&format!("<<'{DELIM}'")).count(), 1);
 }
 
-// --- validators ------------------------------------------------------------------------------
+// --- the README ------------------------------------------------------------------------------
+// (scripts/lint.sh validates the component, its examples and its scripts: check-jsonschema,
+// shellcheck.)
 
-fn check_jsonschema(files: &[&Path], extra: &[&str]) {
-    let bin = python().parent().unwrap().join("check-jsonschema");
-    let out = Command::new(&bin)
-        .args(["--builtin-schema", "vendor.gitlab-ci"])
-        .args(extra)
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "check-jsonschema {files:?}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// check-jsonschema reads one YAML document per file, so the header and the job part are
-/// checked apart, raw (`$[[ ]]` stands only where the schema wants a string). The schema takes
-/// any hidden key as an "arbitrary YAML anchor", so the job is also checked after GitLab's
-/// interpolation (with the defaults and sample required inputs), made visible and given the
-/// `script:` a real job needs: that is what validates id_tokens, variables, scripts, artifacts.
+/// gitlab/README.md documents every input, and shows how to include the component.
 #[test]
-fn component_is_valid_gitlab_ci() {
-    let dir = tempfile::tempdir().unwrap();
-    let (head, tail) = parts();
-    let spec = dir.path().join("spec.yml");
-    let raw = dir.path().join("job.yml");
-    std::fs::write(&spec, head).unwrap();
-    std::fs::write(&raw, tail).unwrap();
-    let mut job = job_with_defaults();
-    job["script"] = json!(["true"]);
-    let visible = dir.path().join("visible.json");
-    std::fs::write(&visible, json!({ "ecr-login-job": job }).to_string()).unwrap();
-    check_jsonschema(&[&spec, &raw, &visible], &[]);
-}
-
-/// Every YAML example in gitlab/README.md is a valid pipeline, and it documents every input.
-#[test]
-fn readme_examples_are_valid_gitlab_ci_and_inputs_are_documented() {
+fn readme_documents_every_input() {
     let readme = std::fs::read_to_string(repo_root().join("gitlab/README.md")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    let mut rest = readme.as_str();
-    while let Some(start) = rest.find("```yaml\n") {
-        let body = &rest[start + 8..];
-        let end = body.find("```").unwrap();
-        let file = dir.path().join(format!("example{}.yml", files.len()));
-        std::fs::write(&file, &body[..end]).unwrap();
-        files.push(file);
-        rest = &body[end + 3..];
-    }
-    assert!(files.len() >= 2, "the README has no YAML examples");
-    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    check_jsonschema(&refs, &["--data-transform", "gitlab-ci"]);
     for name in inputs_spec().keys() {
         assert!(
             readme.contains(&format!("| `{name}` |")),
@@ -655,27 +681,6 @@ fn readme_examples_are_valid_gitlab_ci_and_inputs_are_documented() {
         );
     }
     assert!(readme.contains("component: $CI_SERVER_FQDN/"));
-}
-
-#[test]
-fn embedded_scripts_pass_shellcheck() {
-    let shellcheck = require_tool("shellcheck", "shellcheck");
-    let job = job_with_defaults();
-    let dir = tempfile::tempdir().unwrap();
-    for key in ["before_script", "after_script"] {
-        let file = dir.path().join(format!("{key}.sh"));
-        std::fs::write(&file, script(&job, key).join("\n") + "\n").unwrap();
-        let out = Command::new(&shellcheck)
-            .args(["--shell=sh", "--severity=style"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "shellcheck {key}:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-    }
 }
 
 /// gitlab/embed-installer.sh puts a changed scripts/install.sh (and its DEFAULT_VERSION) back

@@ -4,7 +4,7 @@
 //! environment plus what the Groovy passes through withEnv/withCredentials), log in with an
 //! oidc-provider token bound to a variable, to a file, or with the agent's own AWS keys; the
 //! steps themselves run in plain Groovy against stand-ins for the Pipeline steps
-//! (tests/support/jenkins_steps.groovy); shellcheck and npm-groovy-lint are clean.
+//! (tests/support/jenkins_steps.groovy). (shellcheck and npm-groovy-lint run in scripts/lint.sh.)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,17 +20,6 @@ const JK_SUB: &str = "https://jenkins.example.com/job/app/";
 
 fn jenkins_dir() -> PathBuf {
     repo_root().join("jenkins")
-}
-
-/// A token from the shared issuer with the oidc-provider plugin's default claims for job `app`.
-fn jenkins_token(sub: &str) -> String {
-    let q = |s: &str| s.replace(':', "%3A").replace('/', "%2F");
-    shared_issuer().token(&format!(
-        "iss={}&audience={}&sub={}",
-        q(JK_ISS),
-        q(JK_AUD),
-        q(sub)
-    ))
 }
 
 /// STS that accepts only tokens of this Jenkins' job `app` (like the role's trust policy).
@@ -219,12 +208,8 @@ impl Build {
     fn assert_no_secrets(&self, also: &[&str], texts: &[&str]) {
         let mut secrets = self.proxy.secrets();
         secrets.extend(also.iter().map(|s| s.to_string()));
-        assert!(!secrets.is_empty());
-        for s in secrets.iter().filter(|s| s.len() >= 8) {
-            for t in texts {
-                assert!(!t.contains(s.as_str()), "a secret leaked: {t}");
-            }
-        }
+        let texts: Vec<(&str, &str)> = texts.iter().map(|t| ("the build", *t)).collect();
+        assert_no_secret_in(&secrets, &texts);
     }
 
     fn tmpdir_entries(&self) -> Vec<String> {
@@ -280,7 +265,7 @@ fn the_installer_resource_is_scripts_install_sh_byte_for_byte_and_no_symlink() {
 #[test]
 fn id_token_credential_bound_to_a_variable_logs_in() {
     let b = Build::new(jenkins_trust());
-    let jwt = jenkins_token(JK_SUB);
+    let jwt = token(JK_ISS, JK_AUD, JK_SUB);
     let (bin, install) = b.install();
     let run = b.login(
         &bin,
@@ -316,7 +301,7 @@ fn id_token_credential_bound_to_a_variable_logs_in() {
 #[test]
 fn id_token_file_credential_logs_in_and_fills_the_env_file() {
     let b = Build::new(jenkins_trust());
-    let jwt = jenkins_token(JK_SUB);
+    let jwt = token(JK_ISS, JK_AUD, JK_SUB);
     // withCredentials([file(credentialsId: ..., variable: 'AWS_WEB_IDENTITY_TOKEN_FILE')])
     let token_file = b.workspace_tmp().join("secretFiles/token");
     std::fs::create_dir_all(token_file.parent().unwrap()).unwrap();
@@ -377,7 +362,7 @@ fn without_a_credential_the_agents_aws_keys_assume_the_role() {
 #[test]
 fn a_token_the_role_does_not_trust_fails_the_step_and_leaves_nothing() {
     let b = Build::new(jenkins_trust());
-    let jwt = jenkins_token("https://jenkins.example.com/job/other/");
+    let jwt = token(JK_ISS, JK_AUD, "https://jenkins.example.com/job/other/");
     let (bin, _) = b.install();
     let run = b.login(
         &bin,
@@ -416,12 +401,10 @@ fn the_docker_config_block_makes_a_new_private_directory() {
     }
 }
 
-// --- Validators ------------------------------------------------------------------------------
+// --- What Groovy hands the sh step --------------------------------------------------------------
 
 #[test]
-fn sh_blocks_are_plain_posix_sh_that_groovy_passes_unchanged() {
-    require_tool("shellcheck", "shellcheck");
-    let dir = tempfile::tempdir().unwrap();
+fn sh_blocks_are_what_groovy_passes_unchanged() {
     let mut names = Vec::new();
     for file in ["ecrLogin.groovy", "withEcrLogin.groovy"] {
         for (name, script) in sh_blocks(file) {
@@ -434,18 +417,6 @@ fn sh_blocks_are_plain_posix_sh_that_groovy_passes_unchanged() {
             assert!(
                 !script.contains("${"),
                 "{file} {name}: ${{...}} in {script}"
-            );
-            let path = dir.path().join(format!("{}.sh", name.replace(' ', "-")));
-            std::fs::write(&path, &script).unwrap();
-            let out = Command::new("shellcheck")
-                .args(["-s", "sh"])
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "shellcheck {file} {name}:\n{}",
-                String::from_utf8_lossy(&out.stdout)
             );
             names.push(name);
         }
@@ -524,7 +495,7 @@ fn credentials(jwt: &str) -> serde_json::Value {
 #[test]
 fn ecr_login_step_binds_the_credential_and_returns_the_registries() {
     let b = Build::new(jenkins_trust());
-    let jwt = jenkins_token(JK_SUB);
+    let jwt = token(JK_ISS, JK_AUD, JK_SUB);
     let config = serde_json::json!({
         "roleArn": ROLE,
         "region": "us-east-1",
@@ -599,7 +570,7 @@ fn ecr_login_step_refuses_unknown_options_and_two_credentials() {
 #[test]
 fn with_ecr_login_scopes_a_private_docker_config_to_the_block_and_deletes_it() {
     let b = Build::new(jenkins_trust());
-    let jwt = jenkins_token(JK_SUB);
+    let jwt = token(JK_ISS, JK_AUD, JK_SUB);
     let config = serde_json::json!({
         "roleArn": ROLE,
         "region": "us-east-1",
@@ -657,4 +628,56 @@ cp "$DOCKER_CONFIG/config.json" "$WORKSPACE/seen-config.json""#;
         .filter(|n| n.starts_with("ecr-login-docker"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Session policies, role chaining, the account guard and dual-stack: each option reaches
+/// ecr-login through withEnv as its environment setting, exactly as given (Lists joined with
+/// commas, multi-line values included); left out, or `false`, none of them is set.
+#[test]
+fn ecr_login_step_passes_the_session_options_to_ecr_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = RecordingStub::new(dir.path());
+    let mut b = Build::new(Proxy::start());
+    b.release = Release::serving(&stub.program);
+    let chain: Vec<&str> = session_setting("ECR_LOGIN_CHAIN_ROLE_ARN")
+        .split(',')
+        .collect();
+    let config = serde_json::json!({
+        "roleArn": ROLE,
+        "version": TEST_VERSION,
+        "baseUrl": b.release.base_url(),
+        "inlineSessionPolicy": session_setting("ECR_LOGIN_INLINE_SESSION_POLICY"),
+        "managedSessionPolicies": session_setting("ECR_LOGIN_MANAGED_SESSION_POLICIES"),
+        "roleChaining": true,
+        "chainRoleArn": chain,
+        "roleExternalId": session_setting("ECR_LOGIN_ROLE_EXTERNAL_ID"),
+        "allowedAccountIds": session_setting("ECR_LOGIN_ALLOWED_ACCOUNT_IDS"),
+        "dualStack": true,
+    });
+    let (answer, log) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogin", "config": config}),
+    );
+    assert_eq!(answer["error"], serde_json::Value::Null, "{log}");
+    let (args, env) = stub.last_run();
+    assert_eq!(args, ["login"]);
+    assert_eq!(env["AWS_ROLE_ARN"], ROLE);
+    assert_session_settings(&env);
+
+    stub.clear();
+    let config = serde_json::json!({
+        "version": TEST_VERSION,
+        "baseUrl": b.release.base_url(),
+        "roleChaining": "false",
+        "dualStack": false,
+    });
+    let (answer, log) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogin", "config": config}),
+    );
+    assert_eq!(answer["error"], serde_json::Value::Null, "{log}");
+    let (_, env) = stub.last_run();
+    for (var, _) in SESSION_SETTINGS {
+        assert!(!env.contains_key(*var), "{var} was set: {:?}", env[*var]);
+    }
 }

@@ -1,6 +1,6 @@
 //! The CircleCI orb (orb/src, Orb-Template layout): packed like `circleci orb pack`
-//! (tests/support/pack_orb.py), validated as an inline orb against CircleCI's config schema, and
-//! its commands' `run` steps executed the way the CircleCI runner does: parameters compiled into
+//! (tests/support/pack_orb.py; scripts/lint.sh validates it against CircleCI's config schema),
+//! and its commands' `run` steps executed the way the CircleCI runner does: parameters compiled into
 //! the steps' `environment`, each step in `bash -eo pipefail` with $BASH_ENV read at start,
 //! the installer fetching the binary from the local HTTPS release site, STS checking the job's
 //! OIDC token like a trust policy.
@@ -89,12 +89,27 @@ fn compile(orb: &Value, name: &str, args: &[(&str, &str)]) -> Vec<Step> {
         params.insert(k.to_string(), v.to_string());
     }
     for (k, spec) in declared {
-        assert_eq!(spec["type"], "string", "parameter {k}");
-        if !params.contains_key(k) {
-            let default = spec["default"]
-                .as_str()
-                .unwrap_or_else(|| panic!("required parameter `{k}` not given"));
-            params.insert(k.clone(), default.to_string());
+        let default = &spec["default"];
+        match spec["type"].as_str() {
+            Some("string") => {
+                if !params.contains_key(k) {
+                    let default = default
+                        .as_str()
+                        .unwrap_or_else(|| panic!("required parameter `{k}` not given"));
+                    params.insert(k.clone(), default.to_string());
+                }
+            }
+            // CircleCI writes a boolean into an environment value as 1 or 0.
+            Some("boolean") => {
+                let value = match params.get(k).map(String::as_str) {
+                    Some("true") => true,
+                    Some("false") => false,
+                    Some(other) => panic!("`{k}` is a boolean, not {other:?}"),
+                    None => default.as_bool().expect("a boolean parameter's default"),
+                };
+                params.insert(k.clone(), if value { "1" } else { "0" }.to_string());
+            }
+            other => panic!("parameter {k}: unexpected type {other:?}"),
         }
     }
     command["steps"]
@@ -209,43 +224,13 @@ impl Job {
     }
 }
 
-/// A token from the shared issuer with these claims.
-fn token(iss: &str, aud: &str, sub: &str) -> String {
-    let q = |s: &str| s.replace(':', "%3A").replace('/', "%2F");
-    shared_issuer().token(&format!(
-        "iss={}&audience={}&sub={}",
-        q(iss),
-        q(aud),
-        q(sub)
-    ))
-}
-
 /// STS that trusts only this organization's tokens for project 5a1e-proj.
 fn circleci_trust() -> Proxy {
     trusting_proxy(json!({"iss": ISS, "aud": ORG, "sub": "org/0b9e9d6c-org/project/5a1e-proj/*"}))
 }
 
-fn assert_no_secret(proxy: &Proxy, what: &str, text: &str) {
-    for secret in proxy.secrets() {
-        assert!(!text.contains(&secret), "{what} shows a secret:\n{text}");
-    }
-}
-
-fn check_jsonschema(file: &Path) -> Run {
-    let out = Command::new(python().parent().unwrap().join("check-jsonschema"))
-        .args(["--builtin-schema", "vendor.circle-ci"])
-        .arg(file)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 #[test]
-fn orb_packs_into_an_inline_orb_that_circleci_schema_accepts() {
+fn orb_packs_into_an_inline_orb_with_its_commands_and_examples() {
     let dir = tempfile::tempdir().unwrap();
     let (_, orb) = pack(dir.path());
     assert_eq!(orb["version"], 2.1);
@@ -261,47 +246,16 @@ fn orb_packs_into_an_inline_orb_that_circleci_schema_accepts() {
             .collect::<Vec<_>>(),
         ["login", "logout"]
     );
-
-    // A project's config that declares the orb inline and uses both commands in a job.
-    let config = json!({
-        "version": 2.1,
-        "orbs": {"ecr-login": orb},
-        "jobs": {"push": {
-            "docker": [{"image": "cimg/base:current"}],
-            "steps": [
-                "checkout",
-                {"ecr-login/login": {"role_arn": ROLE_111, "region": "us-east-1", "registries": "111111111111"}},
-                {"run": {"name": "Push", "command": "docker push \"$ECR_LOGIN_REGISTRY/app:$CIRCLE_SHA1\""}},
-                "ecr-login/logout",
-            ],
-        }},
-        "workflows": {"main": {"jobs": [{"push": {"context": "aws"}}]}},
-    });
-    let file = dir.path().join("config.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-    check_jsonschema(&file).assert_ok();
-
-    // The schema does look inside an inline orb's commands: a stray key in a step is refused.
-    let mut broken = config.clone();
-    broken["orbs"]["ecr-login"]["commands"]["login"]["steps"][0]["run"]["bogus"] = json!(1);
-    let bad = dir.path().join("broken.json");
-    std::fs::write(&bad, broken.to_string()).unwrap();
-    let run = check_jsonschema(&bad);
-    assert_ne!(run.code, 0, "the schema accepted a broken inline orb");
-    assert!(
-        run.stdout.contains("commands.login.steps[0]"),
-        "{}",
-        run.stdout
-    );
-
-    // Each usage example is itself a valid config.
-    for (name, example) in orb["examples"].as_object().unwrap() {
-        assert!(example["description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()));
-        let file = dir.path().join(format!("example-{name}.json"));
-        std::fs::write(&file, example["usage"].to_string()).unwrap();
-        check_jsonschema(&file).assert_ok();
+    let examples = orb["examples"].as_object().unwrap();
+    assert!(!examples.is_empty());
+    for (name, example) in examples {
+        assert!(
+            example["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "example {name}"
+        );
+        assert!(example["usage"]["version"].is_number(), "example {name}");
     }
 }
 
@@ -391,13 +345,14 @@ fn login_then_logout_run_as_circleci_runs_them() {
     later.assert_ok();
     assert_eq!(later.stdout, H1);
 
-    for (what, text) in [
-        ("the login step's stdout", &login.stdout),
-        ("the login step's stderr", &login.stderr),
-        ("$BASH_ENV", &job.bash_env()),
-    ] {
-        assert_no_secret(&proxy, what, text);
-    }
+    assert_no_secret_in(
+        &proxy.secrets(),
+        &[
+            ("the login step's stdout", &login.stdout),
+            ("the login step's stderr", &login.stderr),
+            ("$BASH_ENV", &job.bash_env()),
+        ],
+    );
 
     let logout = job.run_steps(&compile(&orb, "logout", &install));
     logout.assert_ok();
@@ -412,7 +367,10 @@ fn login_then_logout_run_as_circleci_runs_them() {
         config["auths"].get(H1).is_none(),
         "logout left the ECR login: {config:#}"
     );
-    assert_no_secret(&proxy, "the logout step's output", &logout.stderr);
+    assert_no_secret_in(
+        &proxy.secrets(),
+        &[("the logout step's output", &logout.stderr)],
+    );
 }
 
 #[test]
@@ -497,4 +455,51 @@ fn failing_steps_stop_with_ecr_logins_message() {
     ))
     .assert_fails(1, &["no pinned checksum for ecr-login 1.2.3"]);
     assert_eq!(proxy.count("sts", None), 0);
+}
+
+/// Session policies, role chaining, the account guard and dual-stack: each parameter reaches
+/// ecr-login as its environment setting, exactly as given (multi-line values included, the
+/// booleans as CircleCI writes them); at their defaults, none of them is set.
+#[test]
+fn session_parameters_reach_ecr_logins_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, orb) = pack(dir.path());
+    let stub = RecordingStub::new(dir.path());
+    let release = Release::serving(&stub.program);
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let job = Job::new(&sb, &proxy, &release);
+    let base_url = release.base_url();
+    let params = [
+        ("inline_session_policy", "ECR_LOGIN_INLINE_SESSION_POLICY"),
+        (
+            "managed_session_policies",
+            "ECR_LOGIN_MANAGED_SESSION_POLICIES",
+        ),
+        ("role_chaining", "ECR_LOGIN_ROLE_CHAINING"),
+        ("chain_role_arn", "ECR_LOGIN_CHAIN_ROLE_ARN"),
+        ("role_external_id", "ECR_LOGIN_ROLE_EXTERNAL_ID"),
+        ("allowed_account_ids", "ECR_LOGIN_ALLOWED_ACCOUNT_IDS"),
+        ("dual_stack", "ECR_LOGIN_DUAL_STACK"),
+    ];
+    let install = [("version", TEST_VERSION), ("base_url", base_url.as_str())];
+    let mut args = install.to_vec();
+    args.extend(params.iter().map(|(p, var)| (*p, session_setting(var))));
+    job.run_steps(&compile(&orb, "login", &args)).assert_ok();
+    let (argv, env) = stub.last_run();
+    assert_eq!(argv, ["login"]);
+    assert_session_settings(&env);
+    assert!(
+        !env.keys()
+            .any(|k| k.starts_with("PARAM_") || k == "SCRIPT_INSTALL"),
+        "the orb's own variables reach ecr-login: {:?}",
+        env.keys().collect::<Vec<_>>()
+    );
+
+    stub.clear();
+    job.run_steps(&compile(&orb, "login", &install)).assert_ok();
+    let (_, env) = stub.last_run();
+    for (_, var) in &params {
+        assert!(!env.contains_key(*var), "{var} was set: {:?}", env[*var]);
+    }
 }

@@ -36,6 +36,25 @@ def call(Map config = [:]) {
         // File ecr-login appends ECR_LOGIN_REGISTRY= / ECR_LOGIN_REGISTRY_HOSTS= lines to, for later
         // steps (ECR_LOGIN_ENV_FILE). Empty: a private temporary file, removed after the step.
         envFile: '',
+        // An IAM policy (JSON) that narrows the session's permissions, e.g. pull from two
+        // repositories only (ECR_LOGIN_INLINE_SESSION_POLICY).
+        inlineSessionPolicy: '',
+        // Managed policy ARNs that narrow the session: a List or a comma-separated String
+        // (ECR_LOGIN_MANAGED_SESSION_POLICIES).
+        managedSessionPolicies: [],
+        // true: assume roleArn with the agent's AWS credentials even when an id token is bound
+        // (ECR_LOGIN_ROLE_CHAINING).
+        roleChaining: false,
+        // Further roles, each assumed with the previous one's credentials after roleArn (e.g. in
+        // another account): a List or a comma-separated String (ECR_LOGIN_CHAIN_ROLE_ARN).
+        chainRoleArn: [],
+        // The external id the chained roles require (ECR_LOGIN_ROLE_EXTERNAL_ID).
+        roleExternalId: '',
+        // Refuse to log in unless the identity is in one of these accounts: a List or a
+        // comma-separated String (ECR_LOGIN_ALLOWED_ACCOUNT_IDS).
+        allowedAccountIds: [],
+        // true: also log in to the registries' IPv6 dual-stack hosts (ECR_LOGIN_DUAL_STACK).
+        dualStack: false,
     ]
     Set unknown = config.keySet() - defaults.keySet()
     if (unknown) {
@@ -89,10 +108,17 @@ String login(Map options, String binary) {
     loginEnv.addAll(settings([
         AWS_ROLE_ARN: options.roleArn,
         AWS_REGION: options.region,
-        ECR_LOGIN_REGISTRIES: registryList(options.registries),
+        ECR_LOGIN_REGISTRIES: commaList(options.registries),
         ECR_LOGIN_AUDIENCE: options.audience,
         DOCKER_CONFIG: options.dockerConfig,
         ECR_LOGIN_ENV_FILE: options.envFile,
+        ECR_LOGIN_INLINE_SESSION_POLICY: options.inlineSessionPolicy,
+        ECR_LOGIN_MANAGED_SESSION_POLICIES: commaList(options.managedSessionPolicies),
+        ECR_LOGIN_ROLE_CHAINING: flag(options.roleChaining),
+        ECR_LOGIN_CHAIN_ROLE_ARN: commaList(options.chainRoleArn),
+        ECR_LOGIN_ROLE_EXTERNAL_ID: options.roleExternalId,
+        ECR_LOGIN_ALLOWED_ACCOUNT_IDS: commaList(options.allowedAccountIds),
+        ECR_LOGIN_DUAL_STACK: flag(options.dualStack),
     ]))
     List bindings = []
     if (options.idTokenCredentialsId) {
@@ -131,9 +157,14 @@ List<String> settings(Map values) {
     return entries
 }
 
-// A List or a String, as the comma-separated list ECR_LOGIN_REGISTRIES takes.
-String registryList(Object registries) {
-    return [registries ?: []].flatten().join(',')
+// A List or a String, as the comma-separated list ecr-login takes (ECR_LOGIN_REGISTRIES...).
+String commaList(Object values) {
+    return [values ?: []].flatten().join(',')
+}
+
+// 'true' for true (or 'true'), else '' (not set): the string 'false' is no Groovy false.
+String flag(Object value) {
+    return value?.toString() == 'true' ? 'true' : ''
 }
 
 // KEY=value lines (ecr-login appends, so the last value of a key wins).

@@ -12,11 +12,24 @@ set -eu
 setting() {
   if [ -n "$2" ]; then export "$1=$2"; fi
 }
+# Exports $1=true for a boolean parameter that is on (CircleCI writes booleans as 1 or 0).
+flag() {
+  case "$2" in
+    1 | true) export "$1=true" ;;
+  esac
+}
 
 setting AWS_ROLE_ARN "${PARAM_ROLE_ARN:-}"
 setting AWS_REGION "${PARAM_REGION:-}"
 setting ECR_LOGIN_REGISTRIES "${PARAM_REGISTRIES:-}"
 setting ECR_LOGIN_AUDIENCE "${PARAM_AUDIENCE:-}"
+setting ECR_LOGIN_INLINE_SESSION_POLICY "${PARAM_INLINE_SESSION_POLICY:-}"
+setting ECR_LOGIN_MANAGED_SESSION_POLICIES "${PARAM_MANAGED_SESSION_POLICIES:-}"
+flag ECR_LOGIN_ROLE_CHAINING "${PARAM_ROLE_CHAINING:-}"
+setting ECR_LOGIN_CHAIN_ROLE_ARN "${PARAM_CHAIN_ROLE_ARN:-}"
+setting ECR_LOGIN_ROLE_EXTERNAL_ID "${PARAM_ROLE_EXTERNAL_ID:-}"
+setting ECR_LOGIN_ALLOWED_ACCOUNT_IDS "${PARAM_ALLOWED_ACCOUNT_IDS:-}"
+flag ECR_LOGIN_DUAL_STACK "${PARAM_DUAL_STACK:-}"
 setting ECR_LOGIN_ENV_FILE "${PARAM_ENV_FILE:-}"
 setting ECR_LOGIN_VERSION "${PARAM_VERSION:-}"
 setting ECR_LOGIN_BASE_URL "${PARAM_BASE_URL:-}"
@@ -27,5 +40,7 @@ bin="$(printf '%s\n' "$installed" | tail -n 1)"
 [ -x "$bin" ] || { echo "ecr-login orb: the installer named no executable ($bin)" >&2; exit 1; }
 
 unset SCRIPT_INSTALL PARAM_ROLE_ARN PARAM_REGION PARAM_REGISTRIES PARAM_AUDIENCE PARAM_ENV_FILE \
-  PARAM_VERSION PARAM_BASE_URL
+  PARAM_VERSION PARAM_BASE_URL PARAM_INLINE_SESSION_POLICY PARAM_MANAGED_SESSION_POLICIES \
+  PARAM_ROLE_CHAINING PARAM_CHAIN_ROLE_ARN PARAM_ROLE_EXTERNAL_ID PARAM_ALLOWED_ACCOUNT_IDS \
+  PARAM_DUAL_STACK
 exec "$bin" login
