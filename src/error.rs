@@ -439,6 +439,9 @@ pub enum AuthFileError {
         registry: String,
         reason: String,
     },
+    /// The config routes the registry to amazon-ecr-credential-helper, which cannot store logins.
+    #[error("{config} sends {registry} to docker-credential-ecr-login (amazon-ecr-credential-helper), which gets its own tokens and cannot store this login (it answered \"not implemented\")")]
+    ForeignEcrHelper { registry: String, config: PathBuf },
     #[error(
         "no home directory and no DOCKER_CONFIG: cannot tell where Docker's config.json lives"
     )]
@@ -459,6 +462,10 @@ impl AuthFileError {
             ],
             AuthFileError::Helper { helper, .. } => vec![
                 format!("the config names credsStore/credHelpers \"{helper}\": check that docker-credential-{helper} is on PATH and works (`docker-credential-{helper} list`), or remove it from config.json to store the login in the file"),
+            ],
+            AuthFileError::ForeignEcrHelper { config, .. } => vec![
+                "Docker would ask that helper, not the file, for this registry's credentials, so it would use whatever AWS credentials the helper finds, not the role this login assumed".into(),
+                format!("remove the \"ecr-login\" value from \"credHelpers\" (or \"credsStore\") in {}, or give this job a config of its own: DOCKER_CONFIG=$(mktemp -d) ecr-login ...", config.display()),
             ],
             AuthFileError::NoHome => vec!["set DOCKER_CONFIG or HOME".into()],
         }

@@ -44,7 +44,7 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
     for login in logins {
         match helper_for(&root, login.host) {
             Some(helper) => {
-                helper_client::store(&helper, login)?;
+                helper_client::store(&helper, login).map_err(|e| foreign_ecr_helper(e, &path))?;
                 tracing::debug!(
                     "stored the login for {} with docker-credential-{helper}",
                     login.host
@@ -85,6 +85,27 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
         auths.insert(host.to_string(), Value::Object(Map::new()));
     }
     write_atomically(&path, &root)
+}
+
+/// amazon-ecr-credential-helper installs as `docker-credential-ecr-login` and answers `store` with
+/// "not implemented": it fetches tokens itself, with its own AWS credentials. A config that still
+/// routes ECR hosts to it (left over from before ecr-login) would make Docker ignore this login;
+/// say so plainly instead of passing on its terse answer.
+fn foreign_ecr_helper(e: AuthFileError, config: &Path) -> AuthFileError {
+    match e {
+        AuthFileError::Helper {
+            helper,
+            registry,
+            reason,
+            ..
+        } if helper == "ecr-login" && reason.contains("not implemented") => {
+            AuthFileError::ForeignEcrHelper {
+                registry,
+                config: config.to_path_buf(),
+            }
+        }
+        other => other,
+    }
 }
 
 /// The credential helper Docker would use for `host`: `credHelpers[host]`, else `credsStore`.
