@@ -165,6 +165,28 @@ pub struct LoginArgs {
 
     #[command(flatten)]
     pub auth_file: AuthFileArgs,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// The token cache: where, and how long before expiry a cached token is refreshed.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Token cache")]
+pub struct CacheArgs {
+    /// Neither read nor write the token cache.
+    #[arg(long, env = EnvVars::ECR_LOGIN_NO_CACHE)]
+    pub no_cache: bool,
+
+    /// The cache directory. Default: $XDG_CACHE_HOME/ecr-login outside CI; inside a CI job the
+    /// job's own temporary directory (RUNNER_TEMP, WORKSPACE_TMP), or no cache where the
+    /// platform has none, so that jobs sharing a runner never share tokens.
+    #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_DIR, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Refresh a cached token when less than this of its life is left (`1h`, `30m`, seconds).
+    #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_MARGIN, value_name = "DURATION", default_value = "1h")]
+    pub cache_margin: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,14 +8,17 @@ use std::path::PathBuf;
 
 use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
-use crate::cli::{Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs};
+use crate::cache;
+use crate::cli::{
+    CacheArgs, Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs,
+};
 use crate::commands::policy::{Access, Document};
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{AuthFileError, Error, UsageError};
 use crate::identity::{self, Plan};
 use crate::output::{Mode, Printer};
-use crate::platform::{self, Platform};
+use crate::platform::{self, CacheHome, Platform};
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
@@ -85,6 +88,8 @@ pub struct LoginConfig {
     /// `--env-file`: `KEY=value` lines for later steps, on every platform.
     pub env_file: Option<PathBuf>,
     pub output_credentials: bool,
+    /// The token cache; `None`: no cache.
+    pub cache: Option<cache::Settings>,
 }
 
 impl Config {
@@ -292,7 +297,9 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         .transpose()?
         .unwrap_or_default();
 
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
     Ok(LoginConfig {
+        cache,
         platform,
         identity,
         region,
@@ -303,6 +310,45 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
     })
+}
+
+/// The token cache's directory and margin, or `None` for no cache (see [`CacheHome`]).
+pub(crate) fn cache_settings(
+    args: &CacheArgs,
+    platform: &dyn Platform,
+    env: &Env,
+) -> Result<Option<cache::Settings>, UsageError> {
+    let margin = cache::parse_duration(&args.cache_margin).ok_or_else(|| {
+        UsageError::Other(format!(
+            "--cache-margin {:?} is not a duration (3600, 90s, 30m, 1h, 1h30m)",
+            args.cache_margin
+        ))
+    })?;
+    if margin >= std::time::Duration::from_secs(12 * 3600) {
+        return Err(UsageError::Other(format!(
+            "--cache-margin {:?} is as long as an ECR token's whole life (12 h): nothing could be served from the cache",
+            args.cache_margin
+        )));
+    }
+    if args.no_cache {
+        return Ok(None);
+    }
+    let dir = match &args.cache_dir {
+        Some(d) => Some(d.clone()),
+        None => match platform.cache_home() {
+            CacheHome::User => env
+                .get(EnvVars::XDG_CACHE_HOME)
+                .map(PathBuf::from)
+                .or_else(|| {
+                    env.get(EnvVars::HOME)
+                        .map(|h| PathBuf::from(h).join(".cache"))
+                })
+                .map(|d| d.join("ecr-login")),
+            CacheHome::Job(d) => Some(d),
+            CacheHome::None => None,
+        },
+    };
+    Ok(dir.map(|dir| cache::Settings { dir, margin }))
 }
 
 /// `--docker-config` / `DOCKER_CONFIG`, else `~/.docker`.

@@ -12,6 +12,7 @@
 //!   the user typed.
 
 pub mod aws;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;

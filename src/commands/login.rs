@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::aws::{self, ecr::RegistryToken, regions, registry::Registry};
+use crate::cache::{Entry, FileCache, Lookup, TokenKey};
 use crate::config::{LoginConfig, RegistryRequest};
 use crate::docker;
 use crate::error::{Error, HandoffError, UsageError};
@@ -66,30 +67,68 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
     tracing::info!("platform: {}", platform.name());
 
     let (region, registries) = resolve_registries(cfg).await?;
-    let sts_region = region
-        .clone()
-        .or_else(|| {
-            registries.iter().find_map(|r| match r {
-                Registry::Private { region, .. } => Some(region.clone()),
-                Registry::Public { .. } => None,
-            })
-        })
-        .unwrap_or_else(|| "us-east-1".to_string());
-    let sdk = aws::sdk_config(&sts_region).await;
+    let cache = cfg
+        .cache
+        .as_ref()
+        .and_then(|c| FileCache::open(&c.dir, c.margin));
+    let keys = match (&cache, cfg.identity.cache_key()) {
+        (Some(_), Some(identity)) if registries.is_empty() => region
+            .as_deref()
+            .map(|r| vec![TokenKey::own_registry(&identity, r)])
+            .unwrap_or_default(),
+        (Some(_), Some(identity)) => registries
+            .iter()
+            .map(|r| TokenKey::new(&identity, r))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let cached: Vec<Lookup> = match &cache {
+        Some(c) => keys.iter().map(|k| c.get(k)).collect(),
+        None => Vec::new(),
+    };
+    let all_fresh = !cached.is_empty() && cached.iter().all(|l| matches!(l, Lookup::Fresh(_)));
+    let all_valid = !cached.is_empty() && cached.iter().all(|l| !matches!(l, Lookup::Miss));
 
-    let who = identity::credentials(&cfg.identity, platform, &sdk).await?;
-    if let Some(arn) = &who.arn {
-        tracing::info!("acting as {arn}");
-    }
-
-    let mut tokens = aws::ecr::tokens(
-        &sdk,
-        Some(&who.credentials),
-        &registries,
-        region.as_deref(),
-        who.arn.as_deref(),
-    )
-    .await?;
+    let (mut tokens, identity) = if all_fresh {
+        tracing::info!("every token came from the cache: no AWS call");
+        from_cache(&cached, &registries, region.as_deref())
+    } else {
+        match fetch(cfg, &region, &registries).await {
+            Ok((tokens, arn)) => {
+                if let Some(c) = &cache {
+                    for (i, key) in keys.iter().enumerate() {
+                        // The token of this key's registry (the only one for the own registry).
+                        let token = match registries.get(i) {
+                            Some(r) => tokens.iter().find(|t| t.host == r.host()),
+                            None => tokens.first(),
+                        };
+                        if let Some((t, expires_at)) =
+                            token.and_then(|t| t.expires_at.map(|e| (t, e)))
+                        {
+                            c.put(
+                                key,
+                                &Entry {
+                                    registry: t.host.clone(),
+                                    username: t.username.clone(),
+                                    password: t.password.clone(),
+                                    expires_at,
+                                    identity: arn.clone(),
+                                },
+                            );
+                        }
+                    }
+                }
+                (tokens, arn)
+            }
+            Err(e) if all_valid => {
+                printer.warn(&format!(
+                    "refreshing the cached tokens failed ({e}); the cached ones are still valid and are used"
+                ));
+                from_cache(&cached, &registries, region.as_deref())
+            }
+            Err(e) => return Err(e),
+        }
+    };
     if cfg.dual_stack {
         tokens = with_dual_stack(tokens);
     }
@@ -120,7 +159,7 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
 
     printer.report(&LoginReport {
         platform: platform.name(),
-        identity: who.arn,
+        identity,
         auth_file: docker::config::config_path(&cfg.docker_config),
         registries: tokens
             .iter()
@@ -133,6 +172,69 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
             .collect(),
     });
     Ok(())
+}
+
+/// The identity's credentials, then every registry's token: the part that talks to AWS.
+async fn fetch(
+    cfg: &LoginConfig,
+    region: &Option<String>,
+    registries: &[Registry],
+) -> Result<(Vec<RegistryToken>, Option<String>), Error> {
+    let sts_region = region
+        .clone()
+        .or_else(|| {
+            registries.iter().find_map(|r| match r {
+                Registry::Private { region, .. } => Some(region.clone()),
+                Registry::Public { .. } => None,
+            })
+        })
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let sdk = aws::sdk_config(&sts_region).await;
+    let who = identity::credentials(&cfg.identity, cfg.platform.as_ref(), &sdk).await?;
+    if let Some(arn) = &who.arn {
+        tracing::info!("acting as {arn}");
+    }
+    let tokens = aws::ecr::tokens(
+        &sdk,
+        Some(&who.credentials),
+        registries,
+        region.as_deref(),
+        who.arn.as_deref(),
+    )
+    .await?;
+    Ok((tokens, who.arn))
+}
+
+/// The logins the cache holds (every lookup is a hit), in the order asked for.
+fn from_cache(
+    cached: &[Lookup],
+    registries: &[Registry],
+    region: Option<&str>,
+) -> (Vec<RegistryToken>, Option<String>) {
+    let mut identity = None;
+    let tokens = cached
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| match l {
+            Lookup::Fresh(e) | Lookup::Stale(e) => Some((i, e)),
+            Lookup::Miss => None,
+        })
+        .map(|(i, e)| {
+            identity = identity.clone().or(e.identity.clone());
+            RegistryToken {
+                host: e.registry.clone(),
+                region: match registries.get(i) {
+                    Some(Registry::Private { region, .. }) => Some(region.clone()),
+                    Some(Registry::Public { .. }) => None,
+                    None => region.map(str::to_string),
+                },
+                username: e.username.clone(),
+                password: e.password.clone(),
+                expires_at: Some(e.expires_at),
+            }
+        })
+        .collect();
+    (tokens, identity)
 }
 
 /// The region (the one given, else the AWS profile's when something needs one) and the
