@@ -10,7 +10,8 @@ use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
 use crate::cache;
 use crate::cli::{
-    CacheArgs, Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs,
+    CacheArgs, Cli, Command, HelperAction, HelperArgs, IdentityArgs, LoginArgs, LoginMode,
+    LogoutArgs, OutputFormat, PolicyArgs,
 };
 use crate::commands::policy::{Access, Document};
 use crate::env::Env;
@@ -35,6 +36,26 @@ pub enum Task {
     Login(LoginConfig),
     Logout(LogoutConfig),
     Policy(PolicyConfig),
+    Helper(HelperConfig),
+}
+
+/// The credential helper's settings.
+#[derive(Debug)]
+pub struct HelperConfig {
+    pub action: crate::docker::helper::Action,
+    /// Plans the identity for the registry Docker asks about.
+    pub planner: identity::Planner,
+    pub cache: Option<cache::Settings>,
+    /// Per-registry identity files, first match wins: the one `login --mode helper` wrote
+    /// beside config.json, then the user's.
+    pub config_files: Vec<PathBuf>,
+}
+
+/// `login --mode helper`'s settings.
+#[derive(Debug)]
+pub struct HelperMode {
+    /// The directories of `PATH`, to check that `docker-credential-ecr-login` is this binary.
+    pub path: Vec<PathBuf>,
 }
 
 /// `logout`'s settings.
@@ -90,6 +111,8 @@ pub struct LoginConfig {
     pub output_credentials: bool,
     /// The token cache; `None`: no cache.
     pub cache: Option<cache::Settings>,
+    /// `--mode helper`: write credHelpers entries, not tokens.
+    pub helper_mode: Option<HelperMode>,
 }
 
 impl Config {
@@ -99,11 +122,17 @@ impl Config {
             Some(Command::Login(args)) => Task::Login(login_config(args, env)?),
             Some(Command::Policy(args)) => Task::Policy(policy_config(args, env)?),
             Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
+            Some(Command::CredentialHelper(args)) => Task::Helper(helper_config(args, env)?),
             None => Task::Login(login_config(cli.login, env)?),
         };
+        let mut printer = printer(&cli.output);
+        if matches!(task, Task::Helper(_)) {
+            // Docker reads the helper's stdout: nothing but the protocol goes there.
+            printer.mode = Mode::Protocol;
+        }
         Ok(Config {
             task,
-            printer: printer(&cli.output),
+            printer,
             log_filter: log_filter(&cli.output, env),
         })
     }
@@ -207,6 +236,7 @@ fn identity_settings(args: &IdentityArgs, env: &Env) -> Result<identity::Setting
             managed_policies,
             allowed_accounts,
         },
+        profile: None,
     })
 }
 
@@ -298,7 +328,14 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         .unwrap_or_default();
 
     let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let helper_mode = (args.mode == LoginMode::Helper).then(|| HelperMode {
+        path: env
+            .get(EnvVars::PATH)
+            .map(|p| std::env::split_paths(p).collect())
+            .unwrap_or_default(),
+    });
     Ok(LoginConfig {
+        helper_mode,
         cache,
         platform,
         identity,
@@ -309,6 +346,32 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         docker_config: docker_dir(args.auth_file.docker_config, env)?,
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
+    })
+}
+
+fn helper_config(args: HelperArgs, env: &Env) -> Result<HelperConfig, Error> {
+    let settings = identity_settings(&args.identity, env)?;
+    let platform = select_platform(&args.identity, env)?;
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let docker_dir = docker_dir(args.docker_config, env)?;
+    let mut config_files = vec![docker_dir.join(crate::config_file::DOCKER_DIR_FILE)];
+    config_files.extend(crate::config_file::user_path(
+        args.config.as_deref(),
+        env.get(EnvVars::XDG_CONFIG_HOME),
+        env.get(EnvVars::HOME),
+    ));
+    use crate::docker::helper::Action;
+    Ok(HelperConfig {
+        action: match args.action {
+            HelperAction::Get => Action::Get,
+            HelperAction::Store => Action::Store,
+            HelperAction::Erase => Action::Erase,
+            HelperAction::List => Action::List,
+            HelperAction::Version => Action::Version,
+        },
+        planner: identity::Planner::new(settings, platform, env.clone()),
+        cache,
+        config_files,
     })
 }
 

@@ -31,6 +31,7 @@ impl EnvVars {
     pub const ECR_LOGIN_CACHE_DIR: &'static str = "ECR_LOGIN_CACHE_DIR";
     pub const ECR_LOGIN_CACHE_MARGIN: &'static str = "ECR_LOGIN_CACHE_MARGIN";
     pub const ECR_LOGIN_CONFIG: &'static str = "ECR_LOGIN_CONFIG";
+    pub const ECR_LOGIN_MODE: &'static str = "ECR_LOGIN_MODE";
     pub const ECR_LOGIN_ISSUER: &'static str = "ECR_LOGIN_ISSUER";
     /// One of the names GitLab's `id_tokens:` may use (ours).
     pub const ECR_LOGIN_ID_TOKEN: &'static str = "ECR_LOGIN_ID_TOKEN";

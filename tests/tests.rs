@@ -12,6 +12,7 @@ mod harness;
 mod auth_file;
 mod errors;
 mod hardening;
+mod helper;
 mod identity;
 mod install;
 mod layout;

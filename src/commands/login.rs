@@ -10,9 +10,13 @@ use serde::Serialize;
 use crate::aws::{self, ecr::RegistryToken, regions, registry::Registry};
 use crate::cache::{Entry, FileCache, Lookup, TokenKey};
 use crate::config::{LoginConfig, RegistryRequest};
-use crate::docker;
+use crate::config_file::Rule;
+use crate::docker::{self, helper};
+use crate::error::AuthFileError;
 use crate::error::{Error, HandoffError, UsageError};
+use crate::id_token::TokenSource;
 use crate::identity;
+use crate::identity::{Base, Plan};
 use crate::output::{Printer, Report};
 use crate::platform::{self, Handoff};
 
@@ -141,9 +145,30 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
             password: &t.password,
         })
         .collect();
-    docker::config::store_logins(&cfg.docker_config, &logins)?;
-
     let hosts: Vec<&str> = tokens.iter().map(|t| t.host.as_str()).collect();
+    match &cfg.helper_mode {
+        None => docker::config::store_logins(&cfg.docker_config, &logins)?,
+        Some(mode) => {
+            // The tokens just fetched sit in the cache, where the helper finds them.
+            check_helper_program(&mode.path)?;
+            let rule = helper_rule(&cfg.identity)?;
+            if rule.role_arn.is_some() || rule.profile.is_some() {
+                let rules: Vec<Rule> = hosts
+                    .iter()
+                    .map(|h| Rule {
+                        pattern: h.to_string(),
+                        ..rule.clone()
+                    })
+                    .collect();
+                crate::config_file::upsert(
+                    &cfg.docker_config.join(crate::config_file::DOCKER_DIR_FILE),
+                    &rules,
+                )?;
+            }
+            docker::config::use_helper(&cfg.docker_config, &hosts, HELPER_NAME)?;
+        }
+    }
+
     platform.hand_off(&Handoff {
         registries: hosts.clone(),
         credentials: cfg.output_credentials.then(|| {
@@ -189,7 +214,7 @@ async fn fetch(
             })
         })
         .unwrap_or_else(|| "us-east-1".to_string());
-    let sdk = aws::sdk_config(&sts_region).await;
+    let sdk = aws::sdk_config(&sts_region, cfg.identity.profile.as_deref()).await;
     let who = identity::credentials(&cfg.identity, cfg.platform.as_ref(), &sdk).await?;
     if let Some(arn) = &who.arn {
         tracing::info!("acting as {arn}");
@@ -285,6 +310,88 @@ fn with_dual_stack(tokens: Vec<RegistryToken>) -> Vec<RegistryToken> {
         }
     }
     out
+}
+
+/// What credHelpers names: Docker runs `docker-credential-<this>`.
+const HELPER_NAME: &str = "ecr-login";
+
+/// The identity the helper must use for these registries, as a per-registry rule (written
+/// beside config.json): the role and where its token comes from, or the profile.
+fn helper_rule(plan: &Plan) -> Result<Rule, Error> {
+    if !plan.hops.is_empty()
+        || plan.session.inline_policy.is_some()
+        || !plan.session.managed_policies.is_empty()
+    {
+        return Err(UsageError::Other(
+            "--mode helper cannot hand chained roles or session policies to the credential helper: log in with --mode tokens, or name one role".into(),
+        )
+        .into());
+    }
+    let mut rule = Rule {
+        profile: plan.profile.clone(),
+        ..Rule::default()
+    };
+    match &plan.base {
+        Base::Chain => {}
+        Base::AssumeRole { role } => rule.role_arn = Some(role.clone()),
+        Base::WebIdentity { role, token } => {
+            rule.role_arn = Some(role.clone());
+            match token {
+                TokenSource::File(p) => rule.web_identity_token_file = Some(p.clone()),
+                TokenSource::Platform { audience, .. } => rule.audience = audience.clone(),
+                TokenSource::Value(_) => {}
+            }
+        }
+    }
+    Ok(rule)
+}
+
+/// `--mode helper` works only if Docker's `docker-credential-ecr-login` is this binary: it is,
+/// or it is made beside this binary when that directory is on PATH and nothing else answers
+/// to the name.
+fn check_helper_program(path: &[PathBuf]) -> Result<(), AuthFileError> {
+    let exe = std::env::current_exe()
+        .and_then(|e| e.canonicalize())
+        .map_err(|e| AuthFileError::Read {
+            path: PathBuf::from("/proc/self/exe"),
+            source: e,
+        })?;
+    let found = path
+        .iter()
+        .map(|d| d.join(helper::PROGRAM))
+        .find(|p| p.is_file());
+    match found {
+        Some(p) if p.canonicalize().is_ok_and(|c| c == exe) => Ok(()),
+        Some(p) => Err(AuthFileError::HelperProgram {
+            found: Some(p),
+            exe,
+        }),
+        None => {
+            let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+            let on_path = path
+                .iter()
+                .any(|d| d.canonicalize().is_ok_and(|c| c == dir));
+            if on_path && link(&exe, &dir.join(helper::PROGRAM)).is_ok() {
+                tracing::info!(
+                    "made {} -> {}",
+                    dir.join(helper::PROGRAM).display(),
+                    exe.display()
+                );
+                return Ok(());
+            }
+            Err(AuthFileError::HelperProgram { found: None, exe })
+        }
+    }
+}
+
+#[cfg(unix)]
+fn link(target: &Path, at: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, at)
+}
+
+#[cfg(not(unix))]
+fn link(target: &Path, at: &Path) -> std::io::Result<()> {
+    std::fs::copy(target, at).map(|_| ())
 }
 
 /// `--env-file`: the non-secret results as `KEY=value` lines, the same on every platform.

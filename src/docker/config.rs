@@ -118,6 +118,38 @@ fn helper_for(root: &Map<String, Value>, host: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Points `hosts` at the credential helper `helper` (`credHelpers[host] = helper`) and drops
+/// their `auths` entries (a token there would only go stale), keeping every other key; the same
+/// lock, atomic write and permissions as [`store_logins`].
+pub fn use_helper(dir: &Path, hosts: &[&str], helper: &str) -> Result<(), AuthFileError> {
+    let path = config_path(dir);
+    ensure_dir(dir)?;
+    warn_if_unsafe(dir);
+    let _lock = lock(dir)?;
+    let mut root = read(&path)?;
+    let helpers = root
+        .entry("credHelpers")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if helpers.is_null() {
+        *helpers = Value::Object(Map::new());
+    }
+    let helpers = helpers
+        .as_object_mut()
+        .ok_or_else(|| AuthFileError::Parse {
+            path: path.clone(),
+            reason: "\"credHelpers\" is not an object".into(),
+        })?;
+    for host in hosts {
+        helpers.insert(host.to_string(), Value::String(helper.to_string()));
+    }
+    if let Some(auths) = root.get_mut("auths").and_then(Value::as_object_mut) {
+        for host in hosts {
+            auths.remove(*host);
+        }
+    }
+    write_atomically(&path, &root)
+}
+
 /// Removes the login of every host in `auths` that `selected` accepts, erasing it from its
 /// credential helper too; returns the hosts removed. A missing file removes nothing.
 pub fn remove_logins(
