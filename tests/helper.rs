@@ -422,3 +422,106 @@ print(json.dumps({"secret": creds["Secret"], "foreign": foreign}))
     assert_eq!(v["secret"], "111111111111-auth-token");
     assert_eq!(v["foreign"], "not-found");
 }
+
+#[test]
+fn a_second_login_costs_no_aws_call() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let login = || {
+        sb.cmd()
+            .aws_keys()
+            .env("AWS_ENDPOINT_URL", &proxy.url())
+            .env("AWS_ROLE_ARN", ROLE)
+            .args(&[
+                "--registries",
+                "111111111111,public.ecr.aws",
+                "--region",
+                "us-east-1",
+            ])
+            .run()
+    };
+    login().assert_ok();
+    let calls = proxy.calls().len();
+    std::fs::remove_file(sb.config_path()).unwrap();
+    login().assert_ok();
+    assert_eq!(proxy.calls().len(), calls, "the second login called AWS");
+    assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
+    assert!(sb.auth("public.ecr.aws").starts_with("AWS:"));
+    // --no-cache: the AWS calls again.
+    sb.cmd()
+        .aws_keys()
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .env("AWS_ROLE_ARN", ROLE)
+        .args(&[
+            "--registries",
+            "111111111111",
+            "--region",
+            "us-east-1",
+            "--no-cache",
+        ])
+        .run()
+        .assert_ok();
+    assert!(proxy.calls().len() > calls);
+}
+
+#[test]
+fn on_github_the_cache_lives_in_runner_temp_only() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let runner_temp = sb.path().join("runner-temp");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let login = |with_temp: bool| {
+        // GITHUB_REF (always set on a runner) is part of the job's identity, hence of the key.
+        let mut cmd = sb
+            .github(&proxy, &shared_issuer_url())
+            .env("GITHUB_REF", "refs/heads/main")
+            .args(&["--registries", "111111111111"]);
+        if with_temp {
+            cmd = cmd.env("RUNNER_TEMP", runner_temp.to_str().unwrap());
+        }
+        cmd.run().assert_ok();
+        proxy.count("sts", None)
+    };
+    // No RUNNER_TEMP: no cache (HOME may be shared with other repositories' jobs).
+    assert_eq!(login(false), 1);
+    assert_eq!(login(false), 2);
+    assert!(!sb.path().join("home/.cache/ecr-login").exists());
+    assert_eq!(login(true), 3);
+    assert_eq!(
+        login(true),
+        3,
+        "the second login in the job was not served from the cache"
+    );
+    assert!(runner_temp.join("ecr-login-cache").is_dir());
+}
+
+#[test]
+fn mode_helper_refuses_amazons_helper_on_path() {
+    require_tool(
+        "docker-credential-ecr-login",
+        "amazon-ecr-credential-helper",
+    );
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    sb.cmd()
+        .aws_keys()
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .args(&[
+            "--registries",
+            "111111111111",
+            "--region",
+            "us-east-1",
+            "--mode",
+            "helper",
+        ])
+        .run()
+        .assert_fails(
+            7,
+            &[
+                "docker-credential-ecr-login on PATH is",
+                "not this ecr-login",
+                "ln -s",
+            ],
+        );
+    assert!(!sb.config_path().exists());
+}

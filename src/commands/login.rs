@@ -153,6 +153,7 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
             check_helper_program(&mode.path)?;
             let rule = helper_rule(&cfg.identity)?;
             if rule.role_arn.is_some() || rule.profile.is_some() {
+                docker::config::ensure_dir(&cfg.docker_config)?;
                 let rules: Vec<Rule> = hosts
                     .iter()
                     .map(|h| Rule {

@@ -188,7 +188,8 @@ pub fn remove_logins(
     Ok(hosts)
 }
 
-fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
+/// Creates Docker's config directory (0700) if it is missing.
+pub fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
     if dir.is_dir() {
         return Ok(());
     }
