@@ -386,6 +386,10 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--upstream", required=True, help="moto_server URL, e.g. http://127.0.0.1:5601")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = ephemeral)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="loopback address to listen on (127.x.y.z; benchmarks give the real ECR name one)")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (and --tls-key)")
+    p.add_argument("--tls-key", metavar="PEM")
     p.add_argument("--faults", help="JSON list of fault rules (see module docstring)")
     p.add_argument("--record", metavar="FILE", help="append STS/ECR response bodies as JSON lines")
     p.add_argument("--jwks-url", help="JWKS used to verify WebIdentityToken (with --trust)")
@@ -398,6 +402,10 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if (args.trust or args.trust_policy) and not args.jwks_url:
         p.error("--trust/--trust-policy needs --jwks-url")
+    if not args.host.startswith("127."):
+        p.error("--host must be a loopback address (127.x.y.z)")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
     try:
         State.load_faults(args.faults or "[]")
         json.loads(args.trust or "{}")
@@ -409,8 +417,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     Handler.state = State(args)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     for signum in (signal.SIGTERM, signal.SIGINT):  # SystemExit unwinds serve_forever()
         signal.signal(signum, lambda _signum, _frame: sys.exit(0))
     print("READY %d" % server.server_address[1], flush=True)
