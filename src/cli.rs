@@ -344,6 +344,9 @@ pub struct OutputArgs {
 pub enum OutputFormat {
     Human,
     Json,
+    /// `login` only: stdout holds just the `.dockerconfigjson` document of an
+    /// `imagePullSecret` (`{"auths": {...}}`), and no auth file is written.
+    Dockerconfigjson,
 }
 
 #[cfg(test)]

@@ -90,16 +90,26 @@ pub struct LoginConfig {
     pub output_credentials: bool,
     /// The token cache; `None`: no cache.
     pub cache: Option<cache::Settings>,
+    /// `--output dockerconfigjson`: print the logins as an `imagePullSecret`'s
+    /// `.dockerconfigjson` document on stdout, and write no auth file.
+    pub dockerconfigjson: bool,
 }
 
 impl Config {
     /// Checks `cli` against `env`: no network, no file read.
     pub fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
+        let dockerconfigjson = cli.output.output == OutputFormat::Dockerconfigjson;
         let task = match cli.command {
-            Some(Command::Login(args)) => Task::Login(login_config(args, env)?),
+            Some(Command::Login(args)) => Task::Login(login_config(args, env, dockerconfigjson)?),
+            Some(Command::Policy(_) | Command::Logout(_)) if dockerconfigjson => {
+                return Err(UsageError::Other(
+                    "--output dockerconfigjson is an output of `login` only".into(),
+                )
+                .into())
+            }
             Some(Command::Policy(args)) => Task::Policy(policy_config(args, env)?),
             Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
-            None => Task::Login(login_config(cli.login, env)?),
+            None => Task::Login(login_config(cli.login, env, dockerconfigjson)?),
         };
         Ok(Config {
             task,
@@ -114,6 +124,7 @@ pub fn printer(output: &crate::cli::OutputArgs) -> Printer {
     let mode = match output.output {
         OutputFormat::Human => Mode::Human,
         OutputFormat::Json => Mode::Json,
+        OutputFormat::Dockerconfigjson => Mode::Protocol,
     };
     Printer::new(mode, output.quiet)
 }
@@ -267,7 +278,7 @@ fn check_account(account: &str, flag: &str) -> Result<(), UsageError> {
     }
 }
 
-fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
+fn login_config(args: LoginArgs, env: &Env, dockerconfigjson: bool) -> Result<LoginConfig, Error> {
     let settings = identity_settings(&args.identity, env)?;
     let platform = select_platform(&args.identity, env)?;
     let identity = identity::plan(&settings, platform.as_ref(), env, None)?;
@@ -309,6 +320,7 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         docker_config: docker_dir(args.auth_file.docker_config, env)?,
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
+        dockerconfigjson,
     })
 }
 
