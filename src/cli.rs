@@ -77,6 +77,13 @@ pub enum Command {
     /// Print the IAM OIDC provider, the role trust policy and a least-privilege ECR policy
     /// that fit this CI job (detected, or described by flags).
     Policy(PolicyArgs),
+    /// Answer the kubelet's image credential provider requests
+    /// (credentialprovider.kubelet.k8s.io/v1): the request on stdin, the registry's
+    /// credentials on stdout. With a service account token in the request, the token is
+    /// exchanged for the service account's role (annotation eks.amazonaws.com/ecr-role-arn, or
+    /// AWS_ECR_ROLE_ARN); without one, the usual identity rules apply (the node's role).
+    #[command(name = "kubelet-credential-provider")]
+    Kubelet(KubeletArgs),
 }
 
 /// Which identity to log in as: the CI platform and its token, the role(s) to assume, and how
@@ -250,6 +257,27 @@ pub struct PolicyArgs {
     /// (e.g. `aws iam create-role --assume-role-policy-document file://trust.json`).
     #[arg(long, value_enum, value_name = "DOCUMENT")]
     pub only: Option<PolicyDocument>,
+}
+
+/// `kubelet-credential-provider`'s options: an identity (the node's, by default), the role for
+/// service account tokens, the token cache and the time budget.
+#[derive(Debug, Clone, Args)]
+pub struct KubeletArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    /// The role to exchange a service account token for when the service account has no
+    /// `eks.amazonaws.com/ecr-role-arn` annotation.
+    #[arg(long, env = EnvVars::AWS_ECR_ROLE_ARN, value_name = "ARN", value_parser = NonEmptyStringValueParser::new())]
+    pub service_account_role_arn: Option<String>,
+
+    /// Give up after this long (`45s`, `1m`; at most 55 s), with an error, so that the kubelet
+    /// (which kills a plugin after one minute) pulls without credentials rather than waits.
+    #[arg(long, value_name = "DURATION", default_value = "45s")]
+    pub deadline: String,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
