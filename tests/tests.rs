@@ -14,6 +14,7 @@ mod errors;
 mod hardening;
 mod identity;
 mod install;
+mod kubelet;
 mod layout;
 mod login;
 mod logout;
