@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::builder::NonEmptyStringValueParser;
+use clap::builder::{BoolishValueParser, NonEmptyStringValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::env::Env;
@@ -81,6 +81,13 @@ pub enum Command {
     /// runs for hosts that config.json's credHelpers sends to "ecr-login". Also what the binary
     /// does when it runs as `docker-credential-ecr-login`.
     CredentialHelper(HelperArgs),
+    /// Answer the kubelet's image credential provider requests
+    /// (credentialprovider.kubelet.k8s.io/v1): the request on stdin, the registry's
+    /// credentials on stdout. With a service account token in the request, the token is
+    /// exchanged for the service account's role (annotation eks.amazonaws.com/ecr-role-arn, or
+    /// AWS_ECR_ROLE_ARN); without one, the usual identity rules apply (the node's role).
+    #[command(name = "kubelet-credential-provider")]
+    Kubelet(KubeletArgs),
 }
 
 /// The credential helper's arguments: the action, and the identity and cache settings from the
@@ -157,7 +164,7 @@ pub struct IdentityArgs {
 
     /// Assume --role-arn with the AWS credentials already in the environment (or the credential
     /// chain), not with the CI platform's token (configure-aws-credentials' `role-chaining`).
-    #[arg(long, env = EnvVars::ECR_LOGIN_ROLE_CHAINING)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_ROLE_CHAINING)]
     pub role_chaining: bool,
 
     /// The external id the chained roles (--chain-role-arn, --role-chaining) require.
@@ -242,7 +249,7 @@ pub enum LoginMode {
 #[command(next_help_heading = "Token cache")]
 pub struct CacheArgs {
     /// Neither read nor write the token cache.
-    #[arg(long, env = EnvVars::ECR_LOGIN_NO_CACHE)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_NO_CACHE)]
     pub no_cache: bool,
 
     /// The cache directory. Default: $XDG_CACHE_HOME/ecr-login outside CI; inside a CI job the
@@ -319,6 +326,27 @@ pub struct PolicyArgs {
     pub only: Option<PolicyDocument>,
 }
 
+/// `kubelet-credential-provider`'s options: an identity (the node's, by default), the role for
+/// service account tokens, the token cache and the time budget.
+#[derive(Debug, Clone, Args)]
+pub struct KubeletArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    /// The role to exchange a service account token for when the service account has no
+    /// `eks.amazonaws.com/ecr-role-arn` annotation.
+    #[arg(long, env = EnvVars::AWS_ECR_ROLE_ARN, value_name = "ARN", value_parser = NonEmptyStringValueParser::new())]
+    pub service_account_role_arn: Option<String>,
+
+    /// Give up after this long (`45s`, `1m`; at most 55 s), with an error, so that the kubelet
+    /// (which kills a plugin after one minute) pulls without credentials rather than waits.
+    #[arg(long, value_name = "DURATION", default_value = "45s")]
+    pub deadline: String,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Access {
     Pull,
@@ -349,13 +377,13 @@ pub struct RegistryArgs {
     pub registries: Option<String>,
 
     /// Accept a region this release does not know (a region newer than it).
-    #[arg(long, env = EnvVars::ECR_LOGIN_ALLOW_UNKNOWN_REGION)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_ALLOW_UNKNOWN_REGION)]
     pub allow_unknown_region: bool,
 
     /// Also log in to the IPv6 (dual-stack) host of each registry
     /// (<account>.dkr-ecr.<region>.on.aws, ecr-public.aws.com), with the same token.
     /// Default: on when AWS_USE_DUALSTACK_ENDPOINT=true.
-    #[arg(long, env = EnvVars::ECR_LOGIN_DUAL_STACK)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_DUAL_STACK)]
     pub dual_stack: bool,
 }
 
@@ -374,7 +402,7 @@ pub struct AuthFileArgs {
 
     /// On GitHub Actions, also write each registry's username and password as step outputs
     /// (docker_username_<host> / docker_password_<host>, masked).
-    #[arg(long, env = EnvVars::ECR_LOGIN_OUTPUT_CREDENTIALS)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_OUTPUT_CREDENTIALS)]
     pub output_credentials: bool,
 }
 
@@ -396,6 +424,7 @@ pub struct OutputArgs {
         short,
         long,
         env = EnvVars::ECR_LOGIN_QUIET,
+        value_parser = BoolishValueParser::new(),
         global = true,
         conflicts_with = "verbose"
     )]
@@ -411,6 +440,9 @@ pub struct OutputArgs {
 pub enum OutputFormat {
     Human,
     Json,
+    /// `login` only: stdout holds just the `.dockerconfigjson` document of an
+    /// `imagePullSecret` (`{"auths": {...}}`), and no auth file is written.
+    Dockerconfigjson,
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
 use crate::cache;
 use crate::cli::{
-    CacheArgs, Cli, Command, HelperAction, HelperArgs, IdentityArgs, LoginArgs, LoginMode,
-    LogoutArgs, OutputFormat, PolicyArgs,
+    CacheArgs, Cli, Command, HelperAction, HelperArgs, IdentityArgs, KubeletArgs, LoginArgs,
+    LoginMode, LogoutArgs, OutputFormat, PolicyArgs,
 };
 use crate::commands::policy::{Access, Document};
 use crate::env::Env;
@@ -37,6 +37,7 @@ pub enum Task {
     Logout(LogoutConfig),
     Policy(PolicyConfig),
     Helper(HelperConfig),
+    Kubelet(KubeletConfig),
 }
 
 /// The credential helper's settings.
@@ -113,19 +114,59 @@ pub struct LoginConfig {
     pub cache: Option<cache::Settings>,
     /// `--mode helper`: write credHelpers entries, not tokens.
     pub helper_mode: Option<HelperMode>,
+    /// `--output dockerconfigjson`: print the logins as an `imagePullSecret`'s
+    /// `.dockerconfigjson` document on stdout, and write no auth file.
+    pub dockerconfigjson: bool,
+}
+
+/// `kubelet-credential-provider`'s settings.
+#[derive(Debug)]
+pub struct KubeletConfig {
+    /// The identity for requests without a service account token (the node's): the usual
+    /// rules, planned like `login`'s.
+    pub identity: Plan,
+    /// The platform `identity` was planned on.
+    pub platform: Box<dyn Platform>,
+    /// The identity settings, re-planned for a service account token (with its role).
+    pub settings: identity::Settings,
+    /// `--service-account-role-arn` / `AWS_ECR_ROLE_ARN`, checked: the role for a service
+    /// account token when the service account names none.
+    pub service_account_role: Option<String>,
+    /// The platform a service account token is exchanged on: `local` (the token is in hand).
+    pub token_platform: Box<dyn Platform>,
+    /// The environment, for planning a service account token's identity.
+    pub env: Env,
+    /// The token cache; `None`: no cache.
+    pub cache: Option<cache::Settings>,
+    /// `--cache-margin`: also taken off the `cacheDuration` the kubelet is told.
+    pub margin: std::time::Duration,
+    /// `--deadline`: the whole request's time budget.
+    pub deadline: std::time::Duration,
 }
 
 impl Config {
     /// Checks `cli` against `env`: no network, no file read.
     pub fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
+        let dockerconfigjson = cli.output.output == OutputFormat::Dockerconfigjson;
         let task = match cli.command {
-            Some(Command::Login(args)) => Task::Login(login_config(args, env)?),
+            Some(Command::Login(args)) => Task::Login(login_config(args, env, dockerconfigjson)?),
+            Some(Command::Policy(_) | Command::Logout(_)) if dockerconfigjson => {
+                return Err(UsageError::Other(
+                    "--output dockerconfigjson is an output of `login` only".into(),
+                )
+                .into())
+            }
             Some(Command::Policy(args)) => Task::Policy(policy_config(args, env)?),
             Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
             Some(Command::CredentialHelper(args)) => Task::Helper(helper_config(args, env)?),
-            None => Task::Login(login_config(cli.login, env)?),
+            Some(Command::Kubelet(args)) => Task::Kubelet(kubelet_config(args, env)?),
+            None => Task::Login(login_config(cli.login, env, dockerconfigjson)?),
         };
-        let mut printer = printer(&cli.output);
+        let mut printer = match task {
+            // The kubelet reads stdout as its protocol, whatever --output says.
+            Task::Kubelet(_) => Printer::new(Mode::Protocol, cli.output.quiet),
+            _ => printer(&cli.output),
+        };
         if matches!(task, Task::Helper(_)) {
             // Docker reads the helper's stdout: nothing but the protocol goes there.
             printer.mode = Mode::Protocol;
@@ -143,6 +184,7 @@ pub fn printer(output: &crate::cli::OutputArgs) -> Printer {
     let mode = match output.output {
         OutputFormat::Human => Mode::Human,
         OutputFormat::Json => Mode::Json,
+        OutputFormat::Dockerconfigjson => Mode::Protocol,
     };
     Printer::new(mode, output.quiet)
 }
@@ -297,7 +339,7 @@ fn check_account(account: &str, flag: &str) -> Result<(), UsageError> {
     }
 }
 
-fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
+fn login_config(args: LoginArgs, env: &Env, dockerconfigjson: bool) -> Result<LoginConfig, Error> {
     let settings = identity_settings(&args.identity, env)?;
     let platform = select_platform(&args.identity, env)?;
     let identity = identity::plan(&settings, platform.as_ref(), env, None)?;
@@ -346,6 +388,7 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         docker_config: docker_dir(args.auth_file.docker_config, env)?,
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
+        dockerconfigjson,
     })
 }
 
@@ -543,6 +586,44 @@ fn check_role_arn(arn: &str) -> Result<(), UsageError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c));
     ok.then_some(()).ok_or_else(bad)
+}
+
+/// The kubelet kills a plugin after one minute: the budget stays inside it.
+const MAX_KUBELET_DEADLINE: std::time::Duration = std::time::Duration::from_secs(55);
+
+fn kubelet_config(args: KubeletArgs, env: &Env) -> Result<KubeletConfig, Error> {
+    let settings = identity_settings(&args.identity, env)?;
+    let platform = select_platform(&args.identity, env)?;
+    let identity = identity::plan(&settings, platform.as_ref(), env, None)?;
+    let service_account_role = args
+        .service_account_role_arn
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| check_role_arn(a).map(|()| a.to_string()))
+        .transpose()?;
+    let deadline = cache::parse_duration(&args.deadline)
+        .filter(|d| !d.is_zero() && *d <= MAX_KUBELET_DEADLINE)
+        .ok_or_else(|| {
+            UsageError::Other(format!(
+                "--deadline {:?} is not a duration between 1s and {}s (the kubelet kills a plugin after one minute)",
+                args.deadline,
+                MAX_KUBELET_DEADLINE.as_secs()
+            ))
+        })?;
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let margin = cache::parse_duration(&args.cache.cache_margin).unwrap_or(cache::DEFAULT_MARGIN);
+    Ok(KubeletConfig {
+        identity,
+        platform,
+        settings,
+        service_account_role,
+        token_platform: platform::by_name(env, "local", &platform::Options::default())?,
+        env: env.clone(),
+        cache,
+        margin,
+        deadline,
+    })
 }
 
 #[cfg(test)]

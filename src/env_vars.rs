@@ -53,6 +53,8 @@ impl EnvVars {
     pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &'static str =
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
     pub const AWS_USE_DUALSTACK_ENDPOINT: &'static str = "AWS_USE_DUALSTACK_ENDPOINT";
+    /// The kubelet credential provider's role for service account tokens (as EKS names it).
+    pub const AWS_ECR_ROLE_ARN: &'static str = "AWS_ECR_ROLE_ARN";
 
     // --- the system's ---------------------------------------------------------------------------
     pub const HOME: &'static str = "HOME";

@@ -53,6 +53,9 @@ pub fn run(cli: Cli, env: Env) -> i32 {
         Task::Login(login) => block_on(commands::login::run(login, &printer)).and_then(|r| r),
         Task::Logout(logout) => commands::logout::run(logout, &printer),
         Task::Policy(policy) => commands::policy::run(policy, &printer),
+        Task::Kubelet(kubelet) => {
+            block_on(commands::kubelet::run(kubelet, &printer)).and_then(|r| r)
+        }
         Task::Helper(helper) => {
             return match commands::helper::run(helper, &printer, &mut std::io::stdin().lock()) {
                 Ok(commands::helper::Outcome::Done) => exit::OK,

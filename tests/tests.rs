@@ -15,6 +15,7 @@ mod hardening;
 mod helper;
 mod identity;
 mod install;
+mod kubelet;
 mod layout;
 mod login;
 mod logout;

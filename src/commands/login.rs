@@ -41,6 +41,45 @@ pub struct RegistryLogin {
     pub expires_at: Option<String>,
 }
 
+/// `--output dockerconfigjson`: the `.dockerconfigjson` document of a Kubernetes
+/// `imagePullSecret` (type `kubernetes.io/dockerconfigjson`), the logins and nothing else.
+#[derive(Debug, Serialize)]
+pub struct DockerConfigJson {
+    pub auths: std::collections::BTreeMap<String, DockerAuth>,
+}
+
+/// One registry's entry: the kubelet reads `auth` (base64 `user:password`), other readers the
+/// username and password.
+#[derive(Debug, Serialize)]
+pub struct DockerAuth {
+    pub username: String,
+    pub password: String,
+    pub auth: String,
+}
+
+impl DockerConfigJson {
+    fn new(tokens: &[RegistryToken]) -> DockerConfigJson {
+        use base64::Engine;
+        let auths = tokens
+            .iter()
+            .map(|t| {
+                let password = t.password.expose().to_string();
+                let auth = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{password}", t.username));
+                // Registered (and masked on CI) like the password it encodes.
+                let _ = crate::secret::Secret::new(auth.clone());
+                let entry = DockerAuth {
+                    username: t.username.clone(),
+                    password,
+                    auth,
+                };
+                (t.host.clone(), entry)
+            })
+            .collect();
+        DockerConfigJson { auths }
+    }
+}
+
 impl Report for LoginReport {
     fn human(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
@@ -147,6 +186,9 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
         .collect();
     let hosts: Vec<&str> = tokens.iter().map(|t| t.host.as_str()).collect();
     match &cfg.helper_mode {
+        // With --output dockerconfigjson the document on stdout is the result: writing
+        // config.json as well would surprise someone piping it into `kubectl create secret`.
+        None if cfg.dockerconfigjson => {}
         None => docker::config::store_logins(&cfg.docker_config, &logins)?,
         Some(mode) => {
             // The tokens just fetched sit in the cache, where the helper finds them.
@@ -183,6 +225,10 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
         write_env_file(path, &hosts)?;
     }
 
+    if cfg.dockerconfigjson {
+        printer.protocol(&DockerConfigJson::new(&tokens));
+        return Ok(());
+    }
     printer.report(&LoginReport {
         platform: platform.name(),
         identity,
