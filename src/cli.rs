@@ -88,6 +88,28 @@ pub enum Command {
     /// AWS_ECR_ROLE_ARN); without one, the usual identity rules apply (the node's role).
     #[command(name = "kubelet-credential-provider")]
     Kubelet(KubeletArgs),
+    /// Check everything a login needs, in order (platform, identity token, role, clock, each
+    /// registry's DNS/TCP/TLS/proxy and GetAuthorizationToken, the auth files) and say what to
+    /// fix; or, with --explain, what a pasted error message means. Exit 0 when all is well.
+    Doctor(DoctorArgs),
+}
+
+/// `doctor`'s arguments: what `login` would be given.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Explain a pasted error message (from docker, the AWS CLI, a CI log): no network.
+    #[arg(long, value_name = "TEXT")]
+    pub explain: Option<String>,
+
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(flatten)]
+    pub registries: RegistryArgs,
+
+    /// Directory of Docker's config.json (default: ~/.docker).
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
 }
 
 /// The credential helper's arguments: the action, and the identity and cache settings from the

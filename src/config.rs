@@ -10,8 +10,8 @@ use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
 use crate::cache;
 use crate::cli::{
-    CacheArgs, Cli, Command, HelperAction, HelperArgs, IdentityArgs, KubeletArgs, LoginArgs,
-    LoginMode, LogoutArgs, OutputFormat, PolicyArgs,
+    CacheArgs, Cli, Command, DoctorArgs, HelperAction, HelperArgs, IdentityArgs, KubeletArgs,
+    LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs,
 };
 use crate::commands::policy::{Access, Document};
 use crate::env::Env;
@@ -38,6 +38,7 @@ pub enum Task {
     Policy(PolicyConfig),
     Helper(HelperConfig),
     Kubelet(KubeletConfig),
+    Doctor(Box<DoctorConfig>),
 }
 
 /// The credential helper's settings.
@@ -50,6 +51,40 @@ pub struct HelperConfig {
     /// Per-registry identity files, first match wins: the one `login --mode helper` wrote
     /// beside config.json, then the user's.
     pub config_files: Vec<PathBuf>,
+}
+
+/// `doctor`'s settings: what `login` would use, with the identity's planning error kept as a
+/// finding rather than a failure.
+#[derive(Debug)]
+pub struct DoctorConfig {
+    /// `--explain TEXT`: explain this message and check nothing.
+    pub explain: Option<String>,
+    pub platform: Box<dyn Platform>,
+    /// Why that platform (which variables).
+    pub platform_why: String,
+    pub identity: Result<Plan, Error>,
+    pub region: Option<String>,
+    pub registries: Vec<RegistryRequest>,
+    pub docker_config: PathBuf,
+    /// `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL`: where the SDK sends ECR calls instead.
+    pub endpoint_url: Option<String>,
+    pub https_proxy: Option<String>,
+    pub no_proxy: Vec<String>,
+    /// Podman's auth files, read before Docker's.
+    pub podman_auth_files: Vec<PathBuf>,
+}
+
+impl DoctorConfig {
+    /// The proxy a connection to `host` goes through, if any (HTTPS_PROXY unless NO_PROXY
+    /// names the host or a domain of it).
+    pub fn proxy_for(&self, host: &str) -> Option<String> {
+        let proxy = self.https_proxy.clone()?;
+        let bypass = self.no_proxy.iter().any(|n| {
+            let n = n.trim().trim_start_matches('.');
+            n == "*" || host == n || host.ends_with(&format!(".{n}"))
+        });
+        (!bypass).then_some(proxy)
+    }
 }
 
 /// `login --mode helper`'s settings.
@@ -160,6 +195,7 @@ impl Config {
             Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
             Some(Command::CredentialHelper(args)) => Task::Helper(helper_config(args, env)?),
             Some(Command::Kubelet(args)) => Task::Kubelet(kubelet_config(args, env)?),
+            Some(Command::Doctor(args)) => Task::Doctor(Box::new(doctor_config(args, env)?)),
             None => Task::Login(login_config(cli.login, env, dockerconfigjson)?),
         };
         let mut printer = match task {
@@ -389,6 +425,52 @@ fn login_config(args: LoginArgs, env: &Env, dockerconfigjson: bool) -> Result<Lo
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
         dockerconfigjson,
+    })
+}
+
+fn doctor_config(args: DoctorArgs, env: &Env) -> Result<DoctorConfig, Error> {
+    let settings = identity_settings(&args.identity, env)?;
+    let platform = select_platform(&args.identity, env)?;
+    let identity = identity::plan(&settings, platform.as_ref(), env, None);
+    let region = args
+        .registries
+        .region
+        .or_else(|| env.get(EnvVars::AWS_DEFAULT_REGION).map(str::to_string));
+    if let Some(r) = &region {
+        regions::check(r, args.registries.allow_unknown_region)?;
+    }
+    let registries = list(args.registries.registries.as_deref())
+        .iter()
+        .map(|i| match region.as_deref() {
+            None if aws::is_account_id(i) => Ok(RegistryRequest::Account(i.clone())),
+            r => registry::parse(i, r, true).map(RegistryRequest::Registry),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let var = |upper: &str| {
+        env.get(upper)
+            .or_else(|| env.get(&upper.to_ascii_lowercase()))
+            .map(str::to_string)
+    };
+    Ok(DoctorConfig {
+        explain: args.explain,
+        platform_why: platform::why(env, args.identity.platform.as_deref()),
+        platform,
+        identity,
+        region,
+        registries,
+        docker_config: docker_dir(args.docker_config, env)?,
+        endpoint_url: env
+            .get(EnvVars::AWS_ENDPOINT_URL_ECR)
+            .or_else(|| env.get(EnvVars::AWS_ENDPOINT_URL))
+            .map(str::to_string),
+        https_proxy: var(EnvVars::HTTPS_PROXY),
+        no_proxy: var(EnvVars::NO_PROXY)
+            .map(|n| n.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+        podman_auth_files: crate::commands::doctor::podman_auth_files(
+            env.get(EnvVars::REGISTRY_AUTH_FILE),
+            env.get(EnvVars::XDG_RUNTIME_DIR),
+        ),
     })
 }
 

@@ -53,6 +53,8 @@ impl EnvVars {
     pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &'static str =
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
     pub const AWS_USE_DUALSTACK_ENDPOINT: &'static str = "AWS_USE_DUALSTACK_ENDPOINT";
+    pub const AWS_ENDPOINT_URL: &'static str = "AWS_ENDPOINT_URL";
+    pub const AWS_ENDPOINT_URL_ECR: &'static str = "AWS_ENDPOINT_URL_ECR";
     /// The kubelet credential provider's role for service account tokens (as EKS names it).
     pub const AWS_ECR_ROLE_ARN: &'static str = "AWS_ECR_ROLE_ARN";
 
@@ -63,6 +65,11 @@ impl EnvVars {
     pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
     pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
+    pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
+    pub const NO_PROXY: &'static str = "NO_PROXY";
+    /// Podman's, Buildah's and skopeo's auth file, read before Docker's.
+    pub const REGISTRY_AUTH_FILE: &'static str = "REGISTRY_AUTH_FILE";
+    pub const XDG_RUNTIME_DIR: &'static str = "XDG_RUNTIME_DIR";
 
     // --- GitHub Actions -------------------------------------------------------------------------
     pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";

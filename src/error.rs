@@ -215,6 +215,8 @@ pub struct ClaimsSummary {
     pub iss: Option<String>,
     pub aud: Vec<String>,
     pub sub: Option<String>,
+    /// Expiry, Unix seconds.
+    pub exp: Option<i64>,
 }
 
 impl ClaimsSummary {
@@ -223,7 +225,8 @@ impl ClaimsSummary {
         self.iss.as_deref().map(crate::id_token::issuer_host)
     }
 
-    fn lines(&self) -> Vec<String> {
+    /// The claims, and the trust-policy condition keys they must match (no token in them).
+    pub fn lines(&self) -> Vec<String> {
         let none = || "(absent)".to_string();
         let mut lines = vec![format!(
             "the token's claims: iss={} aud={} sub={}",

@@ -56,6 +56,20 @@ pub fn run(cli: Cli, env: Env) -> i32 {
         Task::Kubelet(kubelet) => {
             block_on(commands::kubelet::run(kubelet, &printer)).and_then(|r| r)
         }
+        Task::Doctor(doctor) => {
+            let healthy = match &doctor.explain {
+                Some(text) => Ok(commands::doctor::explain(text, &printer)),
+                None => block_on(commands::doctor::run(doctor, &printer)).and_then(|r| r),
+            };
+            return match healthy {
+                Ok(true) => exit::OK,
+                Ok(false) => 1,
+                Err(e) => {
+                    printer.error(&e);
+                    e.exit_code()
+                }
+            };
+        }
         Task::Helper(helper) => {
             return match commands::helper::run(helper, &printer, &mut std::io::stdin().lock()) {
                 Ok(commands::helper::Outcome::Done) => exit::OK,

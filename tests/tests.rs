@@ -10,6 +10,7 @@
 mod harness;
 
 mod auth_file;
+mod doctor;
 mod errors;
 mod hardening;
 mod helper;

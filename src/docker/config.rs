@@ -109,7 +109,7 @@ fn foreign_ecr_helper(e: AuthFileError, config: &Path) -> AuthFileError {
 }
 
 /// The credential helper Docker would use for `host`: `credHelpers[host]`, else `credsStore`.
-fn helper_for(root: &Map<String, Value>, host: &str) -> Option<String> {
+pub fn helper_for(root: &Map<String, Value>, host: &str) -> Option<String> {
     root.get("credHelpers")
         .and_then(|h| h.get(host))
         .and_then(Value::as_str)
