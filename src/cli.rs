@@ -266,7 +266,7 @@ pub enum LoginMode {
     Helper,
 }
 
-/// The token cache: where, and how long before expiry a cached token is refreshed.
+/// The token cache: where, how long before expiry a cached token is refreshed, and the fleet's.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Token cache")]
 pub struct CacheArgs {
@@ -283,6 +283,17 @@ pub struct CacheArgs {
     /// Refresh a cached token when less than this of its life is left (`1h`, `30m`, seconds).
     #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_MARGIN, value_name = "DURATION", default_value = "1h")]
     pub cache_margin: String,
+
+    /// A fleet cache behind the file cache: `redis://[user:password@]host[:port][/db]`, or
+    /// `rediss://…` for TLS (Redis, Valkey, ElastiCache). Its values are sealed with the key in
+    /// ECR_LOGIN_CACHE_KEY (32 random bytes in base64: `openssl rand -base64 32`), the same on
+    /// every runner. Down or slow, it is skipped with a warning.
+    #[arg(long = "cache", env = EnvVars::ECR_LOGIN_CACHE, value_name = "URL", hide_env_values = true)]
+    pub cache_url: Option<String>,
+
+    /// A file holding the fleet cache's key, instead of ECR_LOGIN_CACHE_KEY.
+    #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_KEY_FILE, value_name = "PATH")]
+    pub cache_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -20,6 +20,7 @@ use crate::error::{AuthFileError, Error, UsageError};
 use crate::identity::{self, Plan};
 use crate::output::{Mode, Printer};
 use crate::platform::{self, CacheHome, Platform};
+use crate::secret::Secret;
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
@@ -500,7 +501,8 @@ fn helper_config(args: HelperArgs, env: &Env) -> Result<HelperConfig, Error> {
     })
 }
 
-/// The token cache's directory and margin, or `None` for no cache (see [`CacheHome`]).
+/// The token cache's directory, margin and fleet cache, or `None` for no cache (see
+/// [`CacheHome`]).
 pub(crate) fn cache_settings(
     args: &CacheArgs,
     platform: &dyn Platform,
@@ -536,7 +538,52 @@ pub(crate) fn cache_settings(
             CacheHome::None => None,
         },
     };
-    Ok(dir.map(|dir| cache::Settings { dir, margin }))
+    let fleet = args
+        .cache_url
+        .as_deref()
+        .map(|url| fleet_settings(url, args, env))
+        .transpose()?;
+    Ok((dir.is_some() || fleet.is_some()).then_some(cache::Settings { dir, margin, fleet }))
+}
+
+/// `--cache redis://…` and the key that seals its values. The URL's password is registered as
+/// a secret; the key must be set: one in the environment is checked here, one in a file when
+/// the cache opens (no I/O here).
+fn fleet_settings(url: &str, args: &CacheArgs, env: &Env) -> Result<cache::Fleet, UsageError> {
+    let url = url.trim();
+    let password = cache::redis::check_url(url)
+        .map_err(|why| UsageError::Other(format!("--cache {}: {why}", cache::redis::shown(url))))?;
+    if let Some(p) = password {
+        let _ = Secret::new(p);
+    }
+    let value = env.get(EnvVars::ECR_LOGIN_CACHE_KEY).map(Secret::new);
+    let key = match (value, &args.cache_key_file) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError::Other(
+                "both ECR_LOGIN_CACHE_KEY and --cache-key-file (ECR_LOGIN_CACHE_KEY_FILE) are set: set one".into(),
+            ))
+        }
+        (Some(value), None) => {
+            cache::seal::check(&value).map_err(|why| {
+                UsageError::Other(format!(
+                    "ECR_LOGIN_CACHE_KEY is not a key for the fleet cache (32 random bytes in base64): {why}"
+                ))
+            })?;
+            cache::FleetKey::Value(value)
+        }
+        (None, Some(path)) => cache::FleetKey::File(path.clone()),
+        (None, None) => {
+            return Err(UsageError::Other(format!(
+                "--cache {} needs the key that seals the fleet's tokens: set ECR_LOGIN_CACHE_KEY (or ECR_LOGIN_CACHE_KEY_FILE) to 32 random bytes in base64, the same on every runner ({})",
+                cache::redis::shown(url),
+                cache::seal::MAKE_A_KEY
+            )))
+        }
+    };
+    Ok(cache::Fleet {
+        url: url.to_string(),
+        key,
+    })
 }
 
 /// `--docker-config` / `DOCKER_CONFIG`, else `~/.docker`.

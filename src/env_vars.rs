@@ -30,6 +30,10 @@ impl EnvVars {
     pub const ECR_LOGIN_NO_CACHE: &'static str = "ECR_LOGIN_NO_CACHE";
     pub const ECR_LOGIN_CACHE_DIR: &'static str = "ECR_LOGIN_CACHE_DIR";
     pub const ECR_LOGIN_CACHE_MARGIN: &'static str = "ECR_LOGIN_CACHE_MARGIN";
+    pub const ECR_LOGIN_CACHE: &'static str = "ECR_LOGIN_CACHE";
+    /// The fleet cache's key (a secret: read from the environment only, never a flag).
+    pub const ECR_LOGIN_CACHE_KEY: &'static str = "ECR_LOGIN_CACHE_KEY";
+    pub const ECR_LOGIN_CACHE_KEY_FILE: &'static str = "ECR_LOGIN_CACHE_KEY_FILE";
     pub const ECR_LOGIN_CONFIG: &'static str = "ECR_LOGIN_CONFIG";
     pub const ECR_LOGIN_MODE: &'static str = "ECR_LOGIN_MODE";
     pub const ECR_LOGIN_ISSUER: &'static str = "ECR_LOGIN_ISSUER";

@@ -24,6 +24,7 @@ mod output;
 mod platforms;
 mod policy;
 mod push_pull;
+mod redis;
 mod retries;
 mod secrets;
 mod wrapper_action;

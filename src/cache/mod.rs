@@ -7,18 +7,28 @@
 //! its life is left; inside the margin it is refreshed (and served, with a warning, only if
 //! the refresh fails); an expired entry is never served. A corrupt or unreadable entry is a
 //! miss, never an error.
+//!
+//! Two layers, as [`Cache`]: this machine's files ([`file`]) in front of the fleet's Redis
+//! ([`redis`], values sealed by [`seal`]). A file hit needs no runtime and no network; Redis is
+//! asked only on a file miss (or a stale file entry), and what it answers fills the files.
 
 pub mod file;
+pub mod redis;
+pub mod seal;
 
+use std::fs::File;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{regions, registry::Registry};
+use crate::error::UsageError;
 use crate::identity::CacheKey;
 use crate::secret::Secret;
 
-pub use file::FileCache;
+pub use self::file::FileCache;
+pub use self::redis::RedisCache;
 
 /// How much of a token's life must be left for it to be served without a refresh.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(3600);
@@ -26,8 +36,143 @@ pub const DEFAULT_MARGIN: Duration = Duration::from_secs(3600);
 /// Where (and whether) to cache, as the configuration settled it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub dir: std::path::PathBuf,
+    /// The file cache's directory; `None`: no file cache (a CI platform with no job directory).
+    pub dir: Option<PathBuf>,
     pub margin: Duration,
+    /// `--cache redis://…`: the fleet cache behind the files.
+    pub fleet: Option<Fleet>,
+}
+
+/// The fleet cache's URL and the key that seals its values.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Fleet {
+    /// `redis://…`, `rediss://…` (its password, if any, registered as a secret).
+    pub url: String,
+    pub key: FleetKey,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("url", &redis::shown(&self.url))
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+/// Where the fleet's key is: `ECR_LOGIN_CACHE_KEY` (checked), or a file read when the cache
+/// opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FleetKey {
+    Value(Secret),
+    File(PathBuf),
+}
+
+impl Fleet {
+    fn open(&self, margin: Duration) -> Result<RedisCache, UsageError> {
+        let text = match &self.key {
+            FleetKey::Value(v) => v.clone(),
+            FleetKey::File(path) => {
+                std::fs::read_to_string(path)
+                    .map(Secret::new)
+                    .map_err(|e| {
+                        UsageError::Other(format!(
+                        "cannot read the fleet cache's key file {} (ECR_LOGIN_CACHE_KEY_FILE): {e}",
+                        path.display()
+                    ))
+                    })?
+            }
+        };
+        let sealer = seal::Sealer::new(&text).map_err(|why| {
+            let source = match &self.key {
+                FleetKey::Value(_) => "ECR_LOGIN_CACHE_KEY".to_string(),
+                FleetKey::File(p) => format!("the key file {}", p.display()),
+            };
+            UsageError::Other(format!(
+                "{source} is not a key for the fleet cache (32 random bytes in base64): {why}"
+            ))
+        })?;
+        RedisCache::new(&self.url, sealer, margin)
+            .map_err(|why| UsageError::Other(format!("--cache {}: {why}", redis::shown(&self.url))))
+    }
+}
+
+/// The token cache as `login` and the credential helper use it: the file cache in front of the
+/// fleet cache, either of which may be absent.
+#[derive(Debug)]
+pub struct Cache {
+    file: Option<FileCache>,
+    fleet: Option<RedisCache>,
+    margin: Duration,
+}
+
+impl Cache {
+    /// The cache `settings` describe; `None` when there is neither a usable directory nor a
+    /// fleet cache. Touches no network. Fails only on the fleet's key (a usage error).
+    pub fn open(settings: &Settings) -> Result<Option<Cache>, UsageError> {
+        let fleet = settings
+            .fleet
+            .as_ref()
+            .map(|f| f.open(settings.margin))
+            .transpose()?;
+        let file = settings
+            .dir
+            .as_ref()
+            .and_then(|d| FileCache::open(d, settings.margin));
+        Ok((file.is_some() || fleet.is_some()).then_some(Cache {
+            file,
+            fleet,
+            margin: settings.margin,
+        }))
+    }
+
+    /// What this machine's files hold for `key`: no runtime, no network.
+    pub fn get_local(&self, key: &TokenKey) -> Lookup {
+        self.file
+            .as_ref()
+            .map(|f| f.get(key))
+            .unwrap_or(Lookup::Miss)
+    }
+
+    /// The files' entry if it is fresh, else the fleet's (which then fills the files), else
+    /// the files' stale one or a miss.
+    pub async fn get(&self, key: &TokenKey) -> Lookup {
+        let local = self.get_local(key);
+        if matches!(local, Lookup::Fresh(_)) {
+            return local;
+        }
+        let Some(fleet) = &self.fleet else {
+            return local;
+        };
+        let Some(entry) = fleet.get(key).await else {
+            return local;
+        };
+        match Lookup::classify(entry, SystemTime::now(), self.margin) {
+            Lookup::Fresh(e) => {
+                tracing::info!("{}: token from the fleet cache", e.registry);
+                if let Some(f) = &self.file {
+                    f.put(key, &e);
+                }
+                Lookup::Fresh(e)
+            }
+            _ => local,
+        }
+    }
+
+    /// Stores a freshly fetched `entry` in the files and shares it with the fleet.
+    pub async fn put(&self, key: &TokenKey, entry: &Entry) {
+        if let Some(f) = &self.file {
+            f.put(key, entry);
+        }
+        if let Some(fleet) = &self.fleet {
+            fleet.put(key, entry).await;
+        }
+    }
+
+    /// `key`'s lock on this machine (see [`FileCache::lock`]); `None` without a file cache.
+    pub fn lock(&self, key: &TokenKey) -> Option<File> {
+        self.file.as_ref().and_then(|f| f.lock(key))
+    }
 }
 
 /// Parses a duration as `3600`, `90s`, `30m`, `1h` or `1h30m`.

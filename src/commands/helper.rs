@@ -12,7 +12,7 @@ use std::io::Read;
 use std::time::SystemTime;
 
 use crate::aws::{self, registry::Registry};
-use crate::cache::{Entry, FileCache, Lookup, TokenKey};
+use crate::cache::{Cache, Entry, FileCache, Lookup, TokenKey};
 use crate::config::HelperConfig;
 use crate::config_file::ConfigFile;
 use crate::docker::helper::{self, Action, Credentials, NOT_FOUND};
@@ -91,7 +91,7 @@ fn list(cfg: &HelperConfig, printer: &Printer) {
     let entries = cfg
         .cache
         .as_ref()
-        .and_then(|c| FileCache::open(&c.dir, c.margin))
+        .and_then(|c| FileCache::open(c.dir.as_ref()?, c.margin))
         .map(|c| c.entries())
         .unwrap_or_default();
     let map: serde_json::Map<String, serde_json::Value> = entries
@@ -111,10 +111,10 @@ fn get(
     let platform = cfg.planner.platform();
     platform.install_masking(*printer);
     let plan = plan_for(cfg, registry)?;
-    let cache = cfg
-        .cache
-        .as_ref()
-        .and_then(|c| FileCache::open(&c.dir, c.margin));
+    let cache = match &cfg.cache {
+        Some(settings) => Cache::open(settings)?,
+        None => None,
+    };
     let key = plan.cache_key().map(|k| TokenKey::new(&k, registry));
     let answer = |e: &Entry| {
         printer.protocol(&Credentials {
@@ -125,42 +125,47 @@ fn get(
     };
 
     let (Some(cache), Some(key)) = (cache, key) else {
-        let entry = fetch(cfg, &plan, registry)?;
+        let entry = crate::block_on(fetch(cfg, &plan, registry))??;
         answer(&entry);
         return Ok(());
     };
-    if let Lookup::Fresh(e) = cache.get(&key) {
+    // A fresh entry in this machine's files: no runtime, no network.
+    if let Lookup::Fresh(e) = cache.get_local(&key) {
         answer(&e);
         return Ok(());
     }
     // Single flight: whoever holds the lock fetches; the others find its entry.
     let _lock = cache.lock(&key);
-    let stale = match cache.get(&key) {
-        Lookup::Fresh(e) => {
-            answer(&e);
-            return Ok(());
-        }
-        Lookup::Stale(e) => Some(e),
-        Lookup::Miss => None,
-    };
-    match fetch(cfg, &plan, registry) {
-        Ok(entry) => {
-            cache.put(&key, &entry);
-            answer(&entry);
-            Ok(())
-        }
-        Err(e) => match stale {
-            Some(old) => {
-                printer.warn(&format!(
-                    "refreshing the token for {} failed, serving the cached one (still valid): {e}",
-                    registry.host()
-                ));
-                answer(&old);
-                Ok(())
-            }
-            None => Err(e),
-        },
+    if let Lookup::Fresh(e) = cache.get_local(&key) {
+        answer(&e);
+        return Ok(());
     }
+    // The async runtime starts here: the fleet cache, then AWS.
+    let entry = crate::block_on(async {
+        let stale = match cache.get(&key).await {
+            Lookup::Fresh(e) => return Ok(e),
+            Lookup::Stale(e) => Some(e),
+            Lookup::Miss => None,
+        };
+        match fetch(cfg, &plan, registry).await {
+            Ok(entry) => {
+                cache.put(&key, &entry).await;
+                Ok(entry)
+            }
+            Err(e) => match stale {
+                Some(old) => {
+                    printer.warn(&format!(
+                        "refreshing the token for {} failed, serving the cached one (still valid): {e}",
+                        registry.host()
+                    ));
+                    Ok(old)
+                }
+                None => Err(e),
+            },
+        }
+    })??;
+    answer(&entry);
+    Ok(())
 }
 
 /// The plan for `registry`: the first per-registry rule that covers it, else the settings.
@@ -180,37 +185,35 @@ fn plan_for(cfg: &HelperConfig, registry: &Registry) -> Result<Plan, Error> {
     cfg.planner.plan(None)
 }
 
-/// One registry's token, fetched like `login` fetches it (the async runtime starts here).
-fn fetch(cfg: &HelperConfig, plan: &Plan, registry: &Registry) -> Result<Entry, Error> {
+/// One registry's token, fetched like `login` fetches it.
+async fn fetch(cfg: &HelperConfig, plan: &Plan, registry: &Registry) -> Result<Entry, Error> {
     let region = match registry {
         Registry::Private { region, .. } => region.clone(),
         Registry::Public { .. } => "us-east-1".to_string(),
     };
-    crate::block_on(async {
-        let sdk = aws::sdk_config(&region, plan.profile.as_deref()).await;
-        let who = identity::credentials(plan, cfg.planner.platform(), &sdk).await?;
-        let tokens = aws::ecr::tokens(
-            &sdk,
-            Some(&who.credentials),
-            std::slice::from_ref(registry),
-            Some(&region),
-            who.arn.as_deref(),
-        )
-        .await?;
-        let token = tokens.into_iter().next().ok_or_else(|| {
-            Error::Internal(format!(
-                "ECR answered with no token for {}",
-                registry.host()
-            ))
-        })?;
-        Ok(Entry {
-            registry: token.host,
-            username: token.username,
-            password: token.password,
-            expires_at: token
-                .expires_at
-                .unwrap_or_else(|| SystemTime::now() + std::time::Duration::from_secs(3600)),
-            identity: who.arn,
-        })
-    })?
+    let sdk = aws::sdk_config(&region, plan.profile.as_deref()).await;
+    let who = identity::credentials(plan, cfg.planner.platform(), &sdk).await?;
+    let tokens = aws::ecr::tokens(
+        &sdk,
+        Some(&who.credentials),
+        std::slice::from_ref(registry),
+        Some(&region),
+        who.arn.as_deref(),
+    )
+    .await?;
+    let token = tokens.into_iter().next().ok_or_else(|| {
+        Error::Internal(format!(
+            "ECR answered with no token for {}",
+            registry.host()
+        ))
+    })?;
+    Ok(Entry {
+        registry: token.host,
+        username: token.username,
+        password: token.password,
+        expires_at: token
+            .expires_at
+            .unwrap_or_else(|| SystemTime::now() + std::time::Duration::from_secs(3600)),
+        identity: who.arn,
+    })
 }

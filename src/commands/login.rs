@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::aws::{self, ecr::RegistryToken, regions, registry::Registry};
-use crate::cache::{Entry, FileCache, Lookup, TokenKey};
+use crate::cache::{Cache, Entry, Lookup, TokenKey};
 use crate::config::{LoginConfig, RegistryRequest};
 use crate::config_file::Rule;
 use crate::docker::{self, helper};
@@ -110,10 +110,10 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
     tracing::info!("platform: {}", platform.name());
 
     let (region, registries) = resolve_registries(cfg).await?;
-    let cache = cfg
-        .cache
-        .as_ref()
-        .and_then(|c| FileCache::open(&c.dir, c.margin));
+    let cache = match &cfg.cache {
+        Some(settings) => Cache::open(settings)?,
+        None => None,
+    };
     let keys = match (&cache, cfg.identity.cache_key()) {
         (Some(_), Some(identity)) if registries.is_empty() => region
             .as_deref()
@@ -126,7 +126,7 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
         _ => Vec::new(),
     };
     let cached: Vec<Lookup> = match &cache {
-        Some(c) => keys.iter().map(|k| c.get(k)).collect(),
+        Some(c) => futures::future::join_all(keys.iter().map(|k| c.get(k))).await,
         None => Vec::new(),
     };
     let all_fresh = !cached.is_empty() && cached.iter().all(|l| matches!(l, Lookup::Fresh(_)));
@@ -139,27 +139,26 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
         match fetch(cfg, &region, &registries).await {
             Ok((tokens, arn)) => {
                 if let Some(c) = &cache {
-                    for (i, key) in keys.iter().enumerate() {
-                        // The token of this key's registry (the only one for the own registry).
-                        let token = match registries.get(i) {
-                            Some(r) => tokens.iter().find(|t| t.host == r.host()),
-                            None => tokens.first(),
-                        };
-                        if let Some((t, expires_at)) =
-                            token.and_then(|t| t.expires_at.map(|e| (t, e)))
-                        {
-                            c.put(
-                                key,
-                                &Entry {
-                                    registry: t.host.clone(),
-                                    username: t.username.clone(),
-                                    password: t.password.clone(),
-                                    expires_at,
-                                    identity: arn.clone(),
-                                },
-                            );
-                        }
-                    }
+                    let entries: Vec<(&TokenKey, Entry)> = keys
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, key)| {
+                            // The token of this key's registry (the only one for the own registry).
+                            let token = match registries.get(i) {
+                                Some(r) => tokens.iter().find(|t| t.host == r.host()),
+                                None => tokens.first(),
+                            }?;
+                            let entry = Entry {
+                                registry: token.host.clone(),
+                                username: token.username.clone(),
+                                password: token.password.clone(),
+                                expires_at: token.expires_at?,
+                                identity: arn.clone(),
+                            };
+                            Some((key, entry))
+                        })
+                        .collect();
+                    futures::future::join_all(entries.iter().map(|(k, e)| c.put(k, e))).await;
                 }
                 (tokens, arn)
             }
