@@ -28,7 +28,7 @@ use crate::aws::{
     regions,
     registry::{self, Registry},
 };
-use crate::cache::{Entry, FileCache, Lookup, TokenKey};
+use crate::cache::{Cache, Entry, Lookup, TokenKey};
 use crate::config::KubeletConfig;
 use crate::error::{AwsError, Error, UsageError};
 use crate::id_token::IdToken;
@@ -115,16 +115,17 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
     let (plan, platform) = identity_for(cfg, &request)?;
     platform.install_masking(*printer);
 
-    let cache = cfg
-        .cache
-        .as_ref()
-        .and_then(|c| FileCache::open(&c.dir, c.margin));
+    // The fleet (Redis) cache too, when configured: a node's kubelet shares tokens with others.
+    let cache = match &cfg.cache {
+        Some(settings) => Cache::open(settings)?,
+        None => None,
+    };
     let key = cache
         .as_ref()
         .and(plan.cache_key())
         .map(|identity| TokenKey::new(&identity, &registry));
     let cached = match (&cache, &key) {
-        (Some(c), Some(k)) => c.get(k),
+        (Some(c), Some(k)) => c.get(k).await,
         _ => Lookup::Miss,
     };
 
@@ -149,7 +150,8 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
                             expires_at,
                             identity,
                         },
-                    );
+                    )
+                    .await;
                 }
                 token
             }
