@@ -10,6 +10,7 @@
 mod harness;
 
 mod auth_file;
+mod docs;
 mod errors;
 mod hardening;
 mod identity;
