@@ -3,7 +3,7 @@
 # it is all there already. Sourced by scripts/test.sh and scripts/demo.sh.
 #   - Debian packages: skopeo, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
 #     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters),
-#     gcc-mingw-w64-x86-64
+#     gcc-mingw-w64-x86-64, amazon-ecr-credential-helper (the peer the tests and bench compare with)
 #   - the musl target, for the static release binary; the windows-gnu target and MinGW, to
 #     check that the crate still compiles for Windows (the release builds it there)
 #   - a Python venv (.venv, or $ECR_LOGIN_TEST_VENV) with tests/support/requirements.txt
@@ -35,7 +35,8 @@ need=()
 for pair in skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils \
   openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux \
   shellcheck:shellcheck node:nodejs npm:npm java:default-jre-headless curl:curl \
-  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64; do
+  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 \
+  docker-credential-ecr-login:amazon-ecr-credential-helper; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -77,6 +77,59 @@ pub enum Command {
     /// Print the IAM OIDC provider, the role trust policy and a least-privilege ECR policy
     /// that fit this CI job (detected, or described by flags).
     Policy(PolicyArgs),
+    /// The Docker credential helper protocol (get, store, erase, list, version): what Docker
+    /// runs for hosts that config.json's credHelpers sends to "ecr-login". Also what the binary
+    /// does when it runs as `docker-credential-ecr-login`.
+    CredentialHelper(HelperArgs),
+}
+
+/// The credential helper's arguments: the action, and the identity and cache settings from the
+/// environment (Docker runs helpers with no flags).
+#[derive(Debug, Clone, Args)]
+pub struct HelperArgs {
+    #[arg(value_enum)]
+    pub action: HelperAction,
+
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// The per-registry identity file. Default: $XDG_CONFIG_HOME/ecr-login/config.toml (and
+    /// ecr-login.toml beside Docker's config.json, written by `login --mode helper`).
+    #[arg(long, env = EnvVars::ECR_LOGIN_CONFIG, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Directory of Docker's config.json (default: ~/.docker).
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+}
+
+/// A credential helper action, as Docker names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HelperAction {
+    Get,
+    Store,
+    Erase,
+    List,
+    Version,
+}
+
+/// `argv`, rewritten when the binary runs as `docker-credential-<anything>`: `<action>` becomes
+/// `ecr-login credential-helper <action>`.
+pub fn helper_argv(argv: Vec<OsString>) -> Vec<OsString> {
+    let invoked_as_helper = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("docker-credential-"));
+    if !invoked_as_helper {
+        return argv;
+    }
+    let mut out: Vec<OsString> = vec!["ecr-login".into(), "credential-helper".into()];
+    out.extend(argv.into_iter().skip(1));
+    out
 }
 
 /// Which identity to log in as: the CI platform and its token, the role(s) to assume, and how
@@ -165,6 +218,42 @@ pub struct LoginArgs {
 
     #[command(flatten)]
     pub auth_file: AuthFileArgs,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// `tokens`: write each registry's token into the auth file (Docker's usual login).
+    /// `helper`: point the registries at the `ecr-login` credential helper instead (credHelpers
+    /// in config.json), so every pull and push gets a fresh token: the answer for jobs and hosts
+    /// that outlive a token's 12 hours.
+    #[arg(long, env = EnvVars::ECR_LOGIN_MODE, value_enum, default_value_t = LoginMode::Tokens)]
+    pub mode: LoginMode,
+}
+
+/// What `login` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoginMode {
+    Tokens,
+    Helper,
+}
+
+/// The token cache: where, and how long before expiry a cached token is refreshed.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Token cache")]
+pub struct CacheArgs {
+    /// Neither read nor write the token cache.
+    #[arg(long, env = EnvVars::ECR_LOGIN_NO_CACHE)]
+    pub no_cache: bool,
+
+    /// The cache directory. Default: $XDG_CACHE_HOME/ecr-login outside CI; inside a CI job the
+    /// job's own temporary directory (RUNNER_TEMP, WORKSPACE_TMP), or no cache where the
+    /// platform has none, so that jobs sharing a runner never share tokens.
+    #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_DIR, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Refresh a cached token when less than this of its life is left (`1h`, `30m`, seconds).
+    #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_MARGIN, value_name = "DURATION", default_value = "1h")]
+    pub cache_margin: String,
 }
 
 #[derive(Debug, Clone, Args)]

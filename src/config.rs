@@ -8,14 +8,18 @@ use std::path::PathBuf;
 
 use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
-use crate::cli::{Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs};
+use crate::cache;
+use crate::cli::{
+    CacheArgs, Cli, Command, HelperAction, HelperArgs, IdentityArgs, LoginArgs, LoginMode,
+    LogoutArgs, OutputFormat, PolicyArgs,
+};
 use crate::commands::policy::{Access, Document};
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{AuthFileError, Error, UsageError};
 use crate::identity::{self, Plan};
 use crate::output::{Mode, Printer};
-use crate::platform::{self, Platform};
+use crate::platform::{self, CacheHome, Platform};
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
@@ -32,6 +36,26 @@ pub enum Task {
     Login(LoginConfig),
     Logout(LogoutConfig),
     Policy(PolicyConfig),
+    Helper(HelperConfig),
+}
+
+/// The credential helper's settings.
+#[derive(Debug)]
+pub struct HelperConfig {
+    pub action: crate::docker::helper::Action,
+    /// Plans the identity for the registry Docker asks about.
+    pub planner: identity::Planner,
+    pub cache: Option<cache::Settings>,
+    /// Per-registry identity files, first match wins: the one `login --mode helper` wrote
+    /// beside config.json, then the user's.
+    pub config_files: Vec<PathBuf>,
+}
+
+/// `login --mode helper`'s settings.
+#[derive(Debug)]
+pub struct HelperMode {
+    /// The directories of `PATH`, to check that `docker-credential-ecr-login` is this binary.
+    pub path: Vec<PathBuf>,
 }
 
 /// `logout`'s settings.
@@ -85,6 +109,10 @@ pub struct LoginConfig {
     /// `--env-file`: `KEY=value` lines for later steps, on every platform.
     pub env_file: Option<PathBuf>,
     pub output_credentials: bool,
+    /// The token cache; `None`: no cache.
+    pub cache: Option<cache::Settings>,
+    /// `--mode helper`: write credHelpers entries, not tokens.
+    pub helper_mode: Option<HelperMode>,
 }
 
 impl Config {
@@ -94,11 +122,17 @@ impl Config {
             Some(Command::Login(args)) => Task::Login(login_config(args, env)?),
             Some(Command::Policy(args)) => Task::Policy(policy_config(args, env)?),
             Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
+            Some(Command::CredentialHelper(args)) => Task::Helper(helper_config(args, env)?),
             None => Task::Login(login_config(cli.login, env)?),
         };
+        let mut printer = printer(&cli.output);
+        if matches!(task, Task::Helper(_)) {
+            // Docker reads the helper's stdout: nothing but the protocol goes there.
+            printer.mode = Mode::Protocol;
+        }
         Ok(Config {
             task,
-            printer: printer(&cli.output),
+            printer,
             log_filter: log_filter(&cli.output, env),
         })
     }
@@ -202,6 +236,7 @@ fn identity_settings(args: &IdentityArgs, env: &Env) -> Result<identity::Setting
             managed_policies,
             allowed_accounts,
         },
+        profile: None,
     })
 }
 
@@ -292,7 +327,16 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         .transpose()?
         .unwrap_or_default();
 
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let helper_mode = (args.mode == LoginMode::Helper).then(|| HelperMode {
+        path: env
+            .get(EnvVars::PATH)
+            .map(|p| std::env::split_paths(p).collect())
+            .unwrap_or_default(),
+    });
     Ok(LoginConfig {
+        helper_mode,
+        cache,
         platform,
         identity,
         region,
@@ -303,6 +347,71 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
     })
+}
+
+fn helper_config(args: HelperArgs, env: &Env) -> Result<HelperConfig, Error> {
+    let settings = identity_settings(&args.identity, env)?;
+    let platform = select_platform(&args.identity, env)?;
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let docker_dir = docker_dir(args.docker_config, env)?;
+    let mut config_files = vec![docker_dir.join(crate::config_file::DOCKER_DIR_FILE)];
+    config_files.extend(crate::config_file::user_path(
+        args.config.as_deref(),
+        env.get(EnvVars::XDG_CONFIG_HOME),
+        env.get(EnvVars::HOME),
+    ));
+    use crate::docker::helper::Action;
+    Ok(HelperConfig {
+        action: match args.action {
+            HelperAction::Get => Action::Get,
+            HelperAction::Store => Action::Store,
+            HelperAction::Erase => Action::Erase,
+            HelperAction::List => Action::List,
+            HelperAction::Version => Action::Version,
+        },
+        planner: identity::Planner::new(settings, platform, env.clone()),
+        cache,
+        config_files,
+    })
+}
+
+/// The token cache's directory and margin, or `None` for no cache (see [`CacheHome`]).
+pub(crate) fn cache_settings(
+    args: &CacheArgs,
+    platform: &dyn Platform,
+    env: &Env,
+) -> Result<Option<cache::Settings>, UsageError> {
+    let margin = cache::parse_duration(&args.cache_margin).ok_or_else(|| {
+        UsageError::Other(format!(
+            "--cache-margin {:?} is not a duration (3600, 90s, 30m, 1h, 1h30m)",
+            args.cache_margin
+        ))
+    })?;
+    if margin >= std::time::Duration::from_secs(12 * 3600) {
+        return Err(UsageError::Other(format!(
+            "--cache-margin {:?} is as long as an ECR token's whole life (12 h): nothing could be served from the cache",
+            args.cache_margin
+        )));
+    }
+    if args.no_cache {
+        return Ok(None);
+    }
+    let dir = match &args.cache_dir {
+        Some(d) => Some(d.clone()),
+        None => match platform.cache_home() {
+            CacheHome::User => env
+                .get(EnvVars::XDG_CACHE_HOME)
+                .map(PathBuf::from)
+                .or_else(|| {
+                    env.get(EnvVars::HOME)
+                        .map(|h| PathBuf::from(h).join(".cache"))
+                })
+                .map(|d| d.join("ecr-login")),
+            CacheHome::Job(d) => Some(d),
+            CacheHome::None => None,
+        },
+    };
+    Ok(dir.map(|dir| cache::Settings { dir, margin }))
 }
 
 /// `--docker-config` / `DOCKER_CONFIG`, else `~/.docker`.

@@ -27,6 +27,11 @@ impl EnvVars {
     pub const ECR_LOGIN_QUIET: &'static str = "ECR_LOGIN_QUIET";
     pub const ECR_LOGIN_LOG: &'static str = "ECR_LOGIN_LOG";
     pub const ECR_LOGIN_ACCOUNT: &'static str = "ECR_LOGIN_ACCOUNT";
+    pub const ECR_LOGIN_NO_CACHE: &'static str = "ECR_LOGIN_NO_CACHE";
+    pub const ECR_LOGIN_CACHE_DIR: &'static str = "ECR_LOGIN_CACHE_DIR";
+    pub const ECR_LOGIN_CACHE_MARGIN: &'static str = "ECR_LOGIN_CACHE_MARGIN";
+    pub const ECR_LOGIN_CONFIG: &'static str = "ECR_LOGIN_CONFIG";
+    pub const ECR_LOGIN_MODE: &'static str = "ECR_LOGIN_MODE";
     pub const ECR_LOGIN_ISSUER: &'static str = "ECR_LOGIN_ISSUER";
     /// One of the names GitLab's `id_tokens:` may use (ours).
     pub const ECR_LOGIN_ID_TOKEN: &'static str = "ECR_LOGIN_ID_TOKEN";
@@ -54,6 +59,8 @@ impl EnvVars {
     pub const PATH: &'static str = "PATH";
     pub const HOSTNAME: &'static str = "HOSTNAME";
     pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
+    pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
+    pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
 
     // --- GitHub Actions -------------------------------------------------------------------------
     pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";
@@ -66,6 +73,8 @@ impl EnvVars {
     pub const GITHUB_RUN_ATTEMPT: &'static str = "GITHUB_RUN_ATTEMPT";
     pub const GITHUB_REF: &'static str = "GITHUB_REF";
     pub const GITHUB_WORKFLOW_REF: &'static str = "GITHUB_WORKFLOW_REF";
+    /// The job's own temporary directory, emptied after the job.
+    pub const RUNNER_TEMP: &'static str = "RUNNER_TEMP";
 
     // --- GitLab CI ------------------------------------------------------------------------------
     pub const GITLAB_CI: &'static str = "GITLAB_CI";
@@ -90,6 +99,8 @@ impl EnvVars {
     pub const JOB_NAME: &'static str = "JOB_NAME";
     pub const JOB_URL: &'static str = "JOB_URL";
     pub const BUILD_NUMBER: &'static str = "BUILD_NUMBER";
+    /// The build's temporary directory beside its workspace.
+    pub const WORKSPACE_TMP: &'static str = "WORKSPACE_TMP";
 
     // --- Buildkite ------------------------------------------------------------------------------
     pub const BUILDKITE: &'static str = "BUILDKITE";

@@ -439,6 +439,18 @@ pub enum AuthFileError {
         registry: String,
         reason: String,
     },
+    /// `login --mode helper`: Docker would not run this binary as the helper.
+    #[error("{}", match found {
+        Some(p) => format!("docker-credential-ecr-login on PATH is {}, not this ecr-login ({})", p.display(), exe.display()),
+        None => format!("no docker-credential-ecr-login on PATH, and none could be made beside {}", exe.display()),
+    })]
+    HelperProgram {
+        found: Option<PathBuf>,
+        exe: PathBuf,
+    },
+    /// The config routes the registry to amazon-ecr-credential-helper, which cannot store logins.
+    #[error("{config} sends {registry} to docker-credential-ecr-login (amazon-ecr-credential-helper), which gets its own tokens and cannot store this login (it answered \"not implemented\")")]
+    ForeignEcrHelper { registry: String, config: PathBuf },
     #[error(
         "no home directory and no DOCKER_CONFIG: cannot tell where Docker's config.json lives"
     )]
@@ -459,6 +471,13 @@ impl AuthFileError {
             ],
             AuthFileError::Helper { helper, .. } => vec![
                 format!("the config names credsStore/credHelpers \"{helper}\": check that docker-credential-{helper} is on PATH and works (`docker-credential-{helper} list`), or remove it from config.json to store the login in the file"),
+            ],
+            AuthFileError::HelperProgram { exe, .. } => vec![
+                format!("Docker runs `docker-credential-ecr-login` from PATH for the registries this login points at it: link this binary under that name in a directory that comes first on PATH, e.g. ln -s {} ~/.local/bin/docker-credential-ecr-login (amazon-ecr-credential-helper installs one in /usr/bin)", exe.display()),
+            ],
+            AuthFileError::ForeignEcrHelper { config, .. } => vec![
+                "Docker would ask that helper, not the file, for this registry's credentials, so it would use whatever AWS credentials the helper finds, not the role this login assumed".into(),
+                format!("remove the \"ecr-login\" value from \"credHelpers\" (or \"credsStore\") in {}, or give this job a config of its own: DOCKER_CONFIG=$(mktemp -d) ecr-login ...", config.display()),
             ],
             AuthFileError::NoHome => vec!["set DOCKER_CONFIG or HOME".into()],
         }

@@ -112,3 +112,69 @@ fn the_registries_really_check_the_password() {
         "{err}"
     );
 }
+
+/// `login --mode helper` (issue 9): config.json names the helper, no token in it; skopeo —
+/// a real client — pushes and pulls through `docker-credential-ecr-login` (this binary), which
+/// assumes the role the login recorded beside config.json.
+#[test]
+fn mode_helper_then_skopeo_pushes_through_the_helper() {
+    let regs = registries();
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let bin = sb.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(BIN, bin.join("docker-credential-ecr-login")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let host = REGISTRIES[0].0;
+    sb.cmd()
+        .aws_keys()
+        .env("PATH", &path)
+        .env("AWS_ENDPOINT_URL", &proxy.url())
+        .env("AWS_ROLE_ARN", ROLE)
+        .env("XDG_CACHE_HOME", sb.path().join("cache").to_str().unwrap())
+        .args(&["--registries", host, "--mode", "helper"])
+        .run()
+        .assert_ok();
+    let c = sb.config();
+    assert_eq!(c["credHelpers"][host], "ecr-login");
+    assert!(c["auths"].get(host).is_none(), "{c}");
+    let rules = std::fs::read_to_string(sb.docker_dir().join("ecr-login.toml")).unwrap();
+    assert!(rules.contains(ROLE), "{rules}");
+
+    // skopeo runs the helper with its own environment: no AWS_ROLE_ARN there, the rule says.
+    let mut copy = Command::new(require_tool("skopeo", "skopeo"));
+    copy.env_clear()
+        .env("PATH", &path)
+        .env("HOME", sb.path().join("skopeo-home"))
+        .env("DOCKER_CONFIG", sb.docker_dir())
+        .env("XDG_CACHE_HOME", sb.path().join("cache"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", sb.path().join("aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            sb.path().join("aws-credentials"),
+        )
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .args([
+            "--insecure-policy",
+            "copy",
+            "--dest-authfile",
+            sb.config_path().to_str().unwrap(),
+            "--dest-cert-dir",
+            regs.certs.to_str().unwrap(),
+            &format!("oci:{}:v1", regs.layout.display()),
+            &format!("docker://{host}/team/helper:v1"),
+        ]);
+    run_ok(&mut copy);
+    // The login filled the cache, so the helper made no call of its own.
+    assert_eq!(proxy.count("ecr", None), 1, "{:?}", proxy.calls());
+}

@@ -13,6 +13,7 @@ mod auth_file;
 mod docs;
 mod errors;
 mod hardening;
+mod helper;
 mod identity;
 mod install;
 mod layout;

@@ -2,6 +2,7 @@
 //! the printer), never clap types or the raw environment, and wires `platform/`, `aws/` and
 //! `docker/` together for its use case.
 
+pub mod helper;
 pub mod login;
 pub mod logout;
 pub mod policy;

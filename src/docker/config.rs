@@ -44,7 +44,7 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
     for login in logins {
         match helper_for(&root, login.host) {
             Some(helper) => {
-                helper_client::store(&helper, login)?;
+                helper_client::store(&helper, login).map_err(|e| foreign_ecr_helper(e, &path))?;
                 tracing::debug!(
                     "stored the login for {} with docker-credential-{helper}",
                     login.host
@@ -87,6 +87,27 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
     write_atomically(&path, &root)
 }
 
+/// amazon-ecr-credential-helper installs as `docker-credential-ecr-login` and answers `store` with
+/// "not implemented": it fetches tokens itself, with its own AWS credentials. A config that still
+/// routes ECR hosts to it (left over from before ecr-login) would make Docker ignore this login;
+/// say so plainly instead of passing on its terse answer.
+fn foreign_ecr_helper(e: AuthFileError, config: &Path) -> AuthFileError {
+    match e {
+        AuthFileError::Helper {
+            helper,
+            registry,
+            reason,
+            ..
+        } if helper == "ecr-login" && reason.contains("not implemented") => {
+            AuthFileError::ForeignEcrHelper {
+                registry,
+                config: config.to_path_buf(),
+            }
+        }
+        other => other,
+    }
+}
+
 /// The credential helper Docker would use for `host`: `credHelpers[host]`, else `credsStore`.
 fn helper_for(root: &Map<String, Value>, host: &str) -> Option<String> {
     root.get("credHelpers")
@@ -95,6 +116,38 @@ fn helper_for(root: &Map<String, Value>, host: &str) -> Option<String> {
         .or_else(|| root.get("credsStore").and_then(Value::as_str))
         .filter(|s| !s.is_empty())
         .map(str::to_string)
+}
+
+/// Points `hosts` at the credential helper `helper` (`credHelpers[host] = helper`) and drops
+/// their `auths` entries (a token there would only go stale), keeping every other key; the same
+/// lock, atomic write and permissions as [`store_logins`].
+pub fn use_helper(dir: &Path, hosts: &[&str], helper: &str) -> Result<(), AuthFileError> {
+    let path = config_path(dir);
+    ensure_dir(dir)?;
+    warn_if_unsafe(dir);
+    let _lock = lock(dir)?;
+    let mut root = read(&path)?;
+    let helpers = root
+        .entry("credHelpers")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if helpers.is_null() {
+        *helpers = Value::Object(Map::new());
+    }
+    let helpers = helpers
+        .as_object_mut()
+        .ok_or_else(|| AuthFileError::Parse {
+            path: path.clone(),
+            reason: "\"credHelpers\" is not an object".into(),
+        })?;
+    for host in hosts {
+        helpers.insert(host.to_string(), Value::String(helper.to_string()));
+    }
+    if let Some(auths) = root.get_mut("auths").and_then(Value::as_object_mut) {
+        for host in hosts {
+            auths.remove(*host);
+        }
+    }
+    write_atomically(&path, &root)
 }
 
 /// Removes the login of every host in `auths` that `selected` accepts, erasing it from its
@@ -135,7 +188,8 @@ pub fn remove_logins(
     Ok(hosts)
 }
 
-fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
+/// Creates Docker's config directory (0700) if it is missing.
+pub fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
     if dir.is_dir() {
         return Ok(());
     }

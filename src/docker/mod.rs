@@ -2,6 +2,7 @@
 //! client.
 
 pub mod config;
+pub mod helper;
 pub mod helper_client;
 
 /// One registry login to record: host, username, password.

@@ -29,6 +29,17 @@ pub use util::{append_env_file, handoff_vars, EnvFormat};
 /// The audience AWS's guides use for CI tokens (GitHub, Buildkite, Jenkins, EKS).
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
 
+/// Where a platform lets the token cache live by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheHome {
+    /// The user's cache directory (`$XDG_CACHE_HOME`): a laptop, a build host, a pod.
+    User,
+    /// A directory private to this CI job (emptied after it).
+    Job(PathBuf),
+    /// None: the runner may run other repositories' jobs as the same user.
+    None,
+}
+
 /// What a login produced that a platform may hand on to later steps.
 #[derive(Debug)]
 pub struct Handoff<'a> {
@@ -112,6 +123,12 @@ pub trait Platform: Send + Sync {
     /// made before any network call. `None`: no such stand-in (nothing is cached).
     fn identity_hint(&self) -> Option<String> {
         None
+    }
+
+    /// Where the token cache may live by default. CI platforms share a user between jobs of
+    /// different repositories on self-hosted runners: only a job-private directory will do.
+    fn cache_home(&self) -> CacheHome {
+        CacheHome::None
     }
 
     /// A role session name that traces back to this CI run (before sanitising).
