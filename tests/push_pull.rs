@@ -7,6 +7,8 @@
 //! local addresses inside the private network namespace that scripts/test.sh runs the tests
 //! in (tests/support/hosts).
 
+use std::process::Command;
+
 use crate::harness::*;
 
 /// The registries this test logs in to: the three private ones and ECR Public.
