@@ -11,6 +11,7 @@ mod harness;
 
 mod auth_file;
 mod doctor;
+mod docs;
 mod errors;
 mod hardening;
 mod helper;

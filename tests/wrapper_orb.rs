@@ -20,7 +20,7 @@ const SUB: &str = "org/0b9e9d6c-org/project/5a1e-proj/user/9f2c-user";
 const ROLE_111: &str = "arn:aws:iam::111111111111:role/circleci-ecr";
 
 /// The orb packed into `dir`/orb.yml: the path and the document.
-fn pack(dir: &Path) -> (PathBuf, Value) {
+pub(crate) fn pack(dir: &Path) -> (PathBuf, Value) {
     let out = Command::new(python())
         .arg(repo_root().join("tests/support/pack_orb.py"))
         .arg(repo_root().join("orb/src"))
@@ -38,11 +38,11 @@ fn pack(dir: &Path) -> (PathBuf, Value) {
 }
 
 /// A `run` step of a command as the CircleCI compiler hands it to the runner.
-struct Step {
-    name: String,
-    command: String,
-    environment: BTreeMap<String, String>,
-    when: Option<String>,
+pub(crate) struct Step {
+    pub(crate) name: String,
+    pub(crate) command: String,
+    pub(crate) environment: BTreeMap<String, String>,
+    pub(crate) when: Option<String>,
 }
 
 /// Replaces `<< parameters.x >>` with `params[x]` and unescapes `\<<` (what `orb pack` makes of
@@ -80,7 +80,7 @@ fn substitute(text: &str, params: &BTreeMap<String, String>) -> String {
 /// The `run` steps of the orb's command `name`, invoked with `args` (like
 /// `- ecr-login/login: {role_arn: ...}`): unknown arguments and missing required parameters
 /// are errors, as in CircleCI.
-fn compile(orb: &Value, name: &str, args: &[(&str, &str)]) -> Vec<Step> {
+pub(crate) fn compile(orb: &Value, name: &str, args: &[(&str, &str)]) -> Vec<Step> {
     let command = &orb["commands"][name];
     let declared = command["parameters"].as_object().unwrap();
     let mut params = BTreeMap::new();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::sandbox::BIN;
-use super::servers::{python, require_tool, spawn, support, Server};
+use super::servers::{python, repo_root, require_tool, spawn, support, Server};
 
 /// A CA and a server certificate for `names` (DNS names; `127.0.0.1` is always included as an
 /// IP), made with openssl in `dir`: `ca.crt`, `server.crt`, `server.key`.
@@ -96,17 +96,28 @@ impl Release {
 
     /// The site serving a copy of `program` as every asset (a stand-in for the binary).
     pub fn serving(program: &Path) -> Release {
+        Release::serving_version(program, TEST_VERSION)
+    }
+
+    /// The site serving the binary under test as the release the installer installs by
+    /// default (its DEFAULT_VERSION), so that a documented command that names no version
+    /// installs it.
+    pub fn default_version() -> Release {
+        Release::serving_version(Path::new(BIN), &installer_default_version())
+    }
+
+    fn serving_version(program: &Path, version: &str) -> Release {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         make_certs(d, &["localhost"]);
-        let assets = d.join("site").join(format!("v{TEST_VERSION}"));
+        let assets = d.join("site").join(format!("v{version}"));
         std::fs::create_dir_all(&assets).unwrap();
         let mut sums = String::new();
         for target in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
             let name = format!("ecr-login-{target}");
             std::fs::copy(program, assets.join(&name)).unwrap();
             sums.push_str(&format!(
-                "{TEST_VERSION} {} {name}\n",
+                "{version} {} {name}\n",
                 sha256_file(&assets.join(&name))
             ));
         }
@@ -278,5 +289,89 @@ pub fn session_setting(var: &str) -> &'static str {
 pub fn assert_session_settings(env: &BTreeMap<String, String>) {
     for (var, want) in SESSION_SETTINGS {
         assert_eq!(env.get(*var).map(String::as_str), Some(*want), "{var}");
+    }
+}
+
+/// The release scripts/install.sh installs when ECR_LOGIN_VERSION is not set.
+pub fn installer_default_version() -> String {
+    let installer = std::fs::read_to_string(repo_root().join("scripts/install.sh")).unwrap();
+    installer
+        .lines()
+        .find_map(|l| l.strip_prefix("DEFAULT_VERSION=\""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("scripts/install.sh has no DEFAULT_VERSION=\"...\" line")
+        .to_string()
+}
+
+/// A stand-in for GitHub's raw file host, `https://raw.githubusercontent.com`, at the address
+/// tests/support/hosts gives that name: it serves this repository's files under
+/// `/ecr-login/ecr-login/v<installer's default version>/`, so that the getting-started pages'
+/// installer download fetches scripts/install.sh. Started once per test process; its CA is
+/// `ca.crt` in [`RawGithub::dir`].
+pub struct RawGithub {
+    _server: Server,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn raw_github() -> &'static RawGithub {
+    static RAW: std::sync::OnceLock<RawGithub> = std::sync::OnceLock::new();
+    RAW.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        make_certs(d, &["raw.githubusercontent.com"]);
+        let tree = d
+            .join("site/ecr-login/ecr-login")
+            .join(format!("v{}", installer_default_version()))
+            .join("scripts");
+        std::fs::create_dir_all(&tree).unwrap();
+        std::fs::copy(
+            repo_root().join("scripts/install.sh"),
+            tree.join("install.sh"),
+        )
+        .unwrap();
+        let py = python();
+        let script = support("https_server.py");
+        let (site, cert, key) = (d.join("site"), d.join("server.crt"), d.join("server.key"));
+        let server = spawn(
+            &[
+                py.to_str().unwrap(),
+                script.to_str().unwrap(),
+                "--dir",
+                site.to_str().unwrap(),
+                "--cert",
+                cert.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "--host",
+                "127.0.0.16",
+                "--port",
+                "443",
+            ],
+            true,
+            443,
+        );
+        RawGithub {
+            _server: server,
+            dir,
+        }
+    })
+}
+
+impl Release {
+    /// The environment that points scripts/install.sh at this site when it is downloaded from
+    /// [`raw_github`] (the getting-started pages' way): the base URL and the checksums, and a CA
+    /// bundle for both servers. The version and the install directory are the page's.
+    pub fn page_install_env(&self, bundle: &Path) -> Vec<(String, String)> {
+        let mut cas = std::fs::read_to_string(self.ca()).unwrap();
+        cas.push_str(&std::fs::read_to_string(raw_github().dir.path().join("ca.crt")).unwrap());
+        std::fs::write(bundle, cas).unwrap();
+        vec![
+            ("ECR_LOGIN_BASE_URL".into(), self.base_url()),
+            (
+                "ECR_LOGIN_CHECKSUMS_FILE".into(),
+                self.checksums().display().to_string(),
+            ),
+            ("CURL_CA_BUNDLE".into(), bundle.display().to_string()),
+        ]
     }
 }

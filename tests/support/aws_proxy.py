@@ -70,6 +70,9 @@ class State:
         if args.trust_policy:
             with open(args.trust_policy, encoding="utf-8") as f:
                 self.trust = {"policy": json.load(f)}
+        if args.oidc_provider:
+            with open(args.oidc_provider, encoding="utf-8") as f:
+                self.trust["provider"] = json.load(f)
         self.jwks = jwt.PyJWKClient(args.jwks_url, timeout=5) if self.trust else None
 
     @staticmethod
@@ -213,6 +216,10 @@ def check_trust(state, params):
     if policy is not None and iss_host not in policy_providers(policy):
         return (400, "InvalidIdentityToken",
                 "No OpenIDConnect provider found in your account for %s" % claims.get("iss"))
+    provider = trust.get("provider")
+    if provider is not None and str(claims.get("iss", "")).rstrip("/") != provider["Url"].rstrip("/"):
+        return (400, "InvalidIdentityToken",
+                "No OpenIDConnect provider found in your account for %s" % claims.get("iss"))
     if "iss" in trust and claims.get("iss") != trust["iss"]:
         return (400, "InvalidIdentityToken",
                 "No OpenIDConnect provider found in your account for %s" % claims.get("iss"))
@@ -228,6 +235,8 @@ def check_trust(state, params):
     except jwt.PyJWTError:  # bad signature, unknown kid, unusable JWKS, nbf/iat in future
         return 400, "InvalidIdentityToken", "Token signature verification failed"
     if "aud" in trust and not set(as_list(claims.get("aud"))) & set(as_list(trust["aud"])):
+        return 400, "InvalidIdentityToken", "Incorrect token audience"
+    if provider is not None and not set(as_list(claims.get("aud"))) & set(provider["ClientIDList"]):
         return 400, "InvalidIdentityToken", "Incorrect token audience"
     if policy is not None and not policy_allows(policy, claims):
         return 403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -396,6 +405,9 @@ def parse_args(argv=None):
     p.add_argument("--trust", help='JSON {"iss": .., "aud": .., "sub": "repo:owner/*"}')
     p.add_argument("--trust-policy", metavar="FILE",
                    help="an IAM trust policy (JSON) to evaluate on the token, like IAM (with --jwks-url)")
+    p.add_argument("--oidc-provider", metavar="FILE",
+                   help="with --trust-policy: the IAM OIDC provider (create-open-id-connect-provider's "
+                        "JSON); the token's iss must be its Url and its aud in its ClientIDList")
     p.add_argument("--latency-ms", type=int, default=0,
                    help="delay every AWS answer this long (benchmarks: a real network's round trip)")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
@@ -406,6 +418,8 @@ def parse_args(argv=None):
         p.error("--host must be a loopback address (127.x.y.z)")
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
+    if args.oidc_provider and not args.trust_policy:
+        p.error("--oidc-provider needs --trust-policy")
     try:
         State.load_faults(args.faults or "[]")
         json.loads(args.trust or "{}")
