@@ -32,6 +32,9 @@ impl EnvVars {
     pub const ECR_LOGIN_CACHE_MARGIN: &'static str = "ECR_LOGIN_CACHE_MARGIN";
     pub const ECR_LOGIN_CONFIG: &'static str = "ECR_LOGIN_CONFIG";
     pub const ECR_LOGIN_ISSUER: &'static str = "ECR_LOGIN_ISSUER";
+    pub const ECR_LOGIN_AUTH_FILE: &'static str = "ECR_LOGIN_AUTH_FILE";
+    pub const ECR_LOGIN_WATCH: &'static str = "ECR_LOGIN_WATCH";
+    pub const ECR_LOGIN_STATUS_WITHIN: &'static str = "ECR_LOGIN_STATUS_WITHIN";
     /// One of the names GitLab's `id_tokens:` may use (ours).
     pub const ECR_LOGIN_ID_TOKEN: &'static str = "ECR_LOGIN_ID_TOKEN";
     // Written for later steps (the hand-off); never read as settings.
@@ -60,6 +63,10 @@ impl EnvVars {
     pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
     pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
+    /// The per-user runtime directory: Podman's primary auth file is `containers/auth.json` in it.
+    pub const XDG_RUNTIME_DIR: &'static str = "XDG_RUNTIME_DIR";
+    /// Podman, Buildah and skopeo read this auth file (and only this one) when it is set.
+    pub const REGISTRY_AUTH_FILE: &'static str = "REGISTRY_AUTH_FILE";
 
     // --- GitHub Actions -------------------------------------------------------------------------
     pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";
