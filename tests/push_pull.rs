@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::harness::*;
 
 /// (host, address, password) of each local registry; must match tests/support/hosts.
-const REGISTRIES: &[(&str, &str, &str)] = &[
+pub(crate) const REGISTRIES: &[(&str, &str, &str)] = &[
     (
         "111111111111.dkr.ecr.us-east-1.amazonaws.com",
         "127.0.0.11",
@@ -34,10 +34,10 @@ const REGISTRIES: &[(&str, &str, &str)] = &[
     ("public.ecr.aws", "127.0.0.14", "public-ecr-auth-token"),
 ];
 
-struct Registries {
+pub(crate) struct Registries {
     _servers: Vec<Server>,
-    certs: PathBuf,
-    layout: PathBuf,
+    pub(crate) certs: PathBuf,
+    pub(crate) layout: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -52,7 +52,7 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn registries() -> &'static Registries {
+pub(crate) fn registries() -> &'static Registries {
     static R: OnceLock<Registries> = OnceLock::new();
     R.get_or_init(|| {
         let registry_bin = require_tool("docker-registry", "docker-registry");
@@ -190,7 +190,7 @@ fn write_oci_layout(dir: &Path) {
 }
 
 /// `skopeo` with a clean environment (so no other auth file can help it).
-fn skopeo(sb: &Sandbox) -> Command {
+pub(crate) fn skopeo(sb: &Sandbox) -> Command {
     let mut c = Command::new(require_tool("skopeo", "skopeo"));
     c.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
