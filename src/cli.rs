@@ -77,6 +77,10 @@ pub enum Command {
     /// Print the IAM OIDC provider, the role trust policy and a least-privilege ECR policy
     /// that fit this CI job (detected, or described by flags).
     Policy(PolicyArgs),
+    /// List every ECR login in the auth files Docker and Podman read and in the token cache:
+    /// identity, expiry, whether it still holds, and entries that shadow others. Exit 1 when
+    /// one in an auth file has expired or expires within --within.
+    Status(StatusArgs),
 }
 
 /// Which identity to log in as: the CI platform and its token, the role(s) to assume, and how
@@ -168,6 +172,12 @@ pub struct LoginArgs {
 
     #[command(flatten)]
     pub cache: CacheArgs,
+
+    /// Stay running and log in again before the tokens expire (--cache-margin before expiry, or
+    /// half-way through a shorter life), until SIGTERM or SIGINT, which end it with exit 0. For
+    /// tools that cannot use a credential helper (a systemd unit, a sidecar).
+    #[arg(long, env = EnvVars::ECR_LOGIN_WATCH, help_heading = "Long jobs")]
+    pub watch: bool,
 }
 
 /// The token cache: where, and how long before expiry a cached token is refreshed.
@@ -309,6 +319,29 @@ pub struct AuthFileArgs {
     /// (docker_username_<host> / docker_password_<host>, masked).
     #[arg(long, env = EnvVars::ECR_LOGIN_OUTPUT_CREDENTIALS)]
     pub output_credentials: bool,
+
+    /// Another auth file to keep in step (created if missing), besides Docker's config.json,
+    /// $REGISTRY_AUTH_FILE and the Podman auth files that exist. Repeated or comma-separated.
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUTH_FILE, value_name = "PATH", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub auth_file: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Also count a login as failing when it expires within this time (`1h`, `30m`, seconds).
+    #[arg(long, env = EnvVars::ECR_LOGIN_STATUS_WITHIN, value_name = "DURATION", default_value = "0")]
+    pub within: String,
+
+    /// Directory of Docker's config.json (default: ~/.docker).
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+
+    /// Another auth file to look at (as `login --auth-file`). Repeated or comma-separated.
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUTH_FILE, value_name = "PATH", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub auth_file: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Debug, Clone, Args)]

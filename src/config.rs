@@ -5,14 +5,17 @@
 //! left for the command to resolve.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
 use crate::cache;
 use crate::cli::{
     CacheArgs, Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs,
+    StatusArgs,
 };
 use crate::commands::policy::{Access, Document};
+use crate::docker::auth_files::Locations;
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{AuthFileError, Error, UsageError};
@@ -35,6 +38,7 @@ pub enum Task {
     Login(LoginConfig),
     Logout(LogoutConfig),
     Policy(PolicyConfig),
+    Status(StatusConfig),
 }
 
 /// `logout`'s settings.
@@ -90,6 +94,22 @@ pub struct LoginConfig {
     pub output_credentials: bool,
     /// The token cache; `None`: no cache.
     pub cache: Option<cache::Settings>,
+    /// Every auth file to keep in step: Docker's, Podman's, `--auth-file` (boxed: it is large
+    /// next to the other commands' settings).
+    pub auth_files: Box<Locations>,
+    /// `--watch`: log in again this long before the tokens expire, until a signal ends it.
+    pub watch: Option<Duration>,
+}
+
+/// `status`'s settings.
+#[derive(Debug)]
+pub struct StatusConfig {
+    /// The auth files Docker and Podman read, and `--auth-file`.
+    pub auth_files: Locations,
+    /// The token cache's directory, if there is one.
+    pub cache_dir: Option<PathBuf>,
+    /// A login expiring within this is as bad as an expired one.
+    pub within: Duration,
 }
 
 impl Config {
@@ -99,6 +119,7 @@ impl Config {
             Some(Command::Login(args)) => Task::Login(login_config(args, env)?),
             Some(Command::Policy(args)) => Task::Policy(policy_config(args, env)?),
             Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
+            Some(Command::Status(args)) => Task::Status(status_config(args, env)?),
             None => Task::Login(login_config(cli.login, env)?),
         };
         Ok(Config {
@@ -298,6 +319,10 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         .unwrap_or_default();
 
     let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let docker_config = docker_dir(args.auth_file.docker_config, env)?;
+    let watch = args
+        .watch
+        .then(|| cache::parse_duration(&args.cache.cache_margin).unwrap_or(cache::DEFAULT_MARGIN));
     Ok(LoginConfig {
         cache,
         platform,
@@ -306,9 +331,33 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         allow_unknown_region: allow_unknown,
         registries,
         dual_stack: args.registries.dual_stack || env.is_true(EnvVars::AWS_USE_DUALSTACK_ENDPOINT),
-        docker_config: docker_dir(args.auth_file.docker_config, env)?,
+        auth_files: Box::new(Locations::new(
+            &docker_config,
+            args.auth_file.auth_file,
+            env,
+        )),
+        docker_config,
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
+        watch,
+    })
+}
+
+fn status_config(args: StatusArgs, env: &Env) -> Result<StatusConfig, Error> {
+    let within = cache::parse_duration(&args.within).ok_or_else(|| {
+        UsageError::Other(format!(
+            "--within {:?} is not a duration (3600, 90s, 30m, 1h, 1h30m)",
+            args.within
+        ))
+    })?;
+    // The cache is where `login` would put it: the platform decides (a CI job's own temp dir).
+    let platform = platform::select(env, None, &platform::Options::default())?;
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let docker_config = docker_dir(args.docker_config, env)?;
+    Ok(StatusConfig {
+        auth_files: Locations::new(&docker_config, args.auth_file, env),
+        cache_dir: cache.map(|c| c.dir),
+        within,
     })
 }
 

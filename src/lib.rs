@@ -65,6 +65,7 @@ pub fn run(cli: Cli, env: Env) -> i32 {
             Task::Login(login) => commands::login::run(login, &printer).await,
             Task::Logout(logout) => commands::logout::run(logout, &printer),
             Task::Policy(policy) => commands::policy::run(policy, &printer),
+            Task::Status(status) => commands::status::run(status, &printer),
         }
     });
     match result {

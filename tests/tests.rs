@@ -23,6 +23,7 @@ mod policy;
 mod push_pull;
 mod retries;
 mod secrets;
+mod status;
 mod wrapper_action;
 mod wrapper_gitlab;
 mod wrapper_jenkins;
