@@ -92,6 +92,10 @@ pub enum Command {
     /// registry's DNS/TCP/TLS/proxy and GetAuthorizationToken, the auth files) and say what to
     /// fix; or, with --explain, what a pasted error message means. Exit 0 when all is well.
     Doctor(DoctorArgs),
+    /// List every ECR login in the auth files Docker and Podman read and in the token cache:
+    /// identity, expiry, whether it still holds, and entries that shadow others. Exit 1 when
+    /// one in an auth file has expired or expires within --within.
+    Status(StatusArgs),
 }
 
 /// `doctor`'s arguments: what `login` would be given.
@@ -257,6 +261,12 @@ pub struct LoginArgs {
     /// that outlive a token's 12 hours.
     #[arg(long, env = EnvVars::ECR_LOGIN_MODE, value_enum, default_value_t = LoginMode::Tokens)]
     pub mode: LoginMode,
+
+    /// Stay running and log in again before the tokens expire (--cache-margin before expiry, or
+    /// half-way through a shorter life), until SIGTERM or SIGINT, which end it with exit 0. For
+    /// tools that cannot use a credential helper (a systemd unit, a sidecar).
+    #[arg(long, env = EnvVars::ECR_LOGIN_WATCH, help_heading = "Long jobs")]
+    pub watch: bool,
 }
 
 /// What `login` writes.
@@ -437,6 +447,29 @@ pub struct AuthFileArgs {
     /// (docker_username_<host> / docker_password_<host>, masked).
     #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_OUTPUT_CREDENTIALS)]
     pub output_credentials: bool,
+
+    /// Another auth file to keep in step (created if missing), besides Docker's config.json,
+    /// $REGISTRY_AUTH_FILE and the Podman auth files that exist. Repeated or comma-separated.
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUTH_FILE, value_name = "PATH", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub auth_file: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Also count a login as failing when it expires within this time (`1h`, `30m`, seconds).
+    #[arg(long, env = EnvVars::ECR_LOGIN_STATUS_WITHIN, value_name = "DURATION", default_value = "0")]
+    pub within: String,
+
+    /// Directory of Docker's config.json (default: ~/.docker).
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+
+    /// Another auth file to look at (as `login --auth-file`). Repeated or comma-separated.
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUTH_FILE, value_name = "PATH", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub auth_file: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Debug, Clone, Args)]

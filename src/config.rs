@@ -5,15 +5,17 @@
 //! left for the command to resolve.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
 use crate::cache;
 use crate::cli::{
     CacheArgs, Cli, Command, DoctorArgs, HelperAction, HelperArgs, IdentityArgs, KubeletArgs,
-    LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs,
+    LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs, StatusArgs,
 };
 use crate::commands::policy::{Access, Document};
+use crate::docker::auth_files::Locations;
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{AuthFileError, Error, UsageError};
@@ -40,6 +42,7 @@ pub enum Task {
     Helper(HelperConfig),
     Kubelet(KubeletConfig),
     Doctor(Box<DoctorConfig>),
+    Status(StatusConfig),
 }
 
 /// The credential helper's settings.
@@ -153,6 +156,11 @@ pub struct LoginConfig {
     /// `--output dockerconfigjson`: print the logins as an `imagePullSecret`'s
     /// `.dockerconfigjson` document on stdout, and write no auth file.
     pub dockerconfigjson: bool,
+    /// Every auth file to keep in step: Docker's, Podman's, `--auth-file` (boxed: it is large
+    /// next to the other commands' settings).
+    pub auth_files: Box<Locations>,
+    /// `--watch`: log in again this long before the tokens expire, until a signal ends it.
+    pub watch: Option<Duration>,
 }
 
 /// `kubelet-credential-provider`'s settings.
@@ -180,6 +188,17 @@ pub struct KubeletConfig {
     pub deadline: std::time::Duration,
 }
 
+/// `status`'s settings.
+#[derive(Debug)]
+pub struct StatusConfig {
+    /// The auth files Docker and Podman read, and `--auth-file`.
+    pub auth_files: Locations,
+    /// The token cache's directory, if there is one.
+    pub cache_dir: Option<PathBuf>,
+    /// A login expiring within this is as bad as an expired one.
+    pub within: Duration,
+}
+
 impl Config {
     /// Checks `cli` against `env`: no network, no file read.
     pub fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
@@ -197,6 +216,7 @@ impl Config {
             Some(Command::CredentialHelper(args)) => Task::Helper(helper_config(args, env)?),
             Some(Command::Kubelet(args)) => Task::Kubelet(kubelet_config(args, env)?),
             Some(Command::Doctor(args)) => Task::Doctor(Box::new(doctor_config(args, env)?)),
+            Some(Command::Status(args)) => Task::Status(status_config(args, env)?),
             None => Task::Login(login_config(cli.login, env, dockerconfigjson)?),
         };
         let mut printer = match task {
@@ -413,6 +433,10 @@ fn login_config(args: LoginArgs, env: &Env, dockerconfigjson: bool) -> Result<Lo
             .map(|p| std::env::split_paths(p).collect())
             .unwrap_or_default(),
     });
+    let docker_config = docker_dir(args.auth_file.docker_config, env)?;
+    let watch = args
+        .watch
+        .then(|| cache::parse_duration(&args.cache.cache_margin).unwrap_or(cache::DEFAULT_MARGIN));
     Ok(LoginConfig {
         helper_mode,
         cache,
@@ -422,10 +446,34 @@ fn login_config(args: LoginArgs, env: &Env, dockerconfigjson: bool) -> Result<Lo
         allow_unknown_region: allow_unknown,
         registries,
         dual_stack: args.registries.dual_stack || env.is_true(EnvVars::AWS_USE_DUALSTACK_ENDPOINT),
-        docker_config: docker_dir(args.auth_file.docker_config, env)?,
+        auth_files: Box::new(Locations::new(
+            &docker_config,
+            args.auth_file.auth_file,
+            env,
+        )),
+        docker_config,
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
         dockerconfigjson,
+        watch,
+    })
+}
+
+fn status_config(args: StatusArgs, env: &Env) -> Result<StatusConfig, Error> {
+    let within = cache::parse_duration(&args.within).ok_or_else(|| {
+        UsageError::Other(format!(
+            "--within {:?} is not a duration (3600, 90s, 30m, 1h, 1h30m)",
+            args.within
+        ))
+    })?;
+    // The cache is where `login` would put it: the platform decides (a CI job's own temp dir).
+    let platform = platform::select(env, None, &platform::Options::default())?;
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let docker_config = docker_dir(args.docker_config, env)?;
+    Ok(StatusConfig {
+        auth_files: Locations::new(&docker_config, args.auth_file, env),
+        cache_dir: cache.and_then(|c| c.dir),
+        within,
     })
 }
 

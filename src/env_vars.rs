@@ -37,6 +37,9 @@ impl EnvVars {
     pub const ECR_LOGIN_CONFIG: &'static str = "ECR_LOGIN_CONFIG";
     pub const ECR_LOGIN_MODE: &'static str = "ECR_LOGIN_MODE";
     pub const ECR_LOGIN_ISSUER: &'static str = "ECR_LOGIN_ISSUER";
+    pub const ECR_LOGIN_AUTH_FILE: &'static str = "ECR_LOGIN_AUTH_FILE";
+    pub const ECR_LOGIN_WATCH: &'static str = "ECR_LOGIN_WATCH";
+    pub const ECR_LOGIN_STATUS_WITHIN: &'static str = "ECR_LOGIN_STATUS_WITHIN";
     /// One of the names GitLab's `id_tokens:` may use (ours).
     pub const ECR_LOGIN_ID_TOKEN: &'static str = "ECR_LOGIN_ID_TOKEN";
     // Written for later steps (the hand-off); never read as settings.
@@ -71,9 +74,10 @@ impl EnvVars {
     pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
     pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
     pub const NO_PROXY: &'static str = "NO_PROXY";
-    /// Podman's, Buildah's and skopeo's auth file, read before Docker's.
-    pub const REGISTRY_AUTH_FILE: &'static str = "REGISTRY_AUTH_FILE";
+    /// The per-user runtime directory: Podman's primary auth file is `containers/auth.json` in it.
     pub const XDG_RUNTIME_DIR: &'static str = "XDG_RUNTIME_DIR";
+    /// Podman, Buildah and skopeo read this auth file (and only this one) when it is set.
+    pub const REGISTRY_AUTH_FILE: &'static str = "REGISTRY_AUTH_FILE";
 
     // --- GitHub Actions -------------------------------------------------------------------------
     pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";

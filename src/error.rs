@@ -27,6 +27,9 @@ pub mod exit {
     /// A file that hands results to later CI steps (`$GITHUB_OUTPUT`, `$BASH_ENV`,
     /// `--env-file`) could not be written.
     pub const HANDOFF: i32 = 8;
+    /// `status`: a login in an auth file has expired or expires within `--within` (status's own
+    /// meaning of 1; no other command returns it but for an internal error).
+    pub const NOT_VALID: i32 = 1;
 }
 
 /// The top-level error: one of the layers below.
@@ -42,6 +45,8 @@ pub enum Error {
     AuthFile(#[from] AuthFileError),
     #[error(transparent)]
     Handoff(#[from] HandoffError),
+    #[error(transparent)]
+    Status(#[from] StatusError),
     /// A bug: something this program assumed did not hold.
     #[error("internal error: {0}")]
     Internal(String),
@@ -55,6 +60,7 @@ impl Error {
             Error::Aws(e) => e.exit_code(),
             Error::AuthFile(_) => exit::AUTH_FILE,
             Error::Handoff(_) => exit::HANDOFF,
+            Error::Status(_) => exit::NOT_VALID,
             Error::Internal(_) => exit::INTERNAL,
         }
     }
@@ -67,6 +73,7 @@ impl Error {
             Error::Aws(e) => e.help(),
             Error::AuthFile(e) => e.help(),
             Error::Handoff(e) => e.help(),
+            Error::Status(e) => e.help(),
             Error::Internal(_) => {
                 vec!["this is a bug in ecr-login; please report it with the output of `-vv`".into()]
             }
@@ -484,5 +491,61 @@ impl AuthFileError {
             ],
             AuthFileError::NoHome => vec!["set DOCKER_CONFIG or HOME".into()],
         }
+    }
+}
+
+/// `status` found logins in the auth files that have expired or expire within `--within`.
+/// Exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", status_summary(*.expired, *.expiring, .within))]
+pub struct StatusError {
+    pub expired: usize,
+    pub expiring: usize,
+    /// `--within`, as the user wrote it.
+    pub within: String,
+    /// Files whose entries shadow another login for Podman, Buildah and skopeo.
+    pub shadowing: Vec<PathBuf>,
+}
+
+fn status_summary(expired: usize, expiring: usize, within: &str) -> String {
+    let logins = |n: usize| {
+        if n == 1 {
+            "1 ECR login".to_string()
+        } else {
+            format!("{n} ECR logins")
+        }
+    };
+    match (expired, expiring) {
+        (e, 0) => format!(
+            "{} in the auth files {} expired",
+            logins(e),
+            if e == 1 { "has" } else { "have" }
+        ),
+        (0, x) => format!(
+            "{} in the auth files {} within {within}",
+            logins(x),
+            if x == 1 { "expires" } else { "expire" }
+        ),
+        (e, x) => format!(
+            "{} in the auth files {} expired and {x} more expire within {within}",
+            logins(e),
+            if e == 1 { "has" } else { "have" }
+        ),
+    }
+}
+
+impl StatusError {
+    fn help(&self) -> Vec<String> {
+        let mut h = vec![
+            "log in again with `ecr-login login` (the same settings as before); to keep the logins fresh on a build host or in a long job, run `ecr-login login --watch`, or use a credential helper (README: \"Long jobs and build hosts\")".into(),
+        ];
+        for f in &self.shadowing {
+            h.push(format!(
+                "Podman, Buildah and skopeo read {} before Docker's config.json, so its entries win over the ones there: `ecr-login login` keeps it in step from now on; an entry you no longer want goes with `podman logout --authfile {} <registry>`",
+                f.display(),
+                f.display()
+            ));
+        }
+        h
     }
 }

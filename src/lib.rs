@@ -53,6 +53,7 @@ pub fn run(cli: Cli, env: Env) -> i32 {
         Task::Login(login) => block_on(commands::login::run(login, &printer)).and_then(|r| r),
         Task::Logout(logout) => commands::logout::run(logout, &printer),
         Task::Policy(policy) => commands::policy::run(policy, &printer),
+        Task::Status(status) => commands::status::run(status, &printer),
         Task::Kubelet(kubelet) => {
             block_on(commands::kubelet::run(kubelet, &printer)).and_then(|r| r)
         }

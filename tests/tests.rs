@@ -10,8 +10,8 @@
 mod harness;
 
 mod auth_file;
-mod doctor;
 mod docs;
+mod doctor;
 mod errors;
 mod hardening;
 mod helper;
@@ -28,6 +28,7 @@ mod push_pull;
 mod redis;
 mod retries;
 mod secrets;
+mod status;
 mod wrapper_action;
 mod wrapper_gitlab;
 mod wrapper_jenkins;

@@ -449,7 +449,7 @@ fn auth_file_checks(cfg: &DoctorConfig, registries: &[Registry]) -> Vec<Check> {
     for r in registries {
         let host = r.host();
         let entry = auths.and_then(|a| a.get(host));
-        match docker::config::helper_for(&root, host) {
+        match docker::config::helper_for(&root, host, docker::config::Format::Docker) {
             Some(h) if h == "ecr-login" => {
                 detail.push(format!("{host}: served by the ecr-login credential helper"))
             }

@@ -1,9 +1,10 @@
-//! `ecr-login login`: CI identity -> role -> ECR tokens -> auth file, in one process.
+//! `ecr-login login`: CI identity -> role -> ECR tokens -> auth files, in one process.
 //! Wires `identity`, `aws/`, `docker/` and the platform's hand-off together; holds no logic of
-//! its own beyond the order of steps.
+//! its own beyond the order of steps. With `--watch` it stays running and logs in again before
+//! the tokens expire, until SIGTERM or SIGINT.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -28,6 +29,9 @@ pub struct LoginReport {
     pub identity: Option<String>,
     pub auth_file: PathBuf,
     pub registries: Vec<RegistryLogin>,
+    /// The other auth files kept in step (Podman's, `--auth-file`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_auth_files: Vec<PathBuf>,
 }
 
 /// One registry logged in to.
@@ -98,17 +102,38 @@ impl Report for LoginReport {
             lines.push(format!("  as {id}"));
         }
         lines.push(format!("  auth file: {}", self.auth_file.display()));
+        for f in &self.other_auth_files {
+            lines.push(format!("  also in: {}", f.display()));
+        }
         lines
     }
 }
 
-/// Runs the login and prints its result.
+/// Runs the login and prints its result; with `--watch`, again before every expiry.
 pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
     let platform = cfg.platform.as_ref();
     // Before any secret is fetched, so that every one of them is masked as soon as it is seen.
     platform.install_masking(*printer);
     tracing::info!("platform: {}", platform.name());
+    match cfg.watch {
+        Some(margin) => watch(cfg, margin, printer).await,
+        None => login(cfg, printer, true).await.map(|_| ()),
+    }
+}
 
+/// What one login left behind, for the watch loop.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    /// When the first of its tokens expires.
+    expires_at: Option<SystemTime>,
+    /// The refresh failed and the cached tokens (still valid) were written instead.
+    kept_stale: bool,
+}
+
+/// One login, printed; `hand_off`: also hand the results to later steps (once per process).
+async fn login(cfg: &LoginConfig, printer: &Printer, hand_off: bool) -> Result<Round, Error> {
+    let platform = cfg.platform.as_ref();
+    let mut kept_stale = false;
     let (region, registries) = resolve_registries(cfg).await?;
     let cache = match &cfg.cache {
         Some(settings) => Cache::open(settings)?,
@@ -166,6 +191,7 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
                 printer.warn(&format!(
                     "refreshing the cached tokens failed ({e}); the cached ones are still valid and are used"
                 ));
+                kept_stale = true;
                 from_cache(&cached, &registries, region.as_deref())
             }
             Err(e) => return Err(e),
@@ -184,11 +210,15 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
         })
         .collect();
     let hosts: Vec<&str> = tokens.iter().map(|t| t.host.as_str()).collect();
+    let mut auth_files = Vec::new();
     match &cfg.helper_mode {
         // With --output dockerconfigjson the document on stdout is the result: writing
         // config.json as well would surprise someone piping it into `kubectl create secret`.
         None if cfg.dockerconfigjson => {}
-        None => docker::config::store_logins(&cfg.docker_config, &logins)?,
+        None => {
+            auth_files = cfg.auth_files.to_write();
+            docker::auth_files::store_logins(&auth_files, &logins)?;
+        }
         Some(mode) => {
             // The tokens just fetched sit in the cache, where the helper finds them.
             check_helper_program(&mode.path)?;
@@ -211,22 +241,28 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
         }
     }
 
-    platform.hand_off(&Handoff {
-        registries: hosts.clone(),
-        credentials: cfg.output_credentials.then(|| {
-            tokens
-                .iter()
-                .map(|t| (t.host.as_str(), t.username.as_str(), &t.password))
-                .collect()
-        }),
-    })?;
-    if let Some(path) = &cfg.env_file {
-        write_env_file(path, &hosts)?;
+    if hand_off {
+        platform.hand_off(&Handoff {
+            registries: hosts.clone(),
+            credentials: cfg.output_credentials.then(|| {
+                tokens
+                    .iter()
+                    .map(|t| (t.host.as_str(), t.username.as_str(), &t.password))
+                    .collect()
+            }),
+        })?;
+        if let Some(path) = &cfg.env_file {
+            write_env_file(path, &hosts)?;
+        }
     }
 
+    let round = Round {
+        expires_at: tokens.iter().filter_map(|t| t.expires_at).min(),
+        kept_stale,
+    };
     if cfg.dockerconfigjson {
         printer.protocol(&DockerConfigJson::new(&tokens));
-        return Ok(());
+        return Ok(round);
     }
     printer.report(&LoginReport {
         platform: platform.name(),
@@ -241,8 +277,151 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
                 expires_at: t.expires_at.map(rfc3339),
             })
             .collect(),
+        other_auth_files: auth_files
+            .into_iter()
+            .filter(|f| !f.docker)
+            .map(|f| f.path)
+            .collect(),
     });
+    Ok(round)
+}
+
+/// How long ECR tokens live, when an answer does not say.
+const TOKEN_LIFE: Duration = Duration::from_secs(12 * 3600);
+/// The first retry after a failed refresh; each next one waits twice as long, up to the cap.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_CAP: Duration = Duration::from_secs(300);
+/// Never log in again sooner than this after a login (a token that lives only seconds).
+const MIN_WAIT: Duration = Duration::from_secs(1);
+
+/// `--watch`: logs in, then again `margin` before the tokens expire (half-way through a life
+/// shorter than twice the margin), until SIGTERM or SIGINT (exit 0). A failed refresh is
+/// reported and retried with backoff while the current tokens are valid; once they have
+/// expired the last error ends the process (a supervisor restarts it). The first login
+/// failing ends it at once.
+async fn watch(cfg: &LoginConfig, margin: Duration, printer: &Printer) -> Result<(), Error> {
+    let mut stop = Stop::install()?;
+    let mut valid_until: Option<SystemTime> = None;
+    let mut failures: u32 = 0;
+    let mut first = true;
+    loop {
+        let round = tokio::select! {
+            r = login(cfg, printer, first) => r,
+            signal = stop.wait() => return stopped(signal),
+        };
+        let now = SystemTime::now();
+        let wait = match round {
+            Ok(Round {
+                expires_at,
+                kept_stale: false,
+            }) => {
+                first = false;
+                failures = 0;
+                let expiry = expires_at.unwrap_or(now + TOKEN_LIFE);
+                valid_until = Some(expiry);
+                let wait = refresh_wait(now, expiry, margin);
+                tracing::info!("next login in {} s", wait.as_secs());
+                wait
+            }
+            outcome => {
+                let reason = match outcome {
+                    Ok(r) => {
+                        first = false;
+                        valid_until = r.expires_at.or(valid_until);
+                        "the refresh failed".to_string()
+                    }
+                    Err(e) => match valid_until.filter(|t| *t > now) {
+                        None => return Err(e),
+                        Some(_) => format!("refreshing the logins failed ({e})"),
+                    },
+                };
+                failures += 1;
+                let left = valid_until
+                    .and_then(|t| t.duration_since(now).ok())
+                    .unwrap_or_default();
+                let wait = retry_wait(failures)
+                    .min(left)
+                    .max(Duration::from_millis(100));
+                printer.warn(&format!(
+                    "{reason}; the current tokens are valid for {} s more; retrying in {} s",
+                    left.as_secs(),
+                    wait.as_secs_f32().ceil()
+                ));
+                wait
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            signal = stop.wait() => return stopped(signal),
+        }
+    }
+}
+
+/// How long to wait after a login whose first token expires at `expiry`: until `margin`
+/// before it, or half-way through a remaining life shorter than twice the margin.
+fn refresh_wait(now: SystemTime, expiry: SystemTime, margin: Duration) -> Duration {
+    let life = expiry.duration_since(now).unwrap_or_default();
+    let lead = margin.min(life / 2);
+    (life - lead).max(MIN_WAIT)
+}
+
+/// The wait before retry number `n` (1, 2, ...): doubling from [`RETRY_FIRST`], capped.
+fn retry_wait(n: u32) -> Duration {
+    RETRY_FIRST
+        .saturating_mul(2u32.saturating_pow(n.saturating_sub(1)))
+        .min(RETRY_CAP)
+}
+
+fn stopped(signal: &'static str) -> Result<(), Error> {
+    tracing::info!("{signal}: stopping; the auth files keep the last logins");
     Ok(())
+}
+
+/// The signals that end `--watch`, listened for from the start (so that one arriving during
+/// the first login is not lost, and does not kill the process half-way).
+struct Stop {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl Stop {
+    fn install() -> Result<Stop, Error> {
+        let fail = |e: std::io::Error| Error::Internal(format!("cannot listen for signals: {e}"));
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Stop {
+                term: signal(SignalKind::terminate()).map_err(fail)?,
+                int: signal(SignalKind::interrupt()).map_err(fail)?,
+            })
+        }
+        #[cfg(windows)]
+        {
+            Ok(Stop {
+                ctrl_c: tokio::signal::windows::ctrl_c().map_err(fail)?,
+            })
+        }
+    }
+
+    /// The name of the signal, once one arrives.
+    async fn wait(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(windows)]
+        {
+            self.ctrl_c.recv().await;
+            "Ctrl-C"
+        }
+    }
 }
 
 /// The identity's credentials, then every registry's token: the part that talks to AWS.
@@ -458,4 +637,31 @@ fn rfc3339(t: SystemTime) -> String {
     aws_smithy_types::DateTime::from(t)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_login_is_at_the_margin_or_half_way_through_a_short_life() {
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(refresh_wait(now, now + hour * 12, hour), hour * 11);
+        assert_eq!(
+            refresh_wait(now, now + Duration::from_secs(4), hour),
+            Duration::from_secs(2)
+        );
+        // Already expired, or about to: never a busy loop.
+        assert_eq!(refresh_wait(now, now, hour), MIN_WAIT);
+        assert_eq!(refresh_wait(now, now - hour, hour), MIN_WAIT);
+    }
+
+    #[test]
+    fn retries_back_off_to_a_cap() {
+        let waits: Vec<u64> = (1..=12).map(|n| retry_wait(n).as_secs()).collect();
+        assert_eq!(waits[..5], [1, 2, 4, 8, 16]);
+        assert_eq!(waits[11], RETRY_CAP.as_secs());
+        assert_eq!(retry_wait(u32::MAX), RETRY_CAP);
+    }
 }

@@ -8,3 +8,4 @@ pub mod kubelet;
 pub mod login;
 pub mod logout;
 pub mod policy;
+pub mod status;

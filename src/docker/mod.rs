@@ -1,6 +1,7 @@
-//! Docker-side: auth files and credential helpers. Takes registry credentials, knows no AWS
-//! client.
+//! Docker-side (and Podman's): auth files and credential helpers. Takes registry credentials,
+//! knows no AWS client.
 
+pub mod auth_files;
 pub mod config;
 pub mod helper;
 pub mod helper_client;

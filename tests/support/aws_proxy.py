@@ -16,7 +16,8 @@ Fault rule: {"service": "sts"|"ecr"|"ecr-public", "operation": .., "region": ..,
 "message": "..", "drop": false}; absent keys match anything.  Throttling codes are
 "Throttling" (STS) and "ThrottlingException" (ECR).  A rule with "proxy_endpoint": ".."
 answers normally but puts that value in every proxyEndpoint of an ECR
-GetAuthorizationToken answer (a misbehaving or impostor ECR).
+GetAuthorizationToken answer (a misbehaving or impostor ECR).  A rule with "expires_in": N
+answers normally with tokens that expire N seconds from now (tests of --watch and status).
 """
 
 import argparse
@@ -257,12 +258,12 @@ def ecr_public_response(call):
     return 200, headers, json.dumps(body).encode()
 
 
-def fix_ecr_expiry(body):
-    """Rewrites every authorizationData[].expiresAt to now + 12 h."""
+def fix_ecr_expiry(body, life=TWELVE_HOURS):
+    """Rewrites every authorizationData[].expiresAt to now + life (12 h)."""
     try:
         doc = json.loads(body)
         for entry in doc.get("authorizationData") or []:
-            entry["expiresAt"] = round(time.time() + TWELVE_HOURS, 3)
+            entry["expiresAt"] = round(time.time() + life, 3)
         return json.dumps(doc).encode()
     except (ValueError, AttributeError, TypeError):
         return body
@@ -350,10 +351,12 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         if st.args.latency_ms:
             time.sleep(st.args.latency_ms / 1000)  # a WAN round trip; sleeping frees the GIL
-        endpoint = None
+        endpoint, life = None, TWELVE_HOURS
         if (rule := st.take_fault(call)) is not None:
             if "proxy_endpoint" in rule:
                 endpoint = rule["proxy_endpoint"]
+            elif "expires_in" in rule:
+                life = float(rule["expires_in"])
             elif rule.get("drop"):
                 return None, {}, b""
             else:
@@ -367,7 +370,7 @@ class Handler(BaseHTTPRequestHandler):
             return ecr_public_response(call)
         status, headers, out = self.forward(body)
         if (call["service"], call["operation"], status) == ("ecr", "GetAuthorizationToken", 200):
-            out = fix_ecr_expiry(out)
+            out = fix_ecr_expiry(out, life)
             if endpoint is not None:
                 out = set_proxy_endpoint(out, endpoint)
         return status, headers, out
