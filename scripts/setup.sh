@@ -3,7 +3,9 @@
 # it is all there already. Sourced by scripts/test.sh and scripts/demo.sh.
 #   - Debian packages: skopeo, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
 #     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters),
-#     gcc-mingw-w64-x86-64, amazon-ecr-credential-helper (the peer the tests and bench compare with)
+#     gcc-mingw-w64-x86-64, amazon-ecr-credential-helper (the peer the tests and bench compare with),
+#     and prometheus without its recommends (for promtool, which checks monitoring/ and the
+#     metrics file the binary writes)
 #   - the musl target, for the static release binary; the windows-gnu target and MinGW, to
 #     check that the crate still compiles for Windows (the release builds it there)
 #   - a Python venv (.venv, or $ECR_LOGIN_TEST_VENV) with tests/support/requirements.txt
@@ -39,12 +41,24 @@ for pair in skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils
   docker-credential-ecr-login:amazon-ecr-credential-helper; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "setup: installing ${need[*]}" >&2
+# Packages installed without their recommends: prometheus recommends a node exporter and
+# more, and only its promtool is wanted here.
+bare=()
+for pair in promtool:prometheus; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || bare+=("${pair#*:}")
+done
+if [ "${#need[@]}" -gt 0 ] || [ "${#bare[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]} ${bare[*]}" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  if [ "${#need[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if [ "${#bare[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      "${bare[@]}" >/dev/null
+  fi
 fi
 
 for target in x86_64-unknown-linux-musl x86_64-pc-windows-gnu; do
