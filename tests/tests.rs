@@ -25,6 +25,7 @@ mod policy;
 mod push_pull;
 mod retries;
 mod secrets;
+mod telemetry;
 mod wrapper_action;
 mod wrapper_gitlab;
 mod wrapper_jenkins;

@@ -328,9 +328,9 @@ impl Run {
     }
 }
 
-/// `t` as RFC 3339 in UTC, to the second.
+/// `t` as RFC 3339 in UTC, to the second (the precision the token cache keeps expiries in).
 pub fn rfc3339(t: SystemTime) -> String {
-    aws_smithy_types::DateTime::from(t)
+    aws_smithy_types::DateTime::from_secs(unix_seconds(t).floor() as i64)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
 }
