@@ -44,9 +44,7 @@ done
 # Packages installed without their recommends: prometheus recommends a node exporter and
 # more, and only its promtool is wanted here.
 bare=()
-for pair in promtool:prometheus; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || bare+=("${pair#*:}")
-done
+command -v promtool >/dev/null 2>&1 || bare+=(prometheus)
 if [ "${#need[@]}" -gt 0 ] || [ "${#bare[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]} ${bare[*]}" >&2
   sudo=""
