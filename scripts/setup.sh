@@ -4,7 +4,9 @@
 #   - Debian packages: skopeo, podman, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
 #     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters),
 #     gcc-mingw-w64-x86-64, amazon-ecr-credential-helper (the peer the tests and bench compare with),
-#     redis-server (and its redis-cli: the fleet cache's tests)
+#     redis-server (and its redis-cli: the fleet cache's tests),
+#     and prometheus without its recommends (for promtool, which checks monitoring/ and the
+#     metrics file the binary writes)
 #   - the musl target, for the static release binary; the windows-gnu target and MinGW, to
 #     check that the crate still compiles for Windows (the release builds it there)
 #   - a Python venv (.venv, or $ECR_LOGIN_TEST_VENV) with tests/support/requirements.txt
@@ -41,12 +43,22 @@ for pair in skopeo:skopeo podman:podman docker-registry:docker-registry htpasswd
   redis-server:redis-server redis-cli:redis-tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "setup: installing ${need[*]}" >&2
+# Packages installed without their recommends: prometheus recommends a node exporter and
+# more, and only its promtool is wanted here.
+bare=()
+command -v promtool >/dev/null 2>&1 || bare+=(prometheus)
+if [ "${#need[@]}" -gt 0 ] || [ "${#bare[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]} ${bare[*]}" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  if [ "${#need[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if [ "${#bare[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      "${bare[@]}" >/dev/null
+  fi
 fi
 
 for target in x86_64-unknown-linux-musl x86_64-pc-windows-gnu; do

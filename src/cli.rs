@@ -137,6 +137,9 @@ pub struct HelperArgs {
     /// Directory of Docker's config.json (default: ~/.docker).
     #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
     pub docker_config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// A credential helper action, as Docker names them.
@@ -267,6 +270,9 @@ pub struct LoginArgs {
     /// tools that cannot use a credential helper (a systemd unit, a sidecar).
     #[arg(long, env = EnvVars::ECR_LOGIN_WATCH, help_heading = "Long jobs")]
     pub watch: bool,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// What `login` writes.
@@ -367,6 +373,12 @@ pub struct PolicyArgs {
     /// (e.g. `aws iam create-role --assume-role-policy-document file://trust.json`).
     #[arg(long, value_enum, value_name = "DOCUMENT")]
     pub only: Option<PolicyDocument>,
+
+    /// Print the AWS side of monitoring instead: an EventBridge rule on CloudTrail's records of
+    /// failed AssumeRoleWithWebIdentity and GetAuthorizationToken calls for --role-arn, with
+    /// the `aws events put-rule` / `put-targets` commands that create it.
+    #[arg(long, conflicts_with = "only")]
+    pub monitoring: bool,
 }
 
 /// `kubelet-credential-provider`'s options: an identity (the node's, by default), the role for
@@ -388,6 +400,33 @@ pub struct KubeletArgs {
 
     #[command(flatten)]
     pub cache: CacheArgs,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+/// Audit and metrics for the commands that hand out credentials (login, credential-helper,
+/// kubelet-credential-provider). Each failure to write them is a warning only.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Audit and metrics")]
+pub struct TelemetryArgs {
+    /// Append one JSON line per login to this file (`-`: stderr): time, command, platform,
+    /// identity, token sub, role, registries, expiry, cache hit, result, error class, duration.
+    /// Never a secret.
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUDIT_LOG, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+
+    /// Keep Prometheus metrics in this file, for node_exporter's textfile collector (it must
+    /// end in .prom): logins and failures, AWS calls, cache hits, time to token expiry. Each run
+    /// adds its counts to the file's.
+    #[arg(long, env = EnvVars::ECR_LOGIN_METRICS_FILE, value_name = "FILE.prom")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// On a failed login, POST a Slack-compatible JSON message (the platform, the job, the
+    /// error and its fix; no secret) to this URL (https; http only to localhost), with a 5 s
+    /// timeout. Its own failure is only a warning.
+    #[arg(long, env = EnvVars::ECR_LOGIN_NOTIFY_WEBHOOK, value_name = "URL", hide_env_values = true, value_parser = NonEmptyStringValueParser::new())]
+    pub notify_webhook: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

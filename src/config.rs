@@ -12,7 +12,7 @@ use crate::aws::{self, regions, sts};
 use crate::cache;
 use crate::cli::{
     CacheArgs, Cli, Command, DoctorArgs, HelperAction, HelperArgs, IdentityArgs, KubeletArgs,
-    LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs, StatusArgs,
+    LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs, StatusArgs, TelemetryArgs,
 };
 use crate::commands::policy::{Access, Document};
 use crate::docker::auth_files::Locations;
@@ -23,6 +23,7 @@ use crate::identity::{self, Plan};
 use crate::output::{Mode, Printer};
 use crate::platform::{self, CacheHome, Platform};
 use crate::secret::Secret;
+use crate::telemetry;
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
@@ -120,6 +121,10 @@ pub struct PolicyConfig {
     pub access: Access,
     pub public: bool,
     pub only: Option<Document>,
+    /// `--role-arn` / `AWS_ROLE_ARN`, checked.
+    pub role_arn: Option<String>,
+    /// `--monitoring`: print the EventBridge rule for the role instead of the IAM documents.
+    pub monitoring: bool,
 }
 
 /// A registry as the user named it: complete, or an account id waiting for a region.
@@ -679,6 +684,12 @@ fn policy_config(args: PolicyArgs, env: &Env) -> Result<PolicyConfig, Error> {
     if let Some(arn) = &role_arn {
         check_role_arn(arn)?;
     }
+    if args.monitoring && role_arn.is_none() {
+        return Err(UsageError::Other(
+            "--monitoring watches one role's logins: pass --role-arn (or set AWS_ROLE_ARN)".into(),
+        )
+        .into());
+    }
     let account = trimmed(args.account)
         .or_else(|| {
             role_arn
@@ -739,6 +750,8 @@ fn policy_config(args: PolicyArgs, env: &Env) -> Result<PolicyConfig, Error> {
             crate::cli::PolicyDocument::Trust => Document::Trust,
             crate::cli::PolicyDocument::Permissions => Document::Permissions,
         }),
+        role_arn,
+        monitoring: args.monitoring,
     })
 }
 
@@ -801,6 +814,133 @@ fn kubelet_config(args: KubeletArgs, env: &Env) -> Result<KubeletConfig, Error> 
         margin,
         deadline,
     })
+}
+
+/// The audit and metrics recording of a command that hands out credentials (`login`,
+/// `credential-helper get`, `kubelet-credential-provider`), checked; `None` for the other
+/// commands and when nothing is asked for. Read before the rest of the configuration, so that
+/// a login that fails on its settings is recorded (and notified) too.
+pub fn telemetry(cli: &Cli, env: &Env) -> Result<Option<telemetry::Run>, UsageError> {
+    use telemetry::Command as Recorded;
+    let (command, args, identity) = match &cli.command {
+        None => (Recorded::Login, &cli.login.telemetry, &cli.login.identity),
+        Some(Command::Login(a)) => (Recorded::Login, &a.telemetry, &a.identity),
+        Some(Command::CredentialHelper(a)) if a.action == HelperAction::Get => {
+            (Recorded::CredentialHelper, &a.telemetry, &a.identity)
+        }
+        Some(Command::Kubelet(a)) => (Recorded::Kubelet, &a.telemetry, &a.identity),
+        Some(_) => return Ok(None),
+    };
+    let mut settings = telemetry_settings(args)?;
+    if settings.is_empty() {
+        return Ok(None);
+    }
+    let platform = select_platform(identity, env)
+        .map(|p| p.name())
+        .unwrap_or("unknown");
+    settings.job_url = job_url(platform, env);
+    let role = identity
+        .role_arn
+        .iter()
+        .chain(&identity.chain_role_arn)
+        .map(|a| a.trim())
+        .rfind(|a| !a.is_empty())
+        .map(str::to_string);
+    Ok(Some(telemetry::Run::new(
+        settings,
+        telemetry::Subject {
+            command,
+            platform,
+            role,
+        },
+    )))
+}
+
+fn telemetry_settings(args: &TelemetryArgs) -> Result<telemetry::Settings, UsageError> {
+    let audit_log = match &args.audit_log {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(telemetry::AuditTarget::Stderr),
+        Some(p) if p.as_os_str().is_empty() => {
+            return Err(UsageError::Other(
+                "--audit-log needs a file (or - for stderr)".into(),
+            ))
+        }
+        Some(p) => Some(telemetry::AuditTarget::File(p.clone())),
+    };
+    if let Some(p) = &args.metrics_file {
+        if p.extension().is_none_or(|e| e != "prom") || p.file_stem().is_none() {
+            return Err(UsageError::Other(format!(
+                "--metrics-file {} must end in .prom: node_exporter's textfile collector reads only *.prom files",
+                p.display()
+            )));
+        }
+    }
+    let webhook = args
+        .notify_webhook
+        .as_deref()
+        .map(|u| check_webhook(u.trim()))
+        .transpose()?;
+    Ok(telemetry::Settings {
+        audit_log,
+        metrics_file: args.metrics_file.clone(),
+        webhook,
+        job_url: None,
+    })
+}
+
+/// The webhook URL, registered as a secret (a Slack webhook's path is its token): https, or
+/// http to this machine only, so that the token never crosses a network in the clear.
+fn check_webhook(url: &str) -> Result<crate::secret::Secret, UsageError> {
+    let secret = crate::secret::Secret::new(url);
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| UsageError::Other(format!("--notify-webhook is not a URL ({e})")))?;
+    let path = parsed.path().trim_matches('/');
+    if path.len() >= 8 {
+        crate::secret::registry().add(path);
+    }
+    if let Some(q) = parsed.query().filter(|q| q.len() >= 8) {
+        crate::secret::registry().add(q);
+    }
+    let loopback = parsed.host_str().is_some_and(|h| {
+        h == "localhost"
+            || h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    match parsed.scheme() {
+        "https" => Ok(secret),
+        "http" if loopback => Ok(secret),
+        _ => Err(UsageError::Other(
+            "--notify-webhook must be an https:// URL (http:// only to localhost): the URL holds the webhook's own secret".into(),
+        )),
+    }
+}
+
+/// The CI job's page, from the platform's variables, where it gives one.
+fn job_url(platform: &str, env: &Env) -> Option<String> {
+    let get = |name: &str| env.get(name).map(str::trim).filter(|v| !v.is_empty());
+    let url = match platform {
+        "github-actions" => format!(
+            "{}/{}/actions/runs/{}",
+            get(EnvVars::GITHUB_SERVER_URL)
+                .unwrap_or("https://github.com")
+                .trim_end_matches('/'),
+            get(EnvVars::GITHUB_REPOSITORY)?,
+            get(EnvVars::GITHUB_RUN_ID)?
+        ),
+        "gitlab-ci" => get(EnvVars::CI_JOB_URL)?.to_string(),
+        "circleci" => get(EnvVars::CIRCLE_BUILD_URL)?.to_string(),
+        "jenkins" => get(EnvVars::BUILD_URL)?.to_string(),
+        "buildkite" => get(EnvVars::BUILDKITE_BUILD_URL)?.to_string(),
+        "bitbucket" => format!(
+            "https://bitbucket.org/{}/{}/pipelines/results/{}",
+            get(EnvVars::BITBUCKET_WORKSPACE)?,
+            get(EnvVars::BITBUCKET_REPO_SLUG)?,
+            get(EnvVars::BITBUCKET_BUILD_NUMBER)?
+        ),
+        _ => return None,
+    };
+    (url.starts_with("https://") || url.starts_with("http://")).then_some(url)
 }
 
 #[cfg(test)]
@@ -886,5 +1026,143 @@ mod tests {
         assert!(check_policy_arn("arn:aws:iam::123456789012:policy/team/pull").is_ok());
         assert!(check_policy_arn("arn:aws:iam::123456789012:role/x").is_err());
         assert!(check_policy_arn("AmazonEC2ContainerRegistryReadOnly").is_err());
+    }
+
+    fn telemetry_of(
+        vars: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<Option<telemetry::Run>, UsageError> {
+        use clap::Parser;
+        let env: Env = vars.iter().copied().collect();
+        let cli =
+            Cli::try_parse_from(std::iter::once("ecr-login").chain(args.iter().copied())).unwrap();
+        telemetry(&cli, &env)
+    }
+
+    #[test]
+    fn telemetry_is_for_the_commands_that_hand_out_credentials() {
+        let gh = [
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REPOSITORY", "o/r"),
+            ("GITHUB_RUN_ID", "42"),
+        ];
+        let run = telemetry_of(
+            &gh,
+            &[
+                "--audit-log",
+                "-",
+                "--role-arn",
+                "arn:aws:iam::123456789012:role/ci",
+            ],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(run.subject.command, telemetry::Command::Login);
+        assert_eq!(run.subject.platform, "github-actions");
+        assert_eq!(
+            run.subject.role.as_deref(),
+            Some("arn:aws:iam::123456789012:role/ci")
+        );
+        assert_eq!(
+            run.settings.job_url.as_deref(),
+            Some("https://github.com/o/r/actions/runs/42")
+        );
+        assert_eq!(run.settings.audit_log, Some(telemetry::AuditTarget::Stderr));
+        let helper = telemetry_of(
+            &[],
+            &["credential-helper", "get", "--metrics-file", "/m/x.prom"],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(helper.subject.command, telemetry::Command::CredentialHelper);
+        assert_eq!(helper.subject.platform, "local");
+        assert!(
+            telemetry_of(&[], &["credential-helper", "list", "--audit-log", "a"])
+                .unwrap()
+                .is_none()
+        );
+        assert!(telemetry_of(&[], &["login"]).unwrap().is_none());
+        let kubelet = telemetry_of(&[], &["kubelet-credential-provider", "--audit-log", "-"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(kubelet.subject.command, telemetry::Command::Kubelet);
+    }
+
+    #[test]
+    fn telemetry_settings_are_checked() {
+        let e = telemetry_of(&[], &["--metrics-file", "/m/ecr-login.txt"]).unwrap_err();
+        assert!(e.to_string().contains("must end in .prom"), "{e}");
+        for bad in [
+            "http://hooks.example.com/services/abc",
+            "ftp://x/y",
+            "not a url",
+        ] {
+            assert!(
+                telemetry_of(&[], &["--notify-webhook", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        for ok in [
+            "https://hooks.example.com/services/T1/B2/config-unit-secret",
+            "http://127.0.0.1:9/hook",
+            "http://localhost:9/hook",
+        ] {
+            assert!(
+                telemetry_of(&[], &["--notify-webhook", ok])
+                    .unwrap()
+                    .is_some(),
+                "{ok}"
+            );
+        }
+        assert_eq!(
+            crate::secret::registry().redact("at services/T1/B2/config-unit-secret"),
+            "at ***"
+        );
+    }
+
+    #[test]
+    fn job_urls_come_from_each_platforms_variables() {
+        let env = |pairs: &[(&str, &str)]| -> Env { pairs.iter().copied().collect() };
+        assert_eq!(
+            job_url(
+                "gitlab-ci",
+                &env(&[("CI_JOB_URL", "https://gitlab.example.com/g/p/-/jobs/7")])
+            )
+            .as_deref(),
+            Some("https://gitlab.example.com/g/p/-/jobs/7")
+        );
+        assert_eq!(
+            job_url(
+                "github-actions",
+                &env(&[
+                    ("GITHUB_SERVER_URL", "https://ghe.example.com/"),
+                    ("GITHUB_REPOSITORY", "o/r"),
+                    ("GITHUB_RUN_ID", "9")
+                ])
+            )
+            .as_deref(),
+            Some("https://ghe.example.com/o/r/actions/runs/9")
+        );
+        assert_eq!(
+            job_url(
+                "bitbucket",
+                &env(&[
+                    ("BITBUCKET_WORKSPACE", "w"),
+                    ("BITBUCKET_REPO_SLUG", "r"),
+                    ("BITBUCKET_BUILD_NUMBER", "3")
+                ])
+            )
+            .as_deref(),
+            Some("https://bitbucket.org/w/r/pipelines/results/3")
+        );
+        assert_eq!(
+            job_url("github-actions", &env(&[("GITHUB_RUN_ID", "9")])),
+            None
+        );
+        assert_eq!(
+            job_url("jenkins", &env(&[("BUILD_URL", "javascript:alert(1)")])),
+            None
+        );
+        assert_eq!(job_url("local", &env(&[("BUILD_URL", "https://x")])), None);
     }
 }

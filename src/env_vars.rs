@@ -42,6 +42,9 @@ impl EnvVars {
     pub const ECR_LOGIN_STATUS_WITHIN: &'static str = "ECR_LOGIN_STATUS_WITHIN";
     /// One of the names GitLab's `id_tokens:` may use (ours).
     pub const ECR_LOGIN_ID_TOKEN: &'static str = "ECR_LOGIN_ID_TOKEN";
+    pub const ECR_LOGIN_AUDIT_LOG: &'static str = "ECR_LOGIN_AUDIT_LOG";
+    pub const ECR_LOGIN_METRICS_FILE: &'static str = "ECR_LOGIN_METRICS_FILE";
+    pub const ECR_LOGIN_NOTIFY_WEBHOOK: &'static str = "ECR_LOGIN_NOTIFY_WEBHOOK";
     // Written for later steps (the hand-off); never read as settings.
     pub const ECR_LOGIN_REGISTRY: &'static str = "ECR_LOGIN_REGISTRY";
     pub const ECR_LOGIN_REGISTRY_HOSTS: &'static str = "ECR_LOGIN_REGISTRY_HOSTS";
@@ -90,6 +93,8 @@ impl EnvVars {
     pub const GITHUB_RUN_ATTEMPT: &'static str = "GITHUB_RUN_ATTEMPT";
     pub const GITHUB_REF: &'static str = "GITHUB_REF";
     pub const GITHUB_WORKFLOW_REF: &'static str = "GITHUB_WORKFLOW_REF";
+    /// `https://github.com`, or a GitHub Enterprise Server's URL (for the job's page).
+    pub const GITHUB_SERVER_URL: &'static str = "GITHUB_SERVER_URL";
     /// The job's own temporary directory, emptied after the job.
     pub const RUNNER_TEMP: &'static str = "RUNNER_TEMP";
 
@@ -102,6 +107,7 @@ impl EnvVars {
     pub const CI_JOB_ID: &'static str = "CI_JOB_ID";
     pub const CI_COMMIT_REF_NAME: &'static str = "CI_COMMIT_REF_NAME";
     pub const CI_COMMIT_TAG: &'static str = "CI_COMMIT_TAG";
+    pub const CI_JOB_URL: &'static str = "CI_JOB_URL";
 
     // --- CircleCI -------------------------------------------------------------------------------
     pub const CIRCLECI: &'static str = "CIRCLECI";
@@ -109,6 +115,7 @@ impl EnvVars {
     pub const CIRCLE_OIDC_TOKEN: &'static str = "CIRCLE_OIDC_TOKEN";
     pub const CIRCLE_PROJECT_REPONAME: &'static str = "CIRCLE_PROJECT_REPONAME";
     pub const CIRCLE_BUILD_NUM: &'static str = "CIRCLE_BUILD_NUM";
+    pub const CIRCLE_BUILD_URL: &'static str = "CIRCLE_BUILD_URL";
     pub const BASH_ENV: &'static str = "BASH_ENV";
 
     // --- Jenkins --------------------------------------------------------------------------------
@@ -116,6 +123,7 @@ impl EnvVars {
     pub const JOB_NAME: &'static str = "JOB_NAME";
     pub const JOB_URL: &'static str = "JOB_URL";
     pub const BUILD_NUMBER: &'static str = "BUILD_NUMBER";
+    pub const BUILD_URL: &'static str = "BUILD_URL";
     /// The build's temporary directory beside its workspace.
     pub const WORKSPACE_TMP: &'static str = "WORKSPACE_TMP";
 
@@ -125,6 +133,7 @@ impl EnvVars {
     pub const BUILDKITE_PIPELINE_SLUG: &'static str = "BUILDKITE_PIPELINE_SLUG";
     pub const BUILDKITE_BUILD_NUMBER: &'static str = "BUILDKITE_BUILD_NUMBER";
     pub const BUILDKITE_BRANCH: &'static str = "BUILDKITE_BRANCH";
+    pub const BUILDKITE_BUILD_URL: &'static str = "BUILDKITE_BUILD_URL";
 
     // --- Bitbucket Pipelines --------------------------------------------------------------------
     pub const BITBUCKET_BUILD_NUMBER: &'static str = "BITBUCKET_BUILD_NUMBER";

@@ -32,6 +32,23 @@ pub mod exit {
     pub const NOT_VALID: i32 = 1;
 }
 
+/// Every value [`Error::class`] can take, in a fixed order: the metrics file carries each at
+/// zero until it happens, so that alerts and dashboards never see a gap.
+pub const ERROR_CLASSES: &[&str] = &[
+    "usage",
+    "id_token",
+    "sts_denied",
+    "no_credentials",
+    "ecr_denied",
+    "account_not_allowed",
+    "aws_failed",
+    "network",
+    "auth_file",
+    "handoff",
+    "not_valid",
+    "internal",
+];
+
 /// The top-level error: one of the layers below.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -62,6 +79,30 @@ impl Error {
             Error::Handoff(_) => exit::HANDOFF,
             Error::Status(_) => exit::NOT_VALID,
             Error::Internal(_) => exit::INTERNAL,
+        }
+    }
+
+    /// The failure class, for the audit log and the metrics' `error_class` label: one of
+    /// [`ERROR_CLASSES`], a short name that is stable across releases (alerts and dashboards
+    /// select on it) and says which side must act.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::Token(_) => "id_token",
+            Error::Aws(e) => match e {
+                AwsError::AssumeRoleDenied { .. } | AwsError::AssumeRoleWithCredsDenied { .. } => {
+                    "sts_denied"
+                }
+                AwsError::NoCredentials { .. } => "no_credentials",
+                AwsError::EcrDenied { .. } => "ecr_denied",
+                AwsError::AccountNotAllowed { .. } => "account_not_allowed",
+                AwsError::Failed { .. } => "aws_failed",
+                AwsError::Unreachable { .. } => "network",
+            },
+            Error::AuthFile(_) => "auth_file",
+            Error::Handoff(_) => "handoff",
+            Error::Status(_) => "not_valid",
+            Error::Internal(_) => "internal",
         }
     }
 
@@ -547,5 +588,111 @@ impl StatusError {
             ));
         }
         h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_class_is_listed_and_follows_the_exit_code() {
+        let aws = |e: AwsError| Error::from(e);
+        let cases: Vec<(Error, &str)> = vec![
+            (UsageError::NoRegion.into(), "usage"),
+            (
+                TokenError::Empty {
+                    source_desc: "x".into(),
+                }
+                .into(),
+                "id_token",
+            ),
+            (
+                aws(AwsError::AssumeRoleDenied {
+                    role_arn: "r".into(),
+                    platform: "p".into(),
+                    code: "AccessDenied".into(),
+                    message: "m".into(),
+                    claims: Box::default(),
+                }),
+                "sts_denied",
+            ),
+            (
+                aws(AwsError::AssumeRoleWithCredsDenied {
+                    role_arn: "r".into(),
+                    code: "c".into(),
+                    message: "m".into(),
+                }),
+                "sts_denied",
+            ),
+            (
+                aws(AwsError::NoCredentials { reason: "r".into() }),
+                "no_credentials",
+            ),
+            (
+                aws(AwsError::EcrDenied {
+                    region: "r".into(),
+                    code: "c".into(),
+                    message: "m".into(),
+                    identity: None,
+                }),
+                "ecr_denied",
+            ),
+            (
+                aws(AwsError::AccountNotAllowed {
+                    arn: "a".into(),
+                    account: "1".into(),
+                    allowed: "2".into(),
+                }),
+                "account_not_allowed",
+            ),
+            (
+                aws(AwsError::Failed {
+                    service: "s".into(),
+                    operation: "o".into(),
+                    code: "c".into(),
+                    message: "m".into(),
+                }),
+                "aws_failed",
+            ),
+            (
+                aws(AwsError::Unreachable {
+                    service: "s".into(),
+                    operation: "o".into(),
+                    reason: "r".into(),
+                }),
+                "network",
+            ),
+            (AuthFileError::NoHome.into(), "auth_file"),
+            (
+                HandoffError {
+                    what: "--env-file",
+                    path: PathBuf::from("x"),
+                    source: std::io::Error::other("x"),
+                }
+                .into(),
+                "handoff",
+            ),
+            (
+                StatusError {
+                    expired: 1,
+                    expiring: 0,
+                    within: "1h".into(),
+                    shadowing: Vec::new(),
+                }
+                .into(),
+                "not_valid",
+            ),
+            (Error::Internal("x".into()), "internal"),
+        ];
+        let mut seen = Vec::new();
+        for (e, class) in &cases {
+            assert_eq!(e.class(), *class, "{e}");
+            assert!(ERROR_CLASSES.contains(class), "{class} is not listed");
+            seen.push(*class);
+        }
+        for class in ERROR_CLASSES {
+            assert!(seen.contains(class), "no error has the class {class}");
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! ecr-login: log Docker (and friends) in to Amazon ECR from CI, a build host or a laptop.
 //!
 //! Layers, bottom up (each imports only from the layers below it):
-//! - `secret`, `error`, `env`, `env_vars`, `retry`, `output`, `logging`, `id_token`: the
-//!   ground floor, depending on nothing above;
+//! - `secret`, `error`, `env`, `env_vars`, `retry`, `output`, `logging`, `id_token`,
+//!   `telemetry` (what a run did, recorded by hooks in the layers above, written at its end):
+//!   the ground floor, depending on nothing above;
 //! - `platform/` (CI identity tokens, masking, hand-off), `aws/` (STS, ECR, registry hosts),
 //!   `docker/` (auth files, credential helpers): they know nothing of each other's clients;
 //! - `identity`: which AWS identity to act as (a plan with a cache key), and its credentials;
@@ -28,6 +29,7 @@ pub mod output;
 pub mod platform;
 pub mod retry;
 pub mod secret;
+pub mod telemetry;
 
 use crate::cli::Cli;
 use crate::config::{Config, Task};
@@ -38,11 +40,24 @@ use crate::error::{exit, Error};
 /// process exit code.
 pub fn run(cli: Cli, env: Env) -> i32 {
     let fallback = config::printer(&cli.output);
+    // Audit and metrics, read first so that a login failing on its settings is recorded too.
+    let recording = match config::telemetry(&cli, &env) {
+        Ok(r) => r,
+        Err(e) => {
+            logging::init("warn");
+            let e = Error::from(e);
+            fallback.error(&e);
+            return e.exit_code();
+        }
+    };
     let config = match Config::from_cli(cli, &env) {
         Ok(c) => c,
         Err(e) => {
             logging::init("warn");
             fallback.error(&e);
+            if let Some(r) = &recording {
+                r.finish(Err(&e), &fallback);
+            }
             return e.exit_code();
         }
     };
@@ -72,25 +87,38 @@ pub fn run(cli: Cli, env: Env) -> i32 {
             };
         }
         Task::Helper(helper) => {
-            return match commands::helper::run(helper, &printer, &mut std::io::stdin().lock()) {
-                Ok(commands::helper::Outcome::Done) => exit::OK,
-                Ok(commands::helper::Outcome::NotFound) => 1,
+            let outcome = commands::helper::run(helper, &printer, &mut std::io::stdin().lock());
+            let (ended, code) = match &outcome {
+                Ok(commands::helper::Outcome::Done) => (Ok(telemetry::Ended::Success), exit::OK),
+                Ok(commands::helper::Outcome::NotFound) => (Ok(telemetry::Ended::NotFound), 1),
                 Err(e) => {
                     // Docker shows the helper's stdout line; the cause and fix go to stderr.
                     printer.protocol_text(&e.to_string());
-                    printer.error(&e);
-                    1
+                    printer.error(e);
+                    (Err(e), 1)
                 }
             };
+            if let Some(r) = &recording {
+                r.finish(ended, &printer);
+            }
+            return code;
         }
     };
-    match result {
+    // The error is printed before anything is recorded: a slow webhook must not hold it back.
+    let code = match &result {
         Ok(()) => exit::OK,
         Err(e) => {
-            printer.error(&e);
+            printer.error(e);
             e.exit_code()
         }
+    };
+    if let Some(r) = &recording {
+        r.finish(
+            result.as_ref().map(|()| telemetry::Ended::Success),
+            &printer,
+        );
     }
+    code
 }
 
 /// Runs `future` on a single-threaded async runtime, started only now: the commands that can

@@ -112,6 +112,12 @@ impl Printer {
         }
     }
 
+    /// A line the user asked to have on stderr (`--audit-log -`), redacted; shown even when
+    /// quiet.
+    pub fn stderr_line(&self, text: &str) {
+        write_redacted(&mut std::io::stderr().lock(), &format!("{text}\n"));
+    }
+
     fn json_stdout(&self, value: &impl Serialize) {
         let text = serde_json::to_string(value).unwrap_or_default();
         write_redacted(&mut std::io::stdout().lock(), &format!("{text}\n"));

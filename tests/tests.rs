@@ -29,6 +29,7 @@ mod redis;
 mod retries;
 mod secrets;
 mod status;
+mod telemetry;
 mod wrapper_action;
 mod wrapper_gitlab;
 mod wrapper_jenkins;

@@ -12,6 +12,7 @@ use super::registry::Registry;
 use super::Failure;
 use crate::error::AwsError;
 use crate::secret::Secret;
+use crate::telemetry;
 
 /// A login for one registry host.
 #[derive(Debug, Clone)]
@@ -23,6 +24,9 @@ pub struct RegistryToken {
     pub password: Secret,
     pub expires_at: Option<SystemTime>,
 }
+
+/// The operation both ECR services are asked (for the telemetry's `operation` label).
+const OP: &str = "GetAuthorizationToken";
 
 /// A decoded ECR authorization token: `base64(user:password)`.
 #[derive(Debug, Clone)]
@@ -41,6 +45,23 @@ struct RegionRequest {
 /// Fetches tokens for `registries` (or, when empty, the caller's own registry in
 /// `default_region`). `credentials`: the assumed role's; `None` uses the SDK config's chain.
 pub async fn tokens(
+    sdk: &SdkConfig,
+    credentials: Option<&Credentials>,
+    registries: &[Registry],
+    default_region: Option<&str>,
+    identity: Option<&str>,
+) -> Result<Vec<RegistryToken>, AwsError> {
+    telemetry::tokens_requested(registries.iter().map(|r| r.host().to_string()));
+    let tokens = fetch_tokens(sdk, credentials, registries, default_region, identity).await?;
+    telemetry::tokens_issued(tokens.iter().map(|t| telemetry::Token {
+        host: t.host.clone(),
+        expires_at: t.expires_at,
+    }));
+    Ok(tokens)
+}
+
+/// [`tokens`], without the telemetry.
+async fn fetch_tokens(
     sdk: &SdkConfig,
     credentials: Option<&Credentials>,
     registries: &[Registry],
@@ -164,6 +185,8 @@ async fn private_call(
         .set_registry_ids((!accounts.is_empty()).then(|| accounts.to_vec()))
         .send()
         .await
+        .inspect(|_| telemetry::aws_call(telemetry::ECR, OP, true))
+        .inspect_err(|_| telemetry::aws_call(telemetry::ECR, OP, false))
         .map_err(|e| ecr_error(Failure::from_sdk(&e), region, "ECR", identity))?;
     out.authorization_data()
         .iter()
@@ -204,6 +227,8 @@ async fn public_call(
         .get_authorization_token()
         .send()
         .await
+        .inspect(|_| telemetry::aws_call(telemetry::ECR_PUBLIC, OP, true))
+        .inspect_err(|_| telemetry::aws_call(telemetry::ECR_PUBLIC, OP, false))
         .map_err(|e| ecr_error(Failure::from_sdk(&e), "us-east-1", "ECR Public", identity))?;
     let data = out.authorization_data().ok_or_else(|| AwsError::Failed {
         service: "ECR Public".into(),

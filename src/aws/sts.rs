@@ -15,6 +15,7 @@ use crate::error::AwsError;
 use crate::id_token::IdToken;
 use crate::retry::{self, Transient};
 use crate::secret::Secret;
+use crate::telemetry;
 
 /// Credentials from STS, and who they are.
 #[derive(Debug, Clone)]
@@ -110,6 +111,7 @@ pub async fn assume_role_with_web_identity(
     platform: &str,
 ) -> Result<Assumed, AwsError> {
     const OP: &str = "AssumeRoleWithWebIdentity";
+    telemetry::assuming(role.role_arn, token.claims().sub);
     let client = aws_sdk_sts::Client::new(sdk);
     let out = retry::retry(
         retry::Policy::STANDARD,
@@ -125,6 +127,8 @@ pub async fn assume_role_with_web_identity(
                 .web_identity_token(token.jwt.expose())
                 .send()
                 .await
+                .inspect(|_| telemetry::aws_call(telemetry::STS, OP, true))
+                .inspect_err(|_| telemetry::aws_call(telemetry::STS, OP, false))
                 .map_err(|e| StsFailure(Failure::from_sdk(&e)))
         },
     )
@@ -156,6 +160,7 @@ pub async fn assume_role(
     role: &RoleRequest<'_>,
 ) -> Result<Assumed, AwsError> {
     const OP: &str = "AssumeRole";
+    telemetry::assuming(role.role_arn, None);
     let out = client(sdk, credentials)
         .assume_role()
         .role_arn(role.role_arn)
@@ -166,6 +171,8 @@ pub async fn assume_role(
         .set_external_id(role.external_id.map(str::to_string))
         .send()
         .await
+        .inspect(|_| telemetry::aws_call(telemetry::STS, OP, true))
+        .inspect_err(|_| telemetry::aws_call(telemetry::STS, OP, false))
         .map_err(|e| {
             sts_error(Failure::from_sdk(&e), OP, |code, message| {
                 AwsError::AssumeRoleWithCredsDenied {
@@ -192,6 +199,8 @@ pub async fn caller_arn(sdk: &SdkConfig, credentials: &Credentials) -> Result<St
         .get_caller_identity()
         .send()
         .await
+        .inspect(|_| telemetry::aws_call(telemetry::STS, OP, true))
+        .inspect_err(|_| telemetry::aws_call(telemetry::STS, OP, false))
         .map_err(|e| {
             sts_error(Failure::from_sdk(&e), OP, |code, message| {
                 AwsError::Failed {
@@ -203,6 +212,7 @@ pub async fn caller_arn(sdk: &SdkConfig, credentials: &Credentials) -> Result<St
             })
         })?;
     out.arn()
+        .inspect(|arn| telemetry::identity(arn))
         .map(str::to_string)
         .ok_or_else(|| AwsError::Failed {
             service: "STS".into(),
@@ -261,6 +271,9 @@ fn to_assumed(
     expires: Option<SystemTime>,
     arn: Option<String>,
 ) -> Assumed {
+    if let Some(arn) = &arn {
+        telemetry::identity(arn);
+    }
     // Registering masks them on CI (GitHub ::add-mask::) before anything else can print them.
     let _ = Secret::new(akid);
     let _ = Secret::new(secret);

@@ -47,6 +47,12 @@ impl FileCache {
 
     /// What the cache holds for `key` now. Never fails: anything unreadable is a miss.
     pub fn get(&self, key: &TokenKey) -> Lookup {
+        let lookup = self.read(key);
+        super::record(&lookup);
+        lookup
+    }
+
+    fn read(&self, key: &TokenKey) -> Lookup {
         let path = self.entry_path(key);
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,

@@ -276,6 +276,24 @@ impl Lookup {
     }
 }
 
+/// Reports a lookup to the telemetry: hit, stale or miss, and the usable token found.
+pub(crate) fn record(lookup: &Lookup) {
+    use crate::telemetry::{self, CacheResult, Token};
+    let (result, entry) = match lookup {
+        Lookup::Fresh(e) => (CacheResult::Hit, Some(e)),
+        Lookup::Stale(e) => (CacheResult::Stale, Some(e)),
+        Lookup::Miss => (CacheResult::Miss, None),
+    };
+    let found = entry.map(|e| {
+        let token = Token {
+            host: e.registry.clone(),
+            expires_at: Some(e.expires_at),
+        };
+        (token, e.identity.clone())
+    });
+    telemetry::cache_lookup(result, found);
+}
+
 /// An entry as stored (JSON). `key` is stored too and checked on reading, so a file never
 /// answers for another key.
 #[derive(Debug, Serialize, Deserialize)]

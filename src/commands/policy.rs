@@ -4,6 +4,10 @@
 //!
 //! It never prints a policy that trusts a whole issuer: `sub` is always pinned, and for issuers
 //! shared by every customer of a platform it must pin at least the organization.
+//!
+//! `--monitoring` prints the AWS side of monitoring instead: an EventBridge rule on CloudTrail's
+//! records of the role's failed logins (STS AssumeRoleWithWebIdentity, ECR
+//! GetAuthorizationToken), and the `aws events` commands that create it and its target.
 
 use std::collections::BTreeMap;
 
@@ -127,6 +131,13 @@ fn pretty(value: &impl Serialize) -> String {
 
 /// Runs `policy` and prints the documents.
 pub fn run(cfg: &PolicyConfig, printer: &Printer) -> Result<(), Error> {
+    if cfg.monitoring {
+        let role = cfg.role_arn.as_deref().ok_or_else(|| {
+            UsageError::Other("--monitoring watches one role's logins: pass --role-arn".into())
+        })?;
+        printer.report(&monitoring(role, cfg));
+        return Ok(());
+    }
     let spec = cfg.platform.trust(&cfg.trust)?;
     check_pinned(&spec)?;
     if !spec.issuer.starts_with("https://") {
@@ -322,6 +333,141 @@ fn permission_policy(cfg: &PolicyConfig) -> IamPolicy {
     }
 }
 
+/// What EventBridge receives CloudTrail's records as.
+const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// GetAuthorizationToken is a read-only management event: EventBridge hands those only to
+/// rules in this state.
+const RULE_STATE: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
+/// The file `put-rule` reads the pattern from.
+const PATTERN_FILE: &str = "ecr-login-failures.json";
+
+/// `--monitoring`'s output: the rule, and the commands that create it.
+#[derive(Debug, Serialize)]
+pub struct MonitoringReport {
+    pub role_arn: String,
+    pub rule_name: String,
+    /// The rule's event pattern (what `put-rule --event-pattern` takes).
+    pub event_pattern: Value,
+    pub state: &'static str,
+    /// `aws events put-rule ...`, one argument per item.
+    pub put_rule: Vec<String>,
+    /// `aws events put-targets ...`, one argument per item.
+    pub put_targets: Vec<String>,
+}
+
+impl Report for MonitoringReport {
+    fn human(&self) -> Vec<String> {
+        vec![
+            format!("# EventBridge rule: CloudTrail's records of failed STS AssumeRoleWithWebIdentity and\n# ECR GetAuthorizationToken calls for {}.", self.role_arn),
+            "# Needs a CloudTrail trail logging the account's management events, read events included.".into(),
+            format!("# GetAuthorizationToken is a read-only event: EventBridge passes those only to a rule in\n# the state {RULE_STATE}. Events arrive in the region of the call: create the rule in\n# each region the role logs in to (and us-east-1 for ECR Public and the global STS endpoint)."),
+            format!("cat > {PATTERN_FILE} <<'EOF'\n{}\nEOF", pretty(&self.event_pattern)),
+            shell_line(&self.put_rule),
+            "# The target: an SNS topic (or any EventBridge target) whose resource policy lets\n# events.amazonaws.com call sns:Publish on it.".into(),
+            shell_line(&self.put_targets),
+        ]
+    }
+}
+
+/// `argv` as a line to paste into a POSIX shell.
+fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The event pattern: a failed AssumeRoleWithWebIdentity naming `role`, or a failed
+/// GetAuthorizationToken (ECR or ECR Public) made with `role`'s session.
+pub fn failed_logins_pattern(role: &str) -> Value {
+    serde_json::json!({
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {
+            "errorCode": [{"exists": true}],
+            "$or": [
+                {
+                    "eventSource": ["sts.amazonaws.com"],
+                    "eventName": ["AssumeRoleWithWebIdentity"],
+                    "requestParameters": {"roleArn": [role]}
+                },
+                {
+                    "eventSource": ["ecr.amazonaws.com", "ecr-public.amazonaws.com"],
+                    "eventName": ["GetAuthorizationToken"],
+                    "userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [role]}}}
+                }
+            ]
+        }
+    })
+}
+
+fn monitoring(role: &str, cfg: &PolicyConfig) -> MonitoringReport {
+    // Rule names: up to 64 of [.-_A-Za-z0-9].
+    let role_name = role.rsplit('/').next().unwrap_or(role);
+    let mut rule_name: String = format!("ecr-login-failures-{role_name}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    rule_name.truncate(64);
+    let region = cfg.region.clone();
+    let with_region = |mut argv: Vec<String>| {
+        if let Some(r) = &region {
+            argv.extend(["--region".to_string(), r.clone()]);
+        }
+        argv
+    };
+    let topic = format!(
+        "arn:{}:sns:{}:{}:ecr-login-alerts",
+        cfg.partition,
+        region.as_deref().unwrap_or("<region>"),
+        cfg.account
+    );
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    MonitoringReport {
+        role_arn: role.to_string(),
+        event_pattern: failed_logins_pattern(role),
+        state: RULE_STATE,
+        put_rule: with_region(args(&[
+            "aws",
+            "events",
+            "put-rule",
+            "--name",
+            &rule_name,
+            "--event-pattern",
+            &format!("file://{PATTERN_FILE}"),
+            "--state",
+            RULE_STATE,
+            "--description",
+            &format!("Failed ECR logins (STS, ECR) as {role}"),
+        ])),
+        put_targets: with_region(args(&[
+            "aws",
+            "events",
+            "put-targets",
+            "--rule",
+            &rule_name,
+            "--targets",
+            &format!("Id=notify,Arn={topic}"),
+        ])),
+        rule_name,
+    }
+}
+
 /// A document as a JSON value (for tests and for callers that inspect it).
 pub fn to_value(doc: &impl Serialize) -> Value {
     serde_json::to_value(doc).unwrap_or(Value::Null)
@@ -416,7 +562,31 @@ mod tests {
             access,
             public: false,
             only: None,
+            role_arn: None,
+            monitoring: false,
         }
+    }
+
+    #[test]
+    fn the_monitoring_rule_watches_the_role_and_says_how_to_create_it() {
+        let role = "arn:aws:iam::123456789012:role/team/ci+push";
+        let m = monitoring(role, &cfg(Access::Pull));
+        assert_eq!(m.rule_name, "ecr-login-failures-ci-push");
+        let p = &m.event_pattern["detail"]["$or"];
+        assert_eq!(p[0]["requestParameters"]["roleArn"][0], role);
+        assert_eq!(
+            p[1]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"][0],
+            role
+        );
+        assert_eq!(m.event_pattern["detail"]["errorCode"][0]["exists"], true);
+        let text = m.human().join("\n");
+        assert!(text.contains(
+            "aws events put-rule --name ecr-login-failures-ci-push --event-pattern file://ecr-login-failures.json --state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS --description 'Failed ECR logins (STS, ECR) as arn:aws:iam::123456789012:role/team/ci+push' --region eu-west-1"
+        ), "{text}");
+        assert!(text.contains(
+            "aws events put-targets --rule ecr-login-failures-ci-push --targets Id=notify,Arn=arn:aws:sns:eu-west-1:123456789012:ecr-login-alerts --region eu-west-1"
+        ), "{text}");
+        assert_eq!(shell_line(&["it's".to_string()]), r"'it'\''s'");
     }
 
     #[test]
