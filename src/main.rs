@@ -1,6 +1,11 @@
 //! The `ecr-login` binary: snapshot the environment, parse the command line, run, exit with
 //! the code the error asks for. Everything else lives in the library.
 
+/// musl's own allocator costs the short-lived credential helper most of its time.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let env = ecr_login::env::Env::capture();
     let argv = ecr_login::cli::helper_argv(std::env::args_os().collect());
