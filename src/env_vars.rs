@@ -76,6 +76,9 @@ impl EnvVars {
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
     pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
     pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
+    /// A CA bundle to trust instead of the system's (OpenSSL's and rustls-native-certs' name).
+    pub const SSL_CERT_FILE: &'static str = "SSL_CERT_FILE";
+    pub const SSL_CERT_DIR: &'static str = "SSL_CERT_DIR";
     pub const NO_PROXY: &'static str = "NO_PROXY";
     /// The per-user runtime directory: Podman's primary auth file is `containers/auth.json` in it.
     pub const XDG_RUNTIME_DIR: &'static str = "XDG_RUNTIME_DIR";

@@ -30,6 +30,7 @@ pub mod platform;
 pub mod retry;
 pub mod secret;
 pub mod telemetry;
+pub mod tls;
 
 use crate::cli::Cli;
 use crate::config::{Config, Task};
@@ -39,6 +40,7 @@ use crate::error::{exit, Error};
 /// Runs the parsed command line against the environment it was parsed with; returns the
 /// process exit code.
 pub fn run(cli: Cli, env: Env) -> i32 {
+    tls::init(&env);
     let fallback = config::printer(&cli.output);
     // Audit and metrics, read first so that a login failing on its settings is recorded too.
     let recording = match config::telemetry(&cli, &env) {

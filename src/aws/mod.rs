@@ -26,6 +26,9 @@ pub async fn sdk_config(region: &str, profile: Option<&str>) -> SdkConfig {
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
+    if let Some(client) = crate::tls::sdk_http_client() {
+        loader = loader.http_client(client);
+    }
     loader
         .region(Region::new(region.to_string()))
         .retry_config(

@@ -273,7 +273,7 @@ async fn clock_check(cfg: &DoctorConfig, region: &str) -> Check {
             aws::regions::partition_of(region).dns_suffix
         )
     });
-    let client = match reqwest::Client::builder()
+    let client = match crate::tls::reqwest_builder()
         .timeout(crate::retry::TIMEOUTS.attempt)
         .connect_timeout(crate::retry::TIMEOUTS.connect)
         .build()
@@ -390,7 +390,7 @@ async fn endpoint_check(cfg: &DoctorConfig, name: &str, url: &str) -> Check {
         detail.push("TLS: not used (an http:// endpoint)".into());
         return Check::ok(name, detail);
     }
-    let client = match reqwest::Client::builder().timeout(wait * 2).build() {
+    let client = match crate::tls::reqwest_builder().timeout(wait * 2).build() {
         Ok(c) => c,
         Err(e) => return Check::skipped(name, &e.without_url().to_string()),
     };

@@ -72,7 +72,7 @@ impl GithubActions {
         })?;
         url.query_pairs_mut().append_pair("audience", audience);
         let shown = redacted_url(&url);
-        let client = reqwest::Client::builder()
+        let client = crate::tls::reqwest_builder()
             .connect_timeout(retry::TIMEOUTS.connect)
             .timeout(retry::TIMEOUTS.attempt)
             .build()

@@ -111,7 +111,7 @@ fn clip(text: &str) -> String {
 pub fn send(url: &Secret, message: &Value, timeout: Duration) -> Result<(), String> {
     let body = secret::registry().redact(&message.to_string()).into_owned();
     let result = crate::block_on(async {
-        let client = reqwest::Client::builder()
+        let client = crate::tls::reqwest_builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("ecr-login/", env!("CARGO_PKG_VERSION")))
