@@ -21,6 +21,7 @@ mod output;
 mod platforms;
 mod policy;
 mod push_pull;
+mod release;
 mod retries;
 mod secrets;
 mod wrapper_action;

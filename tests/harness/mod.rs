@@ -1,17 +1,19 @@
 //! The test world, for every test module through `use crate::harness::*;`: local servers
 //! started once per test process (servers), a proxy per test in front of moto (proxy), a temp
-//! dir per test and a builder that runs the binary with a clean environment (sandbox), a fake
-//! HTTPS release site for the installer (release), and readers for what the code under test
-//! writes (files).
+//! dir per test and a builder that runs the binary with a clean environment (sandbox), HTTPS
+//! release sites for the installer (release), a release made by scripts/release.sh (released),
+//! and readers for what the code under test writes (files).
 
 mod files;
 mod proxy;
 mod release;
+mod released;
 mod sandbox;
 mod servers;
 
 pub use files::*;
 pub use proxy::*;
 pub use release::*;
+pub use released::*;
 pub use sandbox::*;
 pub use servers::*;

@@ -1,13 +1,16 @@
-//! A fake release site over HTTPS on 127.0.0.1 (the binary under test as every Linux asset, its
-//! checksums in the installer's pinned-line format, a CA made for it) for scripts/install.sh and
-//! the wrappers that run it.
+//! Release sites over HTTPS on 127.0.0.1, for scripts/install.sh and the wrappers that run it,
+//! with a CA made for each: a made-up release `v9.9.9` (the binary under test, or a stand-in, as
+//! both Linux binaries, packaged into archives by `scripts/release.sh package`; the installer is
+//! told its checksums with ECR_LOGIN_CHECKSUMS_FILE), or a release that `scripts/release.sh
+//! publish` made (no override: the installer has to know it by itself).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
-use super::sandbox::BIN;
-use super::servers::{python, require_tool, spawn, support, Server};
+use super::sandbox::{Run, BIN};
+use super::servers::{python, repo_root, require_tool, spawn, support, Server};
 
 /// A CA and a server certificate for `names` (DNS names; `127.0.0.1` is always included as an
 /// IP), made with openssl in `dir`: `ca.crt`, `server.crt`, `server.key`.
@@ -78,39 +81,194 @@ pub fn make_certs(dir: &Path, names: &[&str]) {
     ]);
 }
 
-/// The release version the fake release site serves.
+/// The version of the made-up release (one no installer pins).
 pub const TEST_VERSION: &str = "9.9.9";
 
-/// A fake release site over HTTPS: `v9.9.9/ecr-login-<target>` for the Linux targets (the
-/// binary under test, or a stand-in), its checksums in the installer's pinned-line format, and the CA to trust.
+/// The release's targets, as scripts/release.sh and scripts/install.sh name them.
+pub const TARGETS: &[&str] = &[
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-musl",
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+];
+
+/// The release archive of `target`: `ecr-login-<target>.tar.gz`, `.zip` for Windows.
+pub fn asset_name(target: &str) -> String {
+    if target.contains("-windows-") {
+        format!("ecr-login-{target}.zip")
+    } else {
+        format!("ecr-login-{target}.tar.gz")
+    }
+}
+
+/// The Linux target of this machine's CPU (the one the binary under test can stand for).
+pub fn host_linux_target() -> String {
+    format!("{}-unknown-linux-musl", std::env::consts::ARCH)
+}
+
+/// Runs `c`; what it printed and how it ended.
+pub fn run_command(c: &mut Command) -> Run {
+    let out = c
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The text of a stand-in binary for `target`: a release built elsewhere that the tests cannot
+/// build here (and could not run), so a small script that says what it stands for.
+pub fn stand_in(target: &str) -> String {
+    format!("#!/bin/sh\necho 'stand-in for the ecr-login build for {target}'\n")
+}
+
+/// Fills `dir` the way the release workflow's build jobs do (`ecr-login-<target>[.exe]`):
+/// `program` as the binary of each target in `real`, a stand-in for each other target.
+pub fn bin_dir(dir: &Path, program: &Path, real: &[&str]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    for target in TARGETS {
+        let exe = if target.contains("-windows-") {
+            ".exe"
+        } else {
+            ""
+        };
+        let path = dir.join(format!("ecr-login-{target}{exe}"));
+        if real.contains(target) {
+            std::fs::copy(program, &path).unwrap();
+        } else {
+            std::fs::write(&path, stand_in(target)).unwrap();
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// `scripts/release.sh package BINS OUT` of `root` (a checkout), which must succeed.
+pub fn release_package(root: &Path, bins: &Path, out: &Path) {
+    run_command(
+        Command::new("sh")
+            .arg(root.join("scripts/release.sh"))
+            .arg("package")
+            .arg(bins)
+            .arg(out),
+    )
+    .assert_ok();
+}
+
+/// The made-up release's assets (archives, SHA256SUMS, .sha256 files) with `program` as both
+/// Linux binaries: packaged once per test process for the binary under test (its archives are
+/// large; tests copy them), each time for anything else.
+fn packaged(program: &Path, into: &Path) {
+    let real = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"];
+    let make = |out: &Path| {
+        let bins = tempfile::tempdir().unwrap();
+        bin_dir(bins.path(), program, &real);
+        release_package(&repo_root(), bins.path(), out);
+    };
+    if program != Path::new(BIN) {
+        make(into);
+        return;
+    }
+    static OF_BIN: OnceLock<PathBuf> = OnceLock::new();
+    let cached = OF_BIN.get_or_init(|| {
+        let dir = kept_temp_dir("release-assets-");
+        make(&dir);
+        dir
+    });
+    std::fs::create_dir_all(into).unwrap();
+    for entry in std::fs::read_dir(cached).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), into.join(entry.file_name())).unwrap();
+    }
+}
+
+/// A directory for the whole test process, under cargo's temp dir for integration tests; those
+/// left by earlier runs (over an hour old) are removed first.
+pub fn kept_temp_dir(prefix: &str) -> PathBuf {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(entries) = std::fs::read_dir(base) {
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600);
+            if old && entry.file_name().to_string_lossy().starts_with(prefix) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(base)
+        .unwrap()
+        .keep()
+}
+
+/// A release site over HTTPS: `site/v<version>/` with the archives, SHA256SUMS and the .sha256
+/// files, and the CA to trust.
 pub struct Release {
     pub server: Server,
     pub dir: tempfile::TempDir,
+    /// The release the site serves.
+    pub version: String,
+    /// Whether the installer must be told the checksums (a made-up release) or knows them.
+    made_up: bool,
 }
 
 impl Release {
-    /// The site serving the binary under test.
+    /// The made-up release of the binary under test.
     pub fn start() -> Release {
         Release::serving(Path::new(BIN))
     }
 
-    /// The site serving a copy of `program` as every asset (a stand-in for the binary).
+    /// The made-up release with a copy of `program` as both Linux binaries (a stand-in for the
+    /// binary), and its checksums in the installer's pinned-line format for the override.
     pub fn serving(program: &Path) -> Release {
         let dir = tempfile::tempdir().unwrap();
+        let assets = dir.path().join("site").join(format!("v{TEST_VERSION}"));
+        packaged(program, &assets);
+        let sums = std::fs::read_to_string(assets.join("SHA256SUMS")).unwrap();
+        let lines: String = sums
+            .lines()
+            .map(|l| {
+                let (sum, name) = l.split_once("  ").unwrap();
+                format!("{TEST_VERSION} {sum} {name}\n")
+            })
+            .collect();
+        std::fs::write(dir.path().join("checksums.txt"), lines).unwrap();
+        Release::serve(dir, TEST_VERSION, true)
+    }
+
+    /// A copy of `site` (where `scripts/release.sh publish VERSION DIST --to SITE` put each
+    /// release, `v<version>/`), served with no checksum override: the installer must pin the
+    /// release it is asked for itself. `version` is the release `asset` and `tamper` refer to.
+    pub fn published(site: &Path, version: &str) -> Release {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            site.join(format!("v{version}")).is_dir(),
+            "nothing published for {version} in {}",
+            site.display()
+        );
+        for release in std::fs::read_dir(site).unwrap() {
+            let release = release.unwrap();
+            let to = dir.path().join("site").join(release.file_name());
+            std::fs::create_dir_all(&to).unwrap();
+            for entry in std::fs::read_dir(release.path()).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+        Release::serve(dir, version, false)
+    }
+
+    fn serve(dir: tempfile::TempDir, version: &str, made_up: bool) -> Release {
         let d = dir.path();
         make_certs(d, &["localhost"]);
-        let assets = d.join("site").join(format!("v{TEST_VERSION}"));
-        std::fs::create_dir_all(&assets).unwrap();
-        let mut sums = String::new();
-        for target in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
-            let name = format!("ecr-login-{target}");
-            std::fs::copy(program, assets.join(&name)).unwrap();
-            sums.push_str(&format!(
-                "{TEST_VERSION} {} {name}\n",
-                sha256_file(&assets.join(&name))
-            ));
-        }
-        std::fs::write(d.join("checksums.txt"), sums).unwrap();
         let py = python();
         let script = support("https_server.py");
         let site = d.join("site");
@@ -133,7 +291,12 @@ impl Release {
             true,
             0,
         );
-        Release { server, dir }
+        Release {
+            server,
+            dir,
+            version: version.to_string(),
+            made_up,
+        }
     }
 
     pub fn base_url(&self) -> String {
@@ -144,17 +307,35 @@ impl Release {
         self.dir.path().join("ca.crt")
     }
 
+    /// The made-up release's checksums, for ECR_LOGIN_CHECKSUMS_FILE.
     pub fn checksums(&self) -> PathBuf {
+        assert!(self.made_up, "a published release has no checksum override");
         self.dir.path().join("checksums.txt")
     }
 
-    /// The asset of `target` on the site (to tamper with).
+    /// The version to ask the installer for: the made-up one, or none (a published release is
+    /// the installer's own default).
+    pub fn test_version(&self) -> Option<&str> {
+        self.made_up.then_some(self.version.as_str())
+    }
+
+    /// The archive of `target` on the site (to tamper with).
     pub fn asset(&self, target: &str) -> PathBuf {
         self.dir
             .path()
             .join("site")
-            .join(format!("v{TEST_VERSION}"))
-            .join(format!("ecr-login-{target}"))
+            .join(format!("v{}", self.version))
+            .join(asset_name(target))
+    }
+
+    /// Spoils the archive of `target` (one byte flipped mid-file); its new SHA-256.
+    pub fn tamper(&self, target: &str) -> String {
+        let asset = self.asset(target);
+        let mut bytes = std::fs::read(&asset).unwrap();
+        let n = bytes.len();
+        bytes[n / 2] ^= 0xff;
+        std::fs::write(&asset, &bytes).unwrap();
+        sha256_file(&asset)
     }
 
     /// How many requests the site has served.
@@ -164,21 +345,25 @@ impl Release {
             .unwrap_or(0)
     }
 
-    /// The environment that points scripts/install.sh at this site.
+    /// The environment that points scripts/install.sh at this site: its URL, its CA, the
+    /// install dir, and for the made-up release its version and checksums.
     pub fn install_env(&self, install_dir: &Path) -> Vec<(String, String)> {
-        vec![
-            ("ECR_LOGIN_VERSION".into(), TEST_VERSION.into()),
+        let mut env = vec![
             ("ECR_LOGIN_BASE_URL".into(), self.base_url()),
-            (
-                "ECR_LOGIN_CHECKSUMS_FILE".into(),
-                self.checksums().display().to_string(),
-            ),
             (
                 "ECR_LOGIN_INSTALL_DIR".into(),
                 install_dir.display().to_string(),
             ),
             ("CURL_CA_BUNDLE".into(), self.ca().display().to_string()),
-        ]
+        ];
+        if self.made_up {
+            env.push(("ECR_LOGIN_VERSION".into(), self.version.clone()));
+            env.push((
+                "ECR_LOGIN_CHECKSUMS_FILE".into(),
+                self.checksums().display().to_string(),
+            ));
+        }
+        env
     }
 }
 
