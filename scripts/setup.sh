@@ -3,7 +3,8 @@
 # it is all there already. Sourced by scripts/test.sh and scripts/demo.sh.
 #   - Debian packages: skopeo, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
 #     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters),
-#     gcc-mingw-w64-x86-64
+#     gcc-mingw-w64-x86-64, zip and unzip (the release's Windows archive: scripts/release.sh
+#     makes it, scripts/install.sh unpacks it)
 #   - the musl target, for the static release binary; the windows-gnu target and MinGW, to
 #     check that the crate still compiles for Windows (the release builds it there)
 #   - a Python venv (.venv, or $ECR_LOGIN_TEST_VENV) with tests/support/requirements.txt
@@ -35,7 +36,7 @@ need=()
 for pair in skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils \
   openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux \
   shellcheck:shellcheck node:nodejs npm:npm java:default-jre-headless curl:curl \
-  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64; do
+  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 zip:zip unzip:unzip; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

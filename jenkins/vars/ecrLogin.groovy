@@ -94,7 +94,7 @@ String install(Map options) {
 # ecr-login: install (the library's copy of scripts/install.sh; its last stdout line is the path)
 sh "$ECR_LOGIN_INSTALLER" || {
   status=$?
-  echo "ecr-login: could not be installed (exit $status: download, checksum, unpack or an unsupported agent; see the installer's error above)" >&2
+  echo "ecr-login: could not be installed (exit $status; see the installer's error above)" >&2
   exit "$status"
 }
 ''')
