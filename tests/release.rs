@@ -643,3 +643,36 @@ fn release_sh_refuses_what_would_make_a_wrong_release() {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("exists already"), "{}", run.stderr);
 }
+
+/// The docs say what the release does for users: exit 9 is the installer's, in the README's
+/// table; each wrapper's README says which ref to pin, that it pins the binary, and what 9 means.
+#[test]
+fn the_readmes_document_pinning_and_exit_9() {
+    let read = |f: &str| std::fs::read_to_string(repo_root().join(f)).unwrap();
+    let readme = read("README.md");
+    assert!(
+        readme
+            .lines()
+            .any(|l| l.starts_with("| 9 | **the installer's**: ecr-login could not be installed")),
+        "the README's exit codes lack 9"
+    );
+    for section in [
+        "### Versions and pinning",
+        "### Verifying a download by hand",
+    ] {
+        assert!(readme.contains(section), "README: no {section}");
+    }
+    for tool in ["sha256sum --check", "gh attestation verify"] {
+        assert!(readme.contains(tool), "README: no {tool}");
+    }
+    for f in ["gitlab/README.md", "orb/README.md", "jenkins/README.md"] {
+        // Words, whatever the line breaks.
+        let text = read(f).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("## Versions and pinning"), "{f}");
+        assert!(text.contains("pins the binary too"), "{f}");
+        assert!(
+            text.contains("exit **9**") || text.contains("exit code 9"),
+            "{f}"
+        );
+    }
+}
