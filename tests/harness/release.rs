@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use super::released::isolated_git;
 use super::sandbox::{Run, BIN};
 use super::servers::{python, repo_root, require_tool, spawn, support, Server};
 
@@ -146,15 +147,16 @@ pub fn bin_dir(dir: &Path, program: &Path, real: &[&str]) {
     }
 }
 
-/// `scripts/release.sh package BINS OUT` of `root` (a checkout), which must succeed.
+/// `scripts/release.sh package BINS OUT` of `root` (a checkout), which must succeed. (It asks git
+/// for the commit's time: with the tests' git settings, as the checkout may be another user's.)
 pub fn release_package(root: &Path, bins: &Path, out: &Path) {
-    run_command(
+    run_command(isolated_git(
         Command::new("sh")
             .arg(root.join("scripts/release.sh"))
             .arg("package")
             .arg(bins)
             .arg(out),
-    )
+    ))
     .assert_ok();
 }
 
