@@ -7,20 +7,36 @@
 #   after BENCH_LATENCY_MS (default 30 ms, a round trip to a region), 1 registry against 10 in
 #   5 regions: without latency moto, which answers in Python under one lock, turns parallel
 #   requests into sequential ones, which would measure moto rather than us.
+#   A third round: the credential helper's `get`, on a cache hit and on a miss, against
+#   amazon-ecr-credential-helper's `docker-credential-ecr-login` (Debian's) on the same servers.
+#   That helper ignores AWS_ENDPOINT_URL, so the measurements run in a private network namespace
+#   where api.ecr.us-east-1.amazonaws.com is 127.0.0.20, served over TLS by our proxy.
 # Peers that need the internet to install (the AWS CLI, the Node actions) are not run here.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-source scripts/setup.sh
-for pair in hyperfine:hyperfine jq:jq /usr/bin/time:time; do
-  command -v "${pair%%:*}" >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq "${pair#*:}" >/dev/null; }
-done
+if [ -z "${BENCH_IN_NAMESPACE:-}" ]; then
+  source scripts/setup.sh
+  for pair in hyperfine:hyperfine jq:jq /usr/bin/time:time; do
+    command -v "${pair%%:*}" >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq "${pair#*:}" >/dev/null; }
+  done
+  echo "== building the release binary" >&2
+  cargo build --release --locked --target x86_64-unknown-linux-musl --quiet
+  # The rest runs where only loopback exists, with the real ECR API name on it.
+  hosts="$(mktemp)"
+  { cat tests/support/hosts; printf '127.0.0.20\tapi.ecr.us-east-1.amazonaws.com\n'; } > "$hosts"
+  ns=(unshare --net --mount --pid --fork --mount-proc)
+  [ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --net --mount --pid --fork --mount-proc)
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  exec "${ns[@]}" env BENCH_IN_NAMESPACE=1 BENCH_HOSTS="$hosts" bash -c '
+    ip link set lo up
+    mount --bind "$BENCH_HOSTS" /etc/hosts
+    exec bash "$0"' "$0"
+fi
+venv="${ECR_LOGIN_TEST_VENV:-$root/.venv}"
 py="$venv/bin/python"
 runs="${BENCH_RUNS:-30}"
-
-echo "== building the release binary" >&2
-cargo build --release --locked --target x86_64-unknown-linux-musl --quiet
 bin="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-musl/release/ecr-login"
 
 work="$(mktemp -d)"
@@ -102,5 +118,45 @@ echo "medians, ${BENCH_LATENCY_MS:-30} ms per AWS answer: 1 registry ${one} ms, 
 echo "  10 registries / 1 = $(awk -v a="$ten_ms" -v b="$one" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
 rss=$(eval "/usr/bin/time -f %M $(login "$slow" "$ten")" 2>&1 >/dev/null | tail -n 1)
 echo "peak memory, 10 registries: $((rss / 1024)) MB (target < 20 MB)"
+
+# --- the credential helper: ecr-login vs docker-credential-ecr-login, hit and miss ------------
+echo "== credential helper get: ecr-login vs amazon-ecr-credential-helper" >&2
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -out "$work/ca.crt" -days 1 \
+  -subj "/CN=bench CA" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$work/api.key" -out "$work/api.csr" -subj "/CN=api" 2>/dev/null
+printf 'subjectAltName=DNS:api.ecr.us-east-1.amazonaws.com\n' > "$work/ext.cnf"
+openssl x509 -req -in "$work/api.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+  -out "$work/api.crt" -days 1 -extfile "$work/ext.cnf" 2>/dev/null
+"$py" tests/support/aws_proxy.py --upstream "http://127.0.0.1:$moto_port" --host 127.0.0.20 --port 443 \
+  --tls-cert "$work/api.crt" --tls-key "$work/api.key" > "$work/tls.out" 2>/dev/null &
+pids+=("$!")
+for _ in $(seq 100); do [ -s "$work/tls.out" ] && break; sleep 0.1; done
+mkdir -p "$work/bin"
+ln -s "$bin" "$work/bin/docker-credential-ecr-login"
+host=123456789012.dkr.ecr.us-east-1.amazonaws.com
+# helper PROGRAM [ENV...]: 50 `get`s of $host with static keys, as Docker runs them (a fork and
+# an exec each). Fifty per command, so that the shell's own start-up does not drown a 2 ms run.
+per=50
+helper() {
+  local prog="$1"; shift
+  printf "sh -c 'i=0; while [ \$i -lt %d ]; do printf %%s %s | env -i PATH=/usr/bin:/bin HOME=%q AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ENDPOINT_URL=%q SSL_CERT_FILE=%q %s %q get >/dev/null || exit 1; i=\$((i+1)); done'" \
+    "$per" "$host" "$work/helper-home" "$MOTO" "$work/ca.crt" "$*" "$prog"
+}
+ours="$work/bin/docker-credential-ecr-login"
+theirs=/usr/bin/docker-credential-ecr-login
+eval "$(helper "$ours")" || { echo "error: ecr-login's helper failed" >&2; exit 1; }
+eval "$(helper "$theirs")" || { echo "error: docker-credential-ecr-login failed against the local servers" >&2; exit 1; }
+hyperfine --style basic --warmup 1 --runs "$(( (runs + 2) / 3 ))" --export-json "$work/helper.json" \
+  -n "ecr-login hit" "$(helper "$ours")" \
+  -n "docker-credential-ecr-login hit" "$(helper "$theirs")" \
+  -n "ecr-login miss" "$(helper "$ours" ECR_LOGIN_NO_CACHE=1)" \
+  -n "docker-credential-ecr-login miss" "$(helper "$theirs" AWS_ECR_DISABLE_CACHE=true)" >&2
+each() { awk -v t="$(ms helper "$1")" -v n="$per" 'BEGIN { printf "%.1f", t / n }'; }
+oh=$(each "ecr-login hit"); th=$(each "docker-credential-ecr-login hit")
+om=$(each "ecr-login miss"); tm=$(each "docker-credential-ecr-login miss")
+echo "credential helper get, median per get: hit ecr-login ${oh} ms vs docker-credential-ecr-login ${th} ms; miss ${om} ms vs ${tm} ms"
+echo "  hit: docker-credential-ecr-login / ecr-login = $(awk -v a="$th" -v b="$oh" 'BEGIN { printf "%.1f", a / b }')x (minimum 3x, aim 5x)"
+echo "  miss: ecr-login / docker-credential-ecr-login = $(awk -v a="$om" -v b="$tm" 'BEGIN { printf "%.2f", a / b }') (aim <= 1)"
+
 size=$(stat -c %s "$bin"); xz_size=$(xz -9 -c "$bin" | wc -c)
 echo "release binary: $((size / 1024)) KiB, $((xz_size / 1024)) KiB xz-compressed (target <= 4096 KiB)"

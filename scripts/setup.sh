@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing ecr-login needs on a Debian machine, and is quick when
 # it is all there already. Sourced by scripts/test.sh and scripts/demo.sh.
-#   - Debian packages: skopeo, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
+#   - Debian packages: skopeo, podman, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
 #     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters),
 #     gcc-mingw-w64-x86-64, zip and unzip (the release's Windows archive: scripts/release.sh
-#     makes it, scripts/install.sh unpacks it)
+#     makes it, scripts/install.sh unpacks it), amazon-ecr-credential-helper (the peer the tests
+#     and bench compare with), redis-server (and its redis-cli: the fleet cache's tests)
 #   - the musl target, for the static release binary; the windows-gnu target and MinGW, to
 #     check that the crate still compiles for Windows (the release builds it there)
 #   - a Python venv (.venv, or $ECR_LOGIN_TEST_VENV) with tests/support/requirements.txt
@@ -33,10 +34,12 @@ if ! rustup toolchain list | grep -q "^$want-"; then
 fi
 
 need=()
-for pair in skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils \
+for pair in skopeo:skopeo podman:podman docker-registry:docker-registry htpasswd:apache2-utils \
   openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux \
   shellcheck:shellcheck node:nodejs npm:npm java:default-jre-headless curl:curl \
-  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 zip:zip unzip:unzip; do
+  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 zip:zip unzip:unzip \
+  docker-credential-ecr-login:amazon-ecr-credential-helper \
+  redis-server:redis-server redis-cli:redis-tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

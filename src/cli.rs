@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::builder::NonEmptyStringValueParser;
+use clap::builder::{BoolishValueParser, NonEmptyStringValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::env::Env;
@@ -77,6 +77,92 @@ pub enum Command {
     /// Print the IAM OIDC provider, the role trust policy and a least-privilege ECR policy
     /// that fit this CI job (detected, or described by flags).
     Policy(PolicyArgs),
+    /// The Docker credential helper protocol (get, store, erase, list, version): what Docker
+    /// runs for hosts that config.json's credHelpers sends to "ecr-login". Also what the binary
+    /// does when it runs as `docker-credential-ecr-login`.
+    CredentialHelper(HelperArgs),
+    /// Answer the kubelet's image credential provider requests
+    /// (credentialprovider.kubelet.k8s.io/v1): the request on stdin, the registry's
+    /// credentials on stdout. With a service account token in the request, the token is
+    /// exchanged for the service account's role (annotation eks.amazonaws.com/ecr-role-arn, or
+    /// AWS_ECR_ROLE_ARN); without one, the usual identity rules apply (the node's role).
+    #[command(name = "kubelet-credential-provider")]
+    Kubelet(KubeletArgs),
+    /// Check everything a login needs, in order (platform, identity token, role, clock, each
+    /// registry's DNS/TCP/TLS/proxy and GetAuthorizationToken, the auth files) and say what to
+    /// fix; or, with --explain, what a pasted error message means. Exit 0 when all is well.
+    Doctor(DoctorArgs),
+    /// List every ECR login in the auth files Docker and Podman read and in the token cache:
+    /// identity, expiry, whether it still holds, and entries that shadow others. Exit 1 when
+    /// one in an auth file has expired or expires within --within.
+    Status(StatusArgs),
+}
+
+/// `doctor`'s arguments: what `login` would be given.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Explain a pasted error message (from docker, the AWS CLI, a CI log): no network.
+    #[arg(long, value_name = "TEXT")]
+    pub explain: Option<String>,
+
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(flatten)]
+    pub registries: RegistryArgs,
+
+    /// Directory of Docker's config.json (default: ~/.docker).
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+}
+
+/// The credential helper's arguments: the action, and the identity and cache settings from the
+/// environment (Docker runs helpers with no flags).
+#[derive(Debug, Clone, Args)]
+pub struct HelperArgs {
+    #[arg(value_enum)]
+    pub action: HelperAction,
+
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// The per-registry identity file. Default: $XDG_CONFIG_HOME/ecr-login/config.toml (and
+    /// ecr-login.toml beside Docker's config.json, written by `login --mode helper`).
+    #[arg(long, env = EnvVars::ECR_LOGIN_CONFIG, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Directory of Docker's config.json (default: ~/.docker).
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+}
+
+/// A credential helper action, as Docker names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HelperAction {
+    Get,
+    Store,
+    Erase,
+    List,
+    Version,
+}
+
+/// `argv`, rewritten when the binary runs as `docker-credential-<anything>`: `<action>` becomes
+/// `ecr-login credential-helper <action>`.
+pub fn helper_argv(argv: Vec<OsString>) -> Vec<OsString> {
+    let invoked_as_helper = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("docker-credential-"));
+    if !invoked_as_helper {
+        return argv;
+    }
+    let mut out: Vec<OsString> = vec!["ecr-login".into(), "credential-helper".into()];
+    out.extend(argv.into_iter().skip(1));
+    out
 }
 
 /// Which identity to log in as: the CI platform and its token, the role(s) to assume, and how
@@ -104,7 +190,7 @@ pub struct IdentityArgs {
 
     /// Assume --role-arn with the AWS credentials already in the environment (or the credential
     /// chain), not with the CI platform's token (configure-aws-credentials' `role-chaining`).
-    #[arg(long, env = EnvVars::ECR_LOGIN_ROLE_CHAINING)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_ROLE_CHAINING)]
     pub role_chaining: bool,
 
     /// The external id the chained roles (--chain-role-arn, --role-chaining) require.
@@ -165,6 +251,59 @@ pub struct LoginArgs {
 
     #[command(flatten)]
     pub auth_file: AuthFileArgs,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// `tokens`: write each registry's token into the auth file (Docker's usual login).
+    /// `helper`: point the registries at the `ecr-login` credential helper instead (credHelpers
+    /// in config.json), so every pull and push gets a fresh token: the answer for jobs and hosts
+    /// that outlive a token's 12 hours.
+    #[arg(long, env = EnvVars::ECR_LOGIN_MODE, value_enum, default_value_t = LoginMode::Tokens)]
+    pub mode: LoginMode,
+
+    /// Stay running and log in again before the tokens expire (--cache-margin before expiry, or
+    /// half-way through a shorter life), until SIGTERM or SIGINT, which end it with exit 0. For
+    /// tools that cannot use a credential helper (a systemd unit, a sidecar).
+    #[arg(long, env = EnvVars::ECR_LOGIN_WATCH, help_heading = "Long jobs")]
+    pub watch: bool,
+}
+
+/// What `login` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoginMode {
+    Tokens,
+    Helper,
+}
+
+/// The token cache: where, how long before expiry a cached token is refreshed, and the fleet's.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Token cache")]
+pub struct CacheArgs {
+    /// Neither read nor write the token cache.
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_NO_CACHE)]
+    pub no_cache: bool,
+
+    /// The cache directory. Default: $XDG_CACHE_HOME/ecr-login outside CI; inside a CI job the
+    /// job's own temporary directory (RUNNER_TEMP, WORKSPACE_TMP), or no cache where the
+    /// platform has none, so that jobs sharing a runner never share tokens.
+    #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_DIR, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Refresh a cached token when less than this of its life is left (`1h`, `30m`, seconds).
+    #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_MARGIN, value_name = "DURATION", default_value = "1h")]
+    pub cache_margin: String,
+
+    /// A fleet cache behind the file cache: `redis://[user:password@]host[:port][/db]`, or
+    /// `rediss://…` for TLS (Redis, Valkey, ElastiCache). Its values are sealed with the key in
+    /// ECR_LOGIN_CACHE_KEY (32 random bytes in base64: `openssl rand -base64 32`), the same on
+    /// every runner. Down or slow, it is skipped with a warning.
+    #[arg(long = "cache", env = EnvVars::ECR_LOGIN_CACHE, value_name = "URL", hide_env_values = true)]
+    pub cache_url: Option<String>,
+
+    /// A file holding the fleet cache's key, instead of ECR_LOGIN_CACHE_KEY.
+    #[arg(long, env = EnvVars::ECR_LOGIN_CACHE_KEY_FILE, value_name = "PATH")]
+    pub cache_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -230,6 +369,27 @@ pub struct PolicyArgs {
     pub only: Option<PolicyDocument>,
 }
 
+/// `kubelet-credential-provider`'s options: an identity (the node's, by default), the role for
+/// service account tokens, the token cache and the time budget.
+#[derive(Debug, Clone, Args)]
+pub struct KubeletArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    /// The role to exchange a service account token for when the service account has no
+    /// `eks.amazonaws.com/ecr-role-arn` annotation.
+    #[arg(long, env = EnvVars::AWS_ECR_ROLE_ARN, value_name = "ARN", value_parser = NonEmptyStringValueParser::new())]
+    pub service_account_role_arn: Option<String>,
+
+    /// Give up after this long (`45s`, `1m`; at most 55 s), with an error, so that the kubelet
+    /// (which kills a plugin after one minute) pulls without credentials rather than waits.
+    #[arg(long, value_name = "DURATION", default_value = "45s")]
+    pub deadline: String,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Access {
     Pull,
@@ -260,13 +420,13 @@ pub struct RegistryArgs {
     pub registries: Option<String>,
 
     /// Accept a region this release does not know (a region newer than it).
-    #[arg(long, env = EnvVars::ECR_LOGIN_ALLOW_UNKNOWN_REGION)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_ALLOW_UNKNOWN_REGION)]
     pub allow_unknown_region: bool,
 
     /// Also log in to the IPv6 (dual-stack) host of each registry
     /// (<account>.dkr-ecr.<region>.on.aws, ecr-public.aws.com), with the same token.
     /// Default: on when AWS_USE_DUALSTACK_ENDPOINT=true.
-    #[arg(long, env = EnvVars::ECR_LOGIN_DUAL_STACK)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_DUAL_STACK)]
     pub dual_stack: bool,
 }
 
@@ -285,8 +445,31 @@ pub struct AuthFileArgs {
 
     /// On GitHub Actions, also write each registry's username and password as step outputs
     /// (docker_username_<host> / docker_password_<host>, masked).
-    #[arg(long, env = EnvVars::ECR_LOGIN_OUTPUT_CREDENTIALS)]
+    #[arg(long, value_parser = BoolishValueParser::new(), env = EnvVars::ECR_LOGIN_OUTPUT_CREDENTIALS)]
     pub output_credentials: bool,
+
+    /// Another auth file to keep in step (created if missing), besides Docker's config.json,
+    /// $REGISTRY_AUTH_FILE and the Podman auth files that exist. Repeated or comma-separated.
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUTH_FILE, value_name = "PATH", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub auth_file: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Also count a login as failing when it expires within this time (`1h`, `30m`, seconds).
+    #[arg(long, env = EnvVars::ECR_LOGIN_STATUS_WITHIN, value_name = "DURATION", default_value = "0")]
+    pub within: String,
+
+    /// Directory of Docker's config.json (default: ~/.docker).
+    #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+
+    /// Another auth file to look at (as `login --auth-file`). Repeated or comma-separated.
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUTH_FILE, value_name = "PATH", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub auth_file: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -307,6 +490,7 @@ pub struct OutputArgs {
         short,
         long,
         env = EnvVars::ECR_LOGIN_QUIET,
+        value_parser = BoolishValueParser::new(),
         global = true,
         conflicts_with = "verbose"
     )]
@@ -322,6 +506,9 @@ pub struct OutputArgs {
 pub enum OutputFormat {
     Human,
     Json,
+    /// `login` only: stdout holds just the `.dockerconfigjson` document of an
+    /// `imagePullSecret` (`{"auths": {...}}`), and no auth file is written.
+    Dockerconfigjson,
 }
 
 #[cfg(test)]

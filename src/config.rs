@@ -5,17 +5,24 @@
 //! left for the command to resolve.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
-use crate::cli::{Cli, Command, IdentityArgs, LoginArgs, LogoutArgs, OutputFormat, PolicyArgs};
+use crate::cache;
+use crate::cli::{
+    CacheArgs, Cli, Command, DoctorArgs, HelperAction, HelperArgs, IdentityArgs, KubeletArgs,
+    LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs, StatusArgs,
+};
 use crate::commands::policy::{Access, Document};
+use crate::docker::auth_files::Locations;
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{AuthFileError, Error, UsageError};
 use crate::identity::{self, Plan};
 use crate::output::{Mode, Printer};
-use crate::platform::{self, Platform};
+use crate::platform::{self, CacheHome, Platform};
+use crate::secret::Secret;
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
@@ -32,6 +39,63 @@ pub enum Task {
     Login(LoginConfig),
     Logout(LogoutConfig),
     Policy(PolicyConfig),
+    Helper(HelperConfig),
+    Kubelet(KubeletConfig),
+    Doctor(Box<DoctorConfig>),
+    Status(StatusConfig),
+}
+
+/// The credential helper's settings.
+#[derive(Debug)]
+pub struct HelperConfig {
+    pub action: crate::docker::helper::Action,
+    /// Plans the identity for the registry Docker asks about.
+    pub planner: identity::Planner,
+    pub cache: Option<cache::Settings>,
+    /// Per-registry identity files, first match wins: the one `login --mode helper` wrote
+    /// beside config.json, then the user's.
+    pub config_files: Vec<PathBuf>,
+}
+
+/// `doctor`'s settings: what `login` would use, with the identity's planning error kept as a
+/// finding rather than a failure.
+#[derive(Debug)]
+pub struct DoctorConfig {
+    /// `--explain TEXT`: explain this message and check nothing.
+    pub explain: Option<String>,
+    pub platform: Box<dyn Platform>,
+    /// Why that platform (which variables).
+    pub platform_why: String,
+    pub identity: Result<Plan, Error>,
+    pub region: Option<String>,
+    pub registries: Vec<RegistryRequest>,
+    pub docker_config: PathBuf,
+    /// `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL`: where the SDK sends ECR calls instead.
+    pub endpoint_url: Option<String>,
+    pub https_proxy: Option<String>,
+    pub no_proxy: Vec<String>,
+    /// Podman's auth files, read before Docker's.
+    pub podman_auth_files: Vec<PathBuf>,
+}
+
+impl DoctorConfig {
+    /// The proxy a connection to `host` goes through, if any (HTTPS_PROXY unless NO_PROXY
+    /// names the host or a domain of it).
+    pub fn proxy_for(&self, host: &str) -> Option<String> {
+        let proxy = self.https_proxy.clone()?;
+        let bypass = self.no_proxy.iter().any(|n| {
+            let n = n.trim().trim_start_matches('.');
+            n == "*" || host == n || host.ends_with(&format!(".{n}"))
+        });
+        (!bypass).then_some(proxy)
+    }
+}
+
+/// `login --mode helper`'s settings.
+#[derive(Debug)]
+pub struct HelperMode {
+    /// The directories of `PATH`, to check that `docker-credential-ecr-login` is this binary.
+    pub path: Vec<PathBuf>,
 }
 
 /// `logout`'s settings.
@@ -85,20 +149,88 @@ pub struct LoginConfig {
     /// `--env-file`: `KEY=value` lines for later steps, on every platform.
     pub env_file: Option<PathBuf>,
     pub output_credentials: bool,
+    /// The token cache; `None`: no cache.
+    pub cache: Option<cache::Settings>,
+    /// `--mode helper`: write credHelpers entries, not tokens.
+    pub helper_mode: Option<HelperMode>,
+    /// `--output dockerconfigjson`: print the logins as an `imagePullSecret`'s
+    /// `.dockerconfigjson` document on stdout, and write no auth file.
+    pub dockerconfigjson: bool,
+    /// Every auth file to keep in step: Docker's, Podman's, `--auth-file` (boxed: it is large
+    /// next to the other commands' settings).
+    pub auth_files: Box<Locations>,
+    /// `--watch`: log in again this long before the tokens expire, until a signal ends it.
+    pub watch: Option<Duration>,
+}
+
+/// `kubelet-credential-provider`'s settings.
+#[derive(Debug)]
+pub struct KubeletConfig {
+    /// The identity for requests without a service account token (the node's): the usual
+    /// rules, planned like `login`'s.
+    pub identity: Plan,
+    /// The platform `identity` was planned on.
+    pub platform: Box<dyn Platform>,
+    /// The identity settings, re-planned for a service account token (with its role).
+    pub settings: identity::Settings,
+    /// `--service-account-role-arn` / `AWS_ECR_ROLE_ARN`, checked: the role for a service
+    /// account token when the service account names none.
+    pub service_account_role: Option<String>,
+    /// The platform a service account token is exchanged on: `local` (the token is in hand).
+    pub token_platform: Box<dyn Platform>,
+    /// The environment, for planning a service account token's identity.
+    pub env: Env,
+    /// The token cache; `None`: no cache.
+    pub cache: Option<cache::Settings>,
+    /// `--cache-margin`: also taken off the `cacheDuration` the kubelet is told.
+    pub margin: std::time::Duration,
+    /// `--deadline`: the whole request's time budget.
+    pub deadline: std::time::Duration,
+}
+
+/// `status`'s settings.
+#[derive(Debug)]
+pub struct StatusConfig {
+    /// The auth files Docker and Podman read, and `--auth-file`.
+    pub auth_files: Locations,
+    /// The token cache's directory, if there is one.
+    pub cache_dir: Option<PathBuf>,
+    /// A login expiring within this is as bad as an expired one.
+    pub within: Duration,
 }
 
 impl Config {
     /// Checks `cli` against `env`: no network, no file read.
     pub fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
+        let dockerconfigjson = cli.output.output == OutputFormat::Dockerconfigjson;
         let task = match cli.command {
-            Some(Command::Login(args)) => Task::Login(login_config(args, env)?),
+            Some(Command::Login(args)) => Task::Login(login_config(args, env, dockerconfigjson)?),
+            Some(Command::Policy(_) | Command::Logout(_)) if dockerconfigjson => {
+                return Err(UsageError::Other(
+                    "--output dockerconfigjson is an output of `login` only".into(),
+                )
+                .into())
+            }
             Some(Command::Policy(args)) => Task::Policy(policy_config(args, env)?),
             Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
-            None => Task::Login(login_config(cli.login, env)?),
+            Some(Command::CredentialHelper(args)) => Task::Helper(helper_config(args, env)?),
+            Some(Command::Kubelet(args)) => Task::Kubelet(kubelet_config(args, env)?),
+            Some(Command::Doctor(args)) => Task::Doctor(Box::new(doctor_config(args, env)?)),
+            Some(Command::Status(args)) => Task::Status(status_config(args, env)?),
+            None => Task::Login(login_config(cli.login, env, dockerconfigjson)?),
         };
+        let mut printer = match task {
+            // The kubelet reads stdout as its protocol, whatever --output says.
+            Task::Kubelet(_) => Printer::new(Mode::Protocol, cli.output.quiet),
+            _ => printer(&cli.output),
+        };
+        if matches!(task, Task::Helper(_)) {
+            // Docker reads the helper's stdout: nothing but the protocol goes there.
+            printer.mode = Mode::Protocol;
+        }
         Ok(Config {
             task,
-            printer: printer(&cli.output),
+            printer,
             log_filter: log_filter(&cli.output, env),
         })
     }
@@ -109,6 +241,7 @@ pub fn printer(output: &crate::cli::OutputArgs) -> Printer {
     let mode = match output.output {
         OutputFormat::Human => Mode::Human,
         OutputFormat::Json => Mode::Json,
+        OutputFormat::Dockerconfigjson => Mode::Protocol,
     };
     Printer::new(mode, output.quiet)
 }
@@ -202,6 +335,7 @@ fn identity_settings(args: &IdentityArgs, env: &Env) -> Result<identity::Setting
             managed_policies,
             allowed_accounts,
         },
+        profile: None,
     })
 }
 
@@ -262,7 +396,7 @@ fn check_account(account: &str, flag: &str) -> Result<(), UsageError> {
     }
 }
 
-fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
+fn login_config(args: LoginArgs, env: &Env, dockerconfigjson: bool) -> Result<LoginConfig, Error> {
     let settings = identity_settings(&args.identity, env)?;
     let platform = select_platform(&args.identity, env)?;
     let identity = identity::plan(&settings, platform.as_ref(), env, None)?;
@@ -292,16 +426,211 @@ fn login_config(args: LoginArgs, env: &Env) -> Result<LoginConfig, Error> {
         .transpose()?
         .unwrap_or_default();
 
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let helper_mode = (args.mode == LoginMode::Helper).then(|| HelperMode {
+        path: env
+            .get(EnvVars::PATH)
+            .map(|p| std::env::split_paths(p).collect())
+            .unwrap_or_default(),
+    });
+    let docker_config = docker_dir(args.auth_file.docker_config, env)?;
+    let watch = args
+        .watch
+        .then(|| cache::parse_duration(&args.cache.cache_margin).unwrap_or(cache::DEFAULT_MARGIN));
     Ok(LoginConfig {
+        helper_mode,
+        cache,
         platform,
         identity,
         region,
         allow_unknown_region: allow_unknown,
         registries,
         dual_stack: args.registries.dual_stack || env.is_true(EnvVars::AWS_USE_DUALSTACK_ENDPOINT),
-        docker_config: docker_dir(args.auth_file.docker_config, env)?,
+        auth_files: Box::new(Locations::new(
+            &docker_config,
+            args.auth_file.auth_file,
+            env,
+        )),
+        docker_config,
         env_file: args.auth_file.env_file,
         output_credentials: args.auth_file.output_credentials,
+        dockerconfigjson,
+        watch,
+    })
+}
+
+fn status_config(args: StatusArgs, env: &Env) -> Result<StatusConfig, Error> {
+    let within = cache::parse_duration(&args.within).ok_or_else(|| {
+        UsageError::Other(format!(
+            "--within {:?} is not a duration (3600, 90s, 30m, 1h, 1h30m)",
+            args.within
+        ))
+    })?;
+    // The cache is where `login` would put it: the platform decides (a CI job's own temp dir).
+    let platform = platform::select(env, None, &platform::Options::default())?;
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let docker_config = docker_dir(args.docker_config, env)?;
+    Ok(StatusConfig {
+        auth_files: Locations::new(&docker_config, args.auth_file, env),
+        cache_dir: cache.and_then(|c| c.dir),
+        within,
+    })
+}
+
+fn doctor_config(args: DoctorArgs, env: &Env) -> Result<DoctorConfig, Error> {
+    let settings = identity_settings(&args.identity, env)?;
+    let platform = select_platform(&args.identity, env)?;
+    let identity = identity::plan(&settings, platform.as_ref(), env, None);
+    let region = args
+        .registries
+        .region
+        .or_else(|| env.get(EnvVars::AWS_DEFAULT_REGION).map(str::to_string));
+    if let Some(r) = &region {
+        regions::check(r, args.registries.allow_unknown_region)?;
+    }
+    let registries = list(args.registries.registries.as_deref())
+        .iter()
+        .map(|i| match region.as_deref() {
+            None if aws::is_account_id(i) => Ok(RegistryRequest::Account(i.clone())),
+            r => registry::parse(i, r, true).map(RegistryRequest::Registry),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let var = |upper: &str| {
+        env.get(upper)
+            .or_else(|| env.get(&upper.to_ascii_lowercase()))
+            .map(str::to_string)
+    };
+    Ok(DoctorConfig {
+        explain: args.explain,
+        platform_why: platform::why(env, args.identity.platform.as_deref()),
+        platform,
+        identity,
+        region,
+        registries,
+        docker_config: docker_dir(args.docker_config, env)?,
+        endpoint_url: env
+            .get(EnvVars::AWS_ENDPOINT_URL_ECR)
+            .or_else(|| env.get(EnvVars::AWS_ENDPOINT_URL))
+            .map(str::to_string),
+        https_proxy: var(EnvVars::HTTPS_PROXY),
+        no_proxy: var(EnvVars::NO_PROXY)
+            .map(|n| n.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+        podman_auth_files: crate::commands::doctor::podman_auth_files(
+            env.get(EnvVars::REGISTRY_AUTH_FILE),
+            env.get(EnvVars::XDG_RUNTIME_DIR),
+        ),
+    })
+}
+
+fn helper_config(args: HelperArgs, env: &Env) -> Result<HelperConfig, Error> {
+    let settings = identity_settings(&args.identity, env)?;
+    let platform = select_platform(&args.identity, env)?;
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let docker_dir = docker_dir(args.docker_config, env)?;
+    let mut config_files = vec![docker_dir.join(crate::config_file::DOCKER_DIR_FILE)];
+    config_files.extend(crate::config_file::user_path(
+        args.config.as_deref(),
+        env.get(EnvVars::XDG_CONFIG_HOME),
+        env.get(EnvVars::HOME),
+    ));
+    use crate::docker::helper::Action;
+    Ok(HelperConfig {
+        action: match args.action {
+            HelperAction::Get => Action::Get,
+            HelperAction::Store => Action::Store,
+            HelperAction::Erase => Action::Erase,
+            HelperAction::List => Action::List,
+            HelperAction::Version => Action::Version,
+        },
+        planner: identity::Planner::new(settings, platform, env.clone()),
+        cache,
+        config_files,
+    })
+}
+
+/// The token cache's directory, margin and fleet cache, or `None` for no cache (see
+/// [`CacheHome`]).
+pub(crate) fn cache_settings(
+    args: &CacheArgs,
+    platform: &dyn Platform,
+    env: &Env,
+) -> Result<Option<cache::Settings>, UsageError> {
+    let margin = cache::parse_duration(&args.cache_margin).ok_or_else(|| {
+        UsageError::Other(format!(
+            "--cache-margin {:?} is not a duration (3600, 90s, 30m, 1h, 1h30m)",
+            args.cache_margin
+        ))
+    })?;
+    if margin >= std::time::Duration::from_secs(12 * 3600) {
+        return Err(UsageError::Other(format!(
+            "--cache-margin {:?} is as long as an ECR token's whole life (12 h): nothing could be served from the cache",
+            args.cache_margin
+        )));
+    }
+    if args.no_cache {
+        return Ok(None);
+    }
+    let dir = match &args.cache_dir {
+        Some(d) => Some(d.clone()),
+        None => match platform.cache_home() {
+            CacheHome::User => env
+                .get(EnvVars::XDG_CACHE_HOME)
+                .map(PathBuf::from)
+                .or_else(|| {
+                    env.get(EnvVars::HOME)
+                        .map(|h| PathBuf::from(h).join(".cache"))
+                })
+                .map(|d| d.join("ecr-login")),
+            CacheHome::Job(d) => Some(d),
+            CacheHome::None => None,
+        },
+    };
+    let fleet = args
+        .cache_url
+        .as_deref()
+        .map(|url| fleet_settings(url, args, env))
+        .transpose()?;
+    Ok((dir.is_some() || fleet.is_some()).then_some(cache::Settings { dir, margin, fleet }))
+}
+
+/// `--cache redis://…` and the key that seals its values. The URL's password is registered as
+/// a secret; the key must be set: one in the environment is checked here, one in a file when
+/// the cache opens (no I/O here).
+fn fleet_settings(url: &str, args: &CacheArgs, env: &Env) -> Result<cache::Fleet, UsageError> {
+    let url = url.trim();
+    let password = cache::redis::check_url(url)
+        .map_err(|why| UsageError::Other(format!("--cache {}: {why}", cache::redis::shown(url))))?;
+    if let Some(p) = password {
+        let _ = Secret::new(p);
+    }
+    let value = env.get(EnvVars::ECR_LOGIN_CACHE_KEY).map(Secret::new);
+    let key = match (value, &args.cache_key_file) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError::Other(
+                "both ECR_LOGIN_CACHE_KEY and --cache-key-file (ECR_LOGIN_CACHE_KEY_FILE) are set: set one".into(),
+            ))
+        }
+        (Some(value), None) => {
+            cache::seal::check(&value).map_err(|why| {
+                UsageError::Other(format!(
+                    "ECR_LOGIN_CACHE_KEY is not a key for the fleet cache (32 random bytes in base64): {why}"
+                ))
+            })?;
+            cache::FleetKey::Value(value)
+        }
+        (None, Some(path)) => cache::FleetKey::File(path.clone()),
+        (None, None) => {
+            return Err(UsageError::Other(format!(
+                "--cache {} needs the key that seals the fleet's tokens: set ECR_LOGIN_CACHE_KEY (or ECR_LOGIN_CACHE_KEY_FILE) to 32 random bytes in base64, the same on every runner ({})",
+                cache::redis::shown(url),
+                cache::seal::MAKE_A_KEY
+            )))
+        }
+    };
+    Ok(cache::Fleet {
+        url: url.to_string(),
+        key,
     })
 }
 
@@ -434,6 +763,44 @@ fn check_role_arn(arn: &str) -> Result<(), UsageError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c));
     ok.then_some(()).ok_or_else(bad)
+}
+
+/// The kubelet kills a plugin after one minute: the budget stays inside it.
+const MAX_KUBELET_DEADLINE: std::time::Duration = std::time::Duration::from_secs(55);
+
+fn kubelet_config(args: KubeletArgs, env: &Env) -> Result<KubeletConfig, Error> {
+    let settings = identity_settings(&args.identity, env)?;
+    let platform = select_platform(&args.identity, env)?;
+    let identity = identity::plan(&settings, platform.as_ref(), env, None)?;
+    let service_account_role = args
+        .service_account_role_arn
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| check_role_arn(a).map(|()| a.to_string()))
+        .transpose()?;
+    let deadline = cache::parse_duration(&args.deadline)
+        .filter(|d| !d.is_zero() && *d <= MAX_KUBELET_DEADLINE)
+        .ok_or_else(|| {
+            UsageError::Other(format!(
+                "--deadline {:?} is not a duration between 1s and {}s (the kubelet kills a plugin after one minute)",
+                args.deadline,
+                MAX_KUBELET_DEADLINE.as_secs()
+            ))
+        })?;
+    let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
+    let margin = cache::parse_duration(&args.cache.cache_margin).unwrap_or(cache::DEFAULT_MARGIN);
+    Ok(KubeletConfig {
+        identity,
+        platform,
+        settings,
+        service_account_role,
+        token_platform: platform::by_name(env, "local", &platform::Options::default())?,
+        env: env.clone(),
+        cache,
+        margin,
+        deadline,
+    })
 }
 
 #[cfg(test)]

@@ -27,7 +27,19 @@ impl EnvVars {
     pub const ECR_LOGIN_QUIET: &'static str = "ECR_LOGIN_QUIET";
     pub const ECR_LOGIN_LOG: &'static str = "ECR_LOGIN_LOG";
     pub const ECR_LOGIN_ACCOUNT: &'static str = "ECR_LOGIN_ACCOUNT";
+    pub const ECR_LOGIN_NO_CACHE: &'static str = "ECR_LOGIN_NO_CACHE";
+    pub const ECR_LOGIN_CACHE_DIR: &'static str = "ECR_LOGIN_CACHE_DIR";
+    pub const ECR_LOGIN_CACHE_MARGIN: &'static str = "ECR_LOGIN_CACHE_MARGIN";
+    pub const ECR_LOGIN_CACHE: &'static str = "ECR_LOGIN_CACHE";
+    /// The fleet cache's key (a secret: read from the environment only, never a flag).
+    pub const ECR_LOGIN_CACHE_KEY: &'static str = "ECR_LOGIN_CACHE_KEY";
+    pub const ECR_LOGIN_CACHE_KEY_FILE: &'static str = "ECR_LOGIN_CACHE_KEY_FILE";
+    pub const ECR_LOGIN_CONFIG: &'static str = "ECR_LOGIN_CONFIG";
+    pub const ECR_LOGIN_MODE: &'static str = "ECR_LOGIN_MODE";
     pub const ECR_LOGIN_ISSUER: &'static str = "ECR_LOGIN_ISSUER";
+    pub const ECR_LOGIN_AUTH_FILE: &'static str = "ECR_LOGIN_AUTH_FILE";
+    pub const ECR_LOGIN_WATCH: &'static str = "ECR_LOGIN_WATCH";
+    pub const ECR_LOGIN_STATUS_WITHIN: &'static str = "ECR_LOGIN_STATUS_WITHIN";
     /// One of the names GitLab's `id_tokens:` may use (ours).
     pub const ECR_LOGIN_ID_TOKEN: &'static str = "ECR_LOGIN_ID_TOKEN";
     // Written for later steps (the hand-off); never read as settings.
@@ -48,12 +60,24 @@ impl EnvVars {
     pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &'static str =
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
     pub const AWS_USE_DUALSTACK_ENDPOINT: &'static str = "AWS_USE_DUALSTACK_ENDPOINT";
+    pub const AWS_ENDPOINT_URL: &'static str = "AWS_ENDPOINT_URL";
+    pub const AWS_ENDPOINT_URL_ECR: &'static str = "AWS_ENDPOINT_URL_ECR";
+    /// The kubelet credential provider's role for service account tokens (as EKS names it).
+    pub const AWS_ECR_ROLE_ARN: &'static str = "AWS_ECR_ROLE_ARN";
 
     // --- the system's ---------------------------------------------------------------------------
     pub const HOME: &'static str = "HOME";
     pub const PATH: &'static str = "PATH";
     pub const HOSTNAME: &'static str = "HOSTNAME";
     pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
+    pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
+    pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
+    pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
+    pub const NO_PROXY: &'static str = "NO_PROXY";
+    /// The per-user runtime directory: Podman's primary auth file is `containers/auth.json` in it.
+    pub const XDG_RUNTIME_DIR: &'static str = "XDG_RUNTIME_DIR";
+    /// Podman, Buildah and skopeo read this auth file (and only this one) when it is set.
+    pub const REGISTRY_AUTH_FILE: &'static str = "REGISTRY_AUTH_FILE";
 
     // --- GitHub Actions -------------------------------------------------------------------------
     pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";
@@ -66,6 +90,8 @@ impl EnvVars {
     pub const GITHUB_RUN_ATTEMPT: &'static str = "GITHUB_RUN_ATTEMPT";
     pub const GITHUB_REF: &'static str = "GITHUB_REF";
     pub const GITHUB_WORKFLOW_REF: &'static str = "GITHUB_WORKFLOW_REF";
+    /// The job's own temporary directory, emptied after the job.
+    pub const RUNNER_TEMP: &'static str = "RUNNER_TEMP";
 
     // --- GitLab CI ------------------------------------------------------------------------------
     pub const GITLAB_CI: &'static str = "GITLAB_CI";
@@ -90,6 +116,8 @@ impl EnvVars {
     pub const JOB_NAME: &'static str = "JOB_NAME";
     pub const JOB_URL: &'static str = "JOB_URL";
     pub const BUILD_NUMBER: &'static str = "BUILD_NUMBER";
+    /// The build's temporary directory beside its workspace.
+    pub const WORKSPACE_TMP: &'static str = "WORKSPACE_TMP";
 
     // --- Buildkite ------------------------------------------------------------------------------
     pub const BUILDKITE: &'static str = "BUILDKITE";

@@ -27,6 +27,9 @@ pub mod exit {
     /// A file that hands results to later CI steps (`$GITHUB_OUTPUT`, `$BASH_ENV`,
     /// `--env-file`) could not be written.
     pub const HANDOFF: i32 = 8;
+    /// `status`: a login in an auth file has expired or expires within `--within` (status's own
+    /// meaning of 1; no other command returns it but for an internal error).
+    pub const NOT_VALID: i32 = 1;
 }
 
 /// The top-level error: one of the layers below.
@@ -42,6 +45,8 @@ pub enum Error {
     AuthFile(#[from] AuthFileError),
     #[error(transparent)]
     Handoff(#[from] HandoffError),
+    #[error(transparent)]
+    Status(#[from] StatusError),
     /// A bug: something this program assumed did not hold.
     #[error("internal error: {0}")]
     Internal(String),
@@ -55,6 +60,7 @@ impl Error {
             Error::Aws(e) => e.exit_code(),
             Error::AuthFile(_) => exit::AUTH_FILE,
             Error::Handoff(_) => exit::HANDOFF,
+            Error::Status(_) => exit::NOT_VALID,
             Error::Internal(_) => exit::INTERNAL,
         }
     }
@@ -67,6 +73,7 @@ impl Error {
             Error::Aws(e) => e.help(),
             Error::AuthFile(e) => e.help(),
             Error::Handoff(e) => e.help(),
+            Error::Status(e) => e.help(),
             Error::Internal(_) => {
                 vec!["this is a bug in ecr-login; please report it with the output of `-vv`".into()]
             }
@@ -215,6 +222,8 @@ pub struct ClaimsSummary {
     pub iss: Option<String>,
     pub aud: Vec<String>,
     pub sub: Option<String>,
+    /// Expiry, Unix seconds.
+    pub exp: Option<i64>,
 }
 
 impl ClaimsSummary {
@@ -223,7 +232,8 @@ impl ClaimsSummary {
         self.iss.as_deref().map(crate::id_token::issuer_host)
     }
 
-    fn lines(&self) -> Vec<String> {
+    /// The claims, and the trust-policy condition keys they must match (no token in them).
+    pub fn lines(&self) -> Vec<String> {
         let none = || "(absent)".to_string();
         let mut lines = vec![format!(
             "the token's claims: iss={} aud={} sub={}",
@@ -439,6 +449,18 @@ pub enum AuthFileError {
         registry: String,
         reason: String,
     },
+    /// `login --mode helper`: Docker would not run this binary as the helper.
+    #[error("{}", match found {
+        Some(p) => format!("docker-credential-ecr-login on PATH is {}, not this ecr-login ({})", p.display(), exe.display()),
+        None => format!("no docker-credential-ecr-login on PATH, and none could be made beside {}", exe.display()),
+    })]
+    HelperProgram {
+        found: Option<PathBuf>,
+        exe: PathBuf,
+    },
+    /// The config routes the registry to amazon-ecr-credential-helper, which cannot store logins.
+    #[error("{config} sends {registry} to docker-credential-ecr-login (amazon-ecr-credential-helper), which gets its own tokens and cannot store this login (it answered \"not implemented\")")]
+    ForeignEcrHelper { registry: String, config: PathBuf },
     #[error(
         "no home directory and no DOCKER_CONFIG: cannot tell where Docker's config.json lives"
     )]
@@ -460,7 +482,70 @@ impl AuthFileError {
             AuthFileError::Helper { helper, .. } => vec![
                 format!("the config names credsStore/credHelpers \"{helper}\": check that docker-credential-{helper} is on PATH and works (`docker-credential-{helper} list`), or remove it from config.json to store the login in the file"),
             ],
+            AuthFileError::HelperProgram { exe, .. } => vec![
+                format!("Docker runs `docker-credential-ecr-login` from PATH for the registries this login points at it: link this binary under that name in a directory that comes first on PATH, e.g. ln -s {} ~/.local/bin/docker-credential-ecr-login (amazon-ecr-credential-helper installs one in /usr/bin)", exe.display()),
+            ],
+            AuthFileError::ForeignEcrHelper { config, .. } => vec![
+                "Docker would ask that helper, not the file, for this registry's credentials, so it would use whatever AWS credentials the helper finds, not the role this login assumed".into(),
+                format!("remove the \"ecr-login\" value from \"credHelpers\" (or \"credsStore\") in {}, or give this job a config of its own: DOCKER_CONFIG=$(mktemp -d) ecr-login ...", config.display()),
+            ],
             AuthFileError::NoHome => vec!["set DOCKER_CONFIG or HOME".into()],
         }
+    }
+}
+
+/// `status` found logins in the auth files that have expired or expire within `--within`.
+/// Exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", status_summary(*.expired, *.expiring, .within))]
+pub struct StatusError {
+    pub expired: usize,
+    pub expiring: usize,
+    /// `--within`, as the user wrote it.
+    pub within: String,
+    /// Files whose entries shadow another login for Podman, Buildah and skopeo.
+    pub shadowing: Vec<PathBuf>,
+}
+
+fn status_summary(expired: usize, expiring: usize, within: &str) -> String {
+    let logins = |n: usize| {
+        if n == 1 {
+            "1 ECR login".to_string()
+        } else {
+            format!("{n} ECR logins")
+        }
+    };
+    match (expired, expiring) {
+        (e, 0) => format!(
+            "{} in the auth files {} expired",
+            logins(e),
+            if e == 1 { "has" } else { "have" }
+        ),
+        (0, x) => format!(
+            "{} in the auth files {} within {within}",
+            logins(x),
+            if x == 1 { "expires" } else { "expire" }
+        ),
+        (e, x) => format!(
+            "{} in the auth files {} expired and {x} more expire within {within}",
+            logins(e),
+            if e == 1 { "has" } else { "have" }
+        ),
+    }
+}
+
+impl StatusError {
+    fn help(&self) -> Vec<String> {
+        let mut h = vec![
+            "log in again with `ecr-login login` (the same settings as before); to keep the logins fresh on a build host or in a long job, run `ecr-login login --watch`, or use a credential helper (README: \"Long jobs and build hosts\")".into(),
+        ];
+        for f in &self.shadowing {
+            h.push(format!(
+                "Podman, Buildah and skopeo read {} before Docker's config.json, so its entries win over the ones there: `ecr-login login` keeps it in step from now on; an entry you no longer want goes with `podman logout --authfile {} <registry>`",
+                f.display(),
+                f.display()
+            ));
+        }
+        h
     }
 }

@@ -101,6 +101,7 @@ fn decode_claims(jwt: &str) -> Option<ClaimsSummary> {
         iss: text("iss"),
         aud,
         sub: text("sub"),
+        exp: value.get("exp").and_then(serde_json::Value::as_i64),
     })
 }
 

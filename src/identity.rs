@@ -17,6 +17,7 @@ use aws_credential_types::Credentials;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{self, sts};
+use crate::config_file::Rule;
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{AwsError, Error, TokenError, UsageError};
@@ -39,6 +40,9 @@ pub struct Settings {
     /// `--role-session-name`, checked.
     pub session_name: Option<String>,
     pub session: Session,
+    /// An AWS profile for the credential chain (a per-registry rule's); `None`: the SDK's own
+    /// choice (`AWS_PROFILE`, else `default`).
+    pub profile: Option<String>,
 }
 
 /// How the assumed sessions are shaped and guarded: the same in the settings and the plan.
@@ -85,6 +89,8 @@ pub struct Plan {
     /// The role session name; `None`: `ecr-login-<unix time>` at call time.
     pub session_name: Option<String>,
     pub session: Session,
+    /// The AWS profile the credential chain reads (see [`Settings::profile`]).
+    pub profile: Option<String>,
     pub chain: ChainSource,
 }
 
@@ -115,6 +121,47 @@ pub struct Resolved {
     pub expires: Option<SystemTime>,
 }
 
+/// Plans identities for registries known only at run time (the credential helper's): the
+/// settings from the environment, and a per-registry [`Rule`] over them.
+#[derive(Debug)]
+pub struct Planner {
+    settings: Settings,
+    platform: Box<dyn Platform>,
+    env: Env,
+}
+
+impl Planner {
+    pub fn new(settings: Settings, platform: Box<dyn Platform>, env: Env) -> Planner {
+        Planner {
+            settings,
+            platform,
+            env,
+        }
+    }
+
+    pub fn platform(&self) -> &dyn Platform {
+        self.platform.as_ref()
+    }
+
+    /// The plan for a registry `rule` covers (`None`: the settings as they are). A rule's role
+    /// replaces the settings' roles; its profile feeds the credential chain.
+    pub fn plan(&self, rule: Option<&Rule>) -> Result<Plan, Error> {
+        let mut settings = self.settings.clone();
+        if let Some(rule) = rule {
+            settings.roles = rule.role_arn.iter().cloned().collect();
+            settings.role_chaining = false;
+            settings.profile = rule.profile.clone();
+            if rule.web_identity_token_file.is_some() {
+                settings.token_file = rule.web_identity_token_file.clone();
+            }
+            if rule.audience.is_some() {
+                settings.audience = rule.audience.clone();
+            }
+        }
+        plan(&settings, self.platform.as_ref(), &self.env, None)
+    }
+}
+
 /// Decides the identity, with no network call. `stdin_token`: a token handed in on standard
 /// input (the kubelet's service-account-token mode), which wins over every other source.
 pub fn plan(
@@ -123,7 +170,7 @@ pub fn plan(
     env: &Env,
     stdin_token: Option<IdToken>,
 ) -> Result<Plan, Error> {
-    let chain = chain_source(env);
+    let chain = chain_source(env, settings.profile.as_deref());
     let mut roles = settings.roles.iter();
     let first = roles.next().cloned();
     let hops: Vec<String> = roles.cloned().collect();
@@ -168,6 +215,7 @@ pub fn plan(
         external_id: settings.external_id.clone(),
         session_name,
         session: settings.session.clone(),
+        profile: settings.profile.clone(),
         chain,
     })
 }
@@ -192,14 +240,14 @@ fn token_source(
     }
 }
 
-fn chain_source(env: &Env) -> ChainSource {
+fn chain_source(env: &Env, profile: Option<&str>) -> ChainSource {
     if let Some(key) = env.get(EnvVars::AWS_ACCESS_KEY_ID) {
         // The key id is not secret, but it names an IAM user: keep only a hash.
         let digest = hex(&Sha256::digest(key.trim().as_bytes()));
         return ChainSource(format!("static-key-sha256={}", &digest[..16]));
     }
-    let profile = env
-        .get(EnvVars::AWS_PROFILE)
+    let profile = profile
+        .or_else(|| env.get(EnvVars::AWS_PROFILE))
         .or_else(|| env.get(EnvVars::AWS_DEFAULT_PROFILE))
         .unwrap_or("default");
     let mut text = format!("profile={profile}");
@@ -384,6 +432,11 @@ fn to_resolved(a: sts::Assumed) -> Resolved {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@
 //!   the user typed.
 
 pub mod aws;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod config_file;
 pub mod docker;
 pub mod env;
 pub mod env_vars;
@@ -47,25 +49,41 @@ pub fn run(cli: Cli, env: Env) -> i32 {
     logging::init(&config.log_filter);
     tracing::debug!("config: {config:?}");
     let printer = config.printer;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            printer.error(&Error::Internal(format!(
-                "cannot start the async runtime: {e}"
-            )));
-            return exit::INTERNAL;
+    let result = match &config.task {
+        Task::Login(login) => block_on(commands::login::run(login, &printer)).and_then(|r| r),
+        Task::Logout(logout) => commands::logout::run(logout, &printer),
+        Task::Policy(policy) => commands::policy::run(policy, &printer),
+        Task::Status(status) => commands::status::run(status, &printer),
+        Task::Kubelet(kubelet) => {
+            block_on(commands::kubelet::run(kubelet, &printer)).and_then(|r| r)
+        }
+        Task::Doctor(doctor) => {
+            let healthy = match &doctor.explain {
+                Some(text) => Ok(commands::doctor::explain(text, &printer)),
+                None => block_on(commands::doctor::run(doctor, &printer)).and_then(|r| r),
+            };
+            return match healthy {
+                Ok(true) => exit::OK,
+                Ok(false) => 1,
+                Err(e) => {
+                    printer.error(&e);
+                    e.exit_code()
+                }
+            };
+        }
+        Task::Helper(helper) => {
+            return match commands::helper::run(helper, &printer, &mut std::io::stdin().lock()) {
+                Ok(commands::helper::Outcome::Done) => exit::OK,
+                Ok(commands::helper::Outcome::NotFound) => 1,
+                Err(e) => {
+                    // Docker shows the helper's stdout line; the cause and fix go to stderr.
+                    printer.protocol_text(&e.to_string());
+                    printer.error(&e);
+                    1
+                }
+            };
         }
     };
-    let result = runtime.block_on(async {
-        match &config.task {
-            Task::Login(login) => commands::login::run(login, &printer).await,
-            Task::Logout(logout) => commands::logout::run(logout, &printer),
-            Task::Policy(policy) => commands::policy::run(policy, &printer),
-        }
-    });
     match result {
         Ok(()) => exit::OK,
         Err(e) => {
@@ -73,4 +91,14 @@ pub fn run(cli: Cli, env: Env) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// Runs `future` on a single-threaded async runtime, started only now: the commands that can
+/// answer without the network (a credential helper's cache hit) never start one.
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|rt| rt.block_on(future))
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
 }

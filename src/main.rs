@@ -3,6 +3,7 @@
 
 fn main() {
     let env = ecr_login::env::Env::capture();
-    let cli = ecr_login::cli::parse(&env, std::env::args_os());
+    let argv = ecr_login::cli::helper_argv(std::env::args_os().collect());
+    let cli = ecr_login::cli::parse(&env, argv);
     std::process::exit(ecr_login::run(cli, env));
 }

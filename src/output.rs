@@ -76,6 +76,12 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// A protocol's plain-text line on stdout (a helper's "not found", its one-line error,
+    /// `version`), redacted like everything that is not meant to carry a secret.
+    pub fn protocol_text(&self, text: &str) {
+        write_redacted(&mut std::io::stdout().lock(), &format!("{text}\n"));
+    }
+
     /// A CI workflow command (`::add-mask::<secret>`), written as it is: on stdout in human
     /// mode, on stderr when stdout carries JSON (the GitHub runner reads both).
     pub fn workflow_command(&self, line: &str) {

@@ -178,3 +178,31 @@ fn twenty_concurrent_logins_into_one_config_lose_nothing() {
     assert_eq!(c["keep"], true);
     assert_eq!(c["auths"]["ghcr.io"]["auth"], "dXNlcjpwYXNz");
 }
+
+/// A config left from amazon-ecr-credential-helper (Debian's package, the real one) routes the
+/// host to `docker-credential-ecr-login`, whose `store` says "not implemented": the error names
+/// that helper and the fix, and the file is untouched.
+#[test]
+fn a_leftover_amazon_ecr_credential_helper_entry_is_explained() {
+    require_tool(
+        "docker-credential-ecr-login",
+        "amazon-ecr-credential-helper",
+    );
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let original = format!(r#"{{"credHelpers": {{"{H1}": "ecr-login"}}}}"#);
+    sb.write_config(&original);
+    sb.github(&proxy, &shared_issuer_url())
+        .args(&["--registries", "111111111111"])
+        .run()
+        .assert_fails(
+            7,
+            &[
+                "amazon-ecr-credential-helper",
+                H1,
+                "remove the \"ecr-login\" value from \"credHelpers\"",
+                "DOCKER_CONFIG=$(mktemp -d)",
+            ],
+        );
+    assert_eq!(std::fs::read_to_string(sb.config_path()).unwrap(), original);
+}

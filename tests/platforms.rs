@@ -69,7 +69,18 @@ fn gitlab_variable_named_by_flag_or_by_audience_convention() {
             .args(&["--id-token-env", "MY_JWT"]),
     );
     let sb = Sandbox::new();
-    login_json(gitlab(&sb, &proxy).env("STS_AMAZONAWS_COM_ID_TOKEN", &jwt));
+    login_json(
+        gitlab(&sb, &proxy)
+            .env("STS_AMAZONAWS_COM_ID_TOKEN", &jwt)
+            .args(&["--audience", "sts.amazonaws.com"]),
+    );
+    // Without --audience the audience is the instance URL, as everywhere for GitLab (issue 8).
+    let proxy = trust(GL_ISS, GL_ISS, "project_path:grp/proj:*");
+    let sb = Sandbox::new();
+    login_json(gitlab(&sb, &proxy).env(
+        "HTTPS___GITLAB_EXAMPLE_COM_ID_TOKEN",
+        &token(GL_ISS, GL_ISS, GL_SUB),
+    ));
 }
 
 #[test]
@@ -80,8 +91,8 @@ fn gitlab_without_a_token_says_what_was_tried_and_what_to_add() {
         3,
         &[
             "GitLab CI provided no OIDC identity token",
-            "GITLAB_OIDC_TOKEN, ECR_LOGIN_ID_TOKEN, ID_TOKEN, STS_AMAZONAWS_COM_ID_TOKEN",
-            "id_tokens:",
+            "GITLAB_OIDC_TOKEN, ECR_LOGIN_ID_TOKEN, ID_TOKEN, HTTPS___GITLAB_EXAMPLE_COM_ID_TOKEN",
+            "aud: https://gitlab.example.com",
             "--id-token-env",
         ],
     );

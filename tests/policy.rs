@@ -368,3 +368,71 @@ fn human_output_explains_each_document() {
         assert!(run.stdout.contains(needle), "{needle}:\n{}", run.stdout);
     }
 }
+
+/// Issue 8: CircleCI's trust policy from a laptop, with the two ids from the settings pages.
+#[test]
+fn circleci_policy_outside_a_job_from_the_org_and_project_ids() {
+    let sb = Sandbox::new();
+    let org = "0b0d2a1e-1c4d-4c4b-9f44-6f0c9d1a2b3c";
+    let project = "7e1f0c2a-5b6d-4e8f-a1b2-c3d4e5f60718";
+    let trust = policy(
+        sb.cmd().args(&[
+            "--platform",
+            "circleci",
+            "--repo",
+            &format!("{org}/{project}"),
+            "--account",
+            "123456789012",
+        ]),
+        "trust",
+    );
+    let host = format!("oidc.circleci.com/org/{org}");
+    let (principal, cond) = conditions(&trust);
+    assert_eq!(
+        principal,
+        format!("arn:aws:iam::123456789012:oidc-provider/{host}")
+    );
+    assert_eq!(cond["StringEquals"][format!("{host}:aud")], org);
+    assert_eq!(
+        cond["StringLike"][format!("{host}:sub")],
+        format!("org/{org}/project/{project}/*")
+    );
+    // A wildcard cannot slip in through the ids.
+    sb.cmd()
+        .subcommand("policy")
+        .args(&[
+            "--platform",
+            "circleci",
+            "--repo",
+            "*/x",
+            "--account",
+            "123456789012",
+        ])
+        .run()
+        .assert_fails(2, &["<org-id>/<project-id>", "Organization Settings"]);
+}
+
+/// Issue 8: a pull-only role is said to be one, next to the command for a pushing role.
+#[test]
+fn the_pull_default_says_how_to_get_push() {
+    let sb = Sandbox::new();
+    let run = github_env(&sb)
+        .subcommand("policy")
+        .args(&["--ref", "main"])
+        .run();
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .contains("(pull only: a job that pushes needs --access push)"),
+        "{}",
+        run.stdout
+    );
+    let push = github_env(&sb)
+        .subcommand("policy")
+        .args(&["--ref", "main", "--access", "push"])
+        .run();
+    push.assert_ok();
+    assert!(push
+        .stdout
+        .contains("ecr-login policy --only permissions --access push"));
+}

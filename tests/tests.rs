@@ -10,10 +10,14 @@
 mod harness;
 
 mod auth_file;
+mod docs;
+mod doctor;
 mod errors;
 mod hardening;
+mod helper;
 mod identity;
 mod install;
+mod kubelet;
 mod layout;
 mod login;
 mod logout;
@@ -21,9 +25,11 @@ mod output;
 mod platforms;
 mod policy;
 mod push_pull;
+mod redis;
 mod release;
 mod retries;
 mod secrets;
+mod status;
 mod wrapper_action;
 mod wrapper_gitlab;
 mod wrapper_jenkins;

@@ -137,7 +137,7 @@ fn interpolate(given: &[(&str, &str)]) -> Value {
 }
 
 /// The job part of the template `text` after GitLab's interpolation with `given` inputs.
-fn interpolate_in(text: &str, given: &[(&str, &str)]) -> Value {
+pub(crate) fn interpolate_in(text: &str, given: &[(&str, &str)]) -> Value {
     let spec = inputs_spec_of(text);
     let mut values = BTreeMap::new();
     for (name, value) in given {
@@ -164,7 +164,7 @@ fn interpolate_in(text: &str, given: &[(&str, &str)]) -> Value {
 }
 
 /// The one (hidden) job of an interpolated job part, with its name.
-fn only_job(part: &Value) -> (String, Value) {
+pub(crate) fn only_job(part: &Value) -> (String, Value) {
     let jobs = part.as_object().unwrap();
     assert_eq!(jobs.len(), 1, "expected one job: {part:#}");
     let (name, job) = jobs.iter().next().unwrap();
@@ -202,6 +202,54 @@ fn install_sh() -> String {
 }
 
 // --- a GitLab job on this machine ------------------------------------------------------------
+
+/// The predefined variables of a job of project GL_PROJECT's `main` on GL_URL.
+fn predefined() -> BTreeMap<String, String> {
+    [
+        ("CI", "true"),
+        ("GITLAB_CI", "true"),
+        ("CI_SERVER_URL", GL_URL),
+        ("CI_SERVER_FQDN", "gitlab.example.com"),
+        ("CI_PROJECT_PATH", GL_PROJECT),
+        ("CI_COMMIT_REF_NAME", "main"),
+        ("CI_COMMIT_BRANCH", "main"),
+        ("CI_DEFAULT_BRANCH", "main"),
+        ("CI_PIPELINE_ID", "77"),
+        ("CI_JOB_ID", "88"),
+        ("CI_JOB_NAME", "push"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// `$NAME` and `${NAME}` in `value` replaced from `vars` (an unknown one by nothing), as GitLab
+/// expands variables in `variables:` values and in `id_tokens: aud:`.
+pub(crate) fn expand(value: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, len) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced.find('}').expect("unterminated ${");
+            (&braced[..end], end + 2)
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        if name.is_empty() {
+            out.push('$');
+        } else {
+            out.push_str(vars.get(name).map(String::as_str).unwrap_or_default());
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// STS that accepts only what a trust policy for this project's `main` branch would.
 fn gitlab_trust(aud: &str) -> Proxy {
@@ -273,26 +321,23 @@ impl Pipeline {
         set("PATH", &std::env::var("PATH").unwrap_or_default());
         set("HOME", sb.path().join("home").to_str().unwrap());
         set("TMPDIR", sb.path().join("tmp").to_str().unwrap());
-        set("CI", "true");
-        set("GITLAB_CI", "true");
-        set("CI_SERVER_URL", GL_URL);
-        set("CI_SERVER_FQDN", "gitlab.example.com");
-        set("CI_PROJECT_PATH", GL_PROJECT);
         set("CI_PROJECT_DIR", sb.path().to_str().unwrap());
-        set("CI_COMMIT_REF_NAME", "main");
-        set("CI_PIPELINE_ID", "77");
-        set("CI_JOB_ID", "88");
-        set("CI_JOB_NAME", "push");
-        for (k, v) in job["variables"].as_object().unwrap() {
-            let v = v.as_str().unwrap();
-            // GitLab expands $VAR in variable values; the component's values have none.
-            assert!(!v.contains('$'), "{k}={v} would be expanded by GitLab");
-            set(k, v);
+        for (k, v) in predefined() {
+            set(&k, &v);
         }
+        for (k, v) in job["variables"].as_object().unwrap() {
+            // GitLab expands $VAR in variable values (the audience: $CI_SERVER_URL).
+            let v = expand(v.as_str().unwrap(), &env);
+            env.insert(k.clone(), v);
+        }
+        let mut set = |k: &str, v: &str| {
+            env.insert(k.to_string(), v.to_string());
+        };
         if with_token {
             for (name, spec) in job["id_tokens"].as_object().unwrap() {
-                let aud = spec["aud"].as_str().unwrap();
-                set(name, &token(GL_URL, aud, GL_SUB));
+                // ... and in `id_tokens: aud:`.
+                let aud = expand(spec["aud"].as_str().unwrap(), &predefined());
+                set(name, &token(GL_URL, &aud, GL_SUB));
             }
         }
         for (k, v) in self.release.install_env(&sb.path().join("unused")) {
@@ -427,7 +472,7 @@ fn logs_in_hands_off_and_logs_out(p: &Pipeline, shell: &[&str], job: &Value, bin
 
 #[test]
 fn sh_job_logs_in_hands_off_the_registry_and_logs_out() {
-    let p = Pipeline::new(gitlab_trust("sts.amazonaws.com"));
+    let p = Pipeline::new(gitlab_trust(GL_URL));
     let job = p.job(&[]);
     // install-dir left empty: the installer's default cache under $HOME.
     let bin =
@@ -457,10 +502,7 @@ fn bash_job_passes_the_trust_policy_ecr_login_policy_prints() {
     let policy = String::from_utf8(out.stdout).unwrap();
     let doc: Value = serde_json::from_str(&policy).unwrap();
     let cond = &doc["Statement"][0]["Condition"]["StringEquals"];
-    assert_eq!(
-        cond["gitlab.example.com:aud"], "sts.amazonaws.com",
-        "{doc:#}"
-    );
+    assert_eq!(cond["gitlab.example.com:aud"], GL_URL, "{doc:#}");
     assert_eq!(cond["gitlab.example.com:sub"], GL_SUB, "{doc:#}");
     p.proxy = policy_proxy(&p.sb, &policy);
     logs_in_hands_off_and_logs_out(&p, BASH, &job, &tools.join("ecr-login"));
@@ -468,7 +510,7 @@ fn bash_job_passes_the_trust_policy_ecr_login_policy_prints() {
 
 #[test]
 fn missing_token_fails_with_the_ecr_login_error_and_stops_the_job() {
-    let p = Pipeline::new(gitlab_trust("sts.amazonaws.com"));
+    let p = Pipeline::new(gitlab_trust(GL_URL));
     let job = p.job(&[]);
     let env = p.env(&job, false);
     let run = p.run_main(SH, &job, &env);
@@ -488,7 +530,7 @@ fn missing_token_fails_with_the_ecr_login_error_and_stops_the_job() {
 
 #[test]
 fn malformed_role_arn_fails_before_any_aws_call() {
-    let p = Pipeline::new(gitlab_trust("sts.amazonaws.com"));
+    let p = Pipeline::new(gitlab_trust(GL_URL));
     let job = p.job(&[("role-arn", "arn:aws:iam::12345:role/ci")]);
     let env = p.env(&job, true);
     let run = p.run_main(BASH, &job, &env);
@@ -502,12 +544,15 @@ fn malformed_role_arn_fails_before_any_aws_call() {
 /// the job fails with ecr-login's explanation and nothing is written.
 #[test]
 fn token_the_role_does_not_trust_is_refused() {
-    let p = Pipeline::new(gitlab_trust("sts.amazonaws.com"));
-    let job = p.job(&[("audience", GL_URL)]);
-    assert_eq!(job["id_tokens"]["ECR_LOGIN_ID_TOKEN"]["aud"], GL_URL);
+    let p = Pipeline::new(gitlab_trust(GL_URL));
+    let job = p.job(&[("audience", "sts.amazonaws.com")]);
+    assert_eq!(
+        job["id_tokens"]["ECR_LOGIN_ID_TOKEN"]["aud"],
+        "sts.amazonaws.com"
+    );
     let env = p.env(&job, true);
     let run = p.run_main(SH, &job, &env);
-    run.assert_fails(4, &["Incorrect token audience", GL_URL]);
+    run.assert_fails(4, &["Incorrect token audience", "sts.amazonaws.com"]);
     assert!(!run.stdout.contains("script ran"), "{}", run.stdout);
     assert_eq!(p.sts_calls().len(), 1);
     assert!(!p.sb.config_path().exists());
@@ -517,7 +562,7 @@ fn token_the_role_does_not_trust_is_refused() {
 
 #[test]
 fn a_release_the_installer_does_not_pin_stops_before_login() {
-    let p = Pipeline::new(gitlab_trust("sts.amazonaws.com"));
+    let p = Pipeline::new(gitlab_trust(GL_URL));
     let job = p.job(&[("version", "1.2.3")]);
     let env = p.env(&job, true);
     let run = p.run_main(SH, &job, &env);
@@ -574,7 +619,7 @@ fn session_inputs_reach_ecr_logins_environment() {
 fn a_release_made_by_release_sh_installs_through_the_component_project() {
     let r = released();
     let template = r.component.join("templates/ecr-login.yml");
-    let p = Pipeline::including(&template, gitlab_trust("sts.amazonaws.com"), r.serve());
+    let p = Pipeline::including(&template, gitlab_trust(GL_URL), r.serve());
     let job = p.job(&[]);
     assert_eq!(job["variables"]["ECR_LOGIN_VERSION"], r.version.as_str());
     let bin =
@@ -584,7 +629,7 @@ fn a_release_made_by_release_sh_installs_through_the_component_project() {
     let version = run_command(Command::new(&bin).arg("--version"));
     assert_eq!(version.stdout.trim(), format!("ecr-login {}", r.version));
 
-    let p = Pipeline::including(&template, gitlab_trust("sts.amazonaws.com"), r.serve());
+    let p = Pipeline::including(&template, gitlab_trust(GL_URL), r.serve());
     p.release.tamper(&host_linux_target());
     let job = p.job(&[]);
     let env = p.env(&job, true);
@@ -638,7 +683,7 @@ fn every_input_is_typed_described_and_defaulted_as_documented() {
         ("role-arn", None),
         ("aws-region", None),
         ("registries", Some("")),
-        ("audience", Some("sts.amazonaws.com")),
+        ("audience", Some("$CI_SERVER_URL")),
         ("inline-session-policy", Some("")),
         ("managed-session-policies", Some("")),
         ("role-chaining", Some("false")),

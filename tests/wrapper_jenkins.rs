@@ -434,7 +434,7 @@ fn the_docker_config_block_makes_a_new_private_directory() {
 #[test]
 fn sh_blocks_are_what_groovy_passes_unchanged() {
     let mut names = Vec::new();
-    for file in ["ecrLogin.groovy", "withEcrLogin.groovy"] {
+    for file in ["ecrLogin.groovy", "withEcrLogin.groovy", "ecrLogout.groovy"] {
         for (name, script) in sh_blocks(file) {
             // In a ''' string Groovy still reads backslash escapes (and """ would interpolate):
             // with none, the shell gets exactly this text. No ${...}: values come from withEnv.
@@ -450,7 +450,7 @@ fn sh_blocks_are_what_groovy_passes_unchanged() {
         }
     }
     names.sort();
-    assert_eq!(names, ["docker config", "install", "login"]);
+    assert_eq!(names, ["docker config", "install", "login", "logout"]);
     // In the Groovy (outside the blocks) every sh step is `sh(..., script: '''`: no `sh "..."`
     // that Groovy would interpolate, no """ GString block.
     for file in ["ecrLogin.groovy", "withEcrLogin.groovy"] {
@@ -761,4 +761,48 @@ fn a_release_made_by_release_sh_installs_through_the_library_at_its_tag() {
     // The sh block alone, as the sh step runs it: the installer's code, passed through.
     b.install_run()
         .assert_fails(9, &["could not be installed (exit 9"]);
+}
+
+/// `ecrLogout` removes what `ecrLogin` wrote to the Docker config (and nothing else), with the
+/// cached binary; it refuses unknown options like the other steps.
+#[test]
+fn ecr_logout_step_removes_the_ecr_logins_and_keeps_the_rest() {
+    let b = Build::new(jenkins_trust());
+    b.sb.write_config(r#"{"auths": {"ghcr.io": {"auth": "dXNlcjpwYXNz"}}}"#);
+    let jwt = token(JK_ISS, JK_AUD, JK_SUB);
+    let docker = b.sb.docker_dir();
+    let install = serde_json::json!({
+        "version": TEST_VERSION,
+        "baseUrl": b.release.base_url(),
+        "dockerConfig": docker.to_str().unwrap(),
+    });
+    let mut login = install.clone();
+    login["roleArn"] = ROLE.into();
+    login["region"] = "us-east-1".into();
+    login["registries"] = "111111111111".into();
+    login["idTokenCredentialsId"] = "aws-id-token".into();
+    let (answer, log) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogin", "config": login, "credentials": credentials(&jwt)}),
+    );
+    assert_eq!(answer["error"], serde_json::Value::Null, "{log}");
+    assert_eq!(b.sb.auth(H1), "AWS:111111111111-auth-token");
+
+    let (answer, log) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogout", "config": install}),
+    );
+    assert_eq!(answer["error"], serde_json::Value::Null, "{log}");
+    assert!(log.contains("using cached"), "{log}");
+    assert_eq!(b.release.requests(), 1);
+    let config = b.sb.config();
+    assert!(config["auths"].get(H1).is_none(), "{config:#}");
+    assert_eq!(b.sb.auth("ghcr.io"), "user:pass");
+
+    let (answer, _) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogout", "config": {"registry": "111111111111"}}),
+    );
+    let error = answer["error"].as_str().unwrap_or_default();
+    assert!(error.contains("unknown option(s) registry"), "{answer}");
 }

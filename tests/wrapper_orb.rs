@@ -28,7 +28,7 @@ fn pack(dir: &Path) -> (PathBuf, Value) {
 }
 
 /// The orb source `src` (a checkout's orb/src) packed into `dir`/orb.yml.
-fn pack_from(src: &Path, dir: &Path) -> (PathBuf, Value) {
+pub(crate) fn pack_from(src: &Path, dir: &Path) -> (PathBuf, Value) {
     let out = Command::new(python())
         .arg(repo_root().join("tests/support/pack_orb.py"))
         .arg(src)
@@ -46,11 +46,11 @@ fn pack_from(src: &Path, dir: &Path) -> (PathBuf, Value) {
 }
 
 /// A `run` step of a command as the CircleCI compiler hands it to the runner.
-struct Step {
-    name: String,
-    command: String,
-    environment: BTreeMap<String, String>,
-    when: Option<String>,
+pub(crate) struct Step {
+    pub(crate) name: String,
+    pub(crate) command: String,
+    pub(crate) environment: BTreeMap<String, String>,
+    pub(crate) when: Option<String>,
 }
 
 /// Replaces `<< parameters.x >>` with `params[x]` and unescapes `\<<` (what `orb pack` makes of
@@ -88,7 +88,7 @@ fn substitute(text: &str, params: &BTreeMap<String, String>) -> String {
 /// The `run` steps of the orb's command `name`, invoked with `args` (like
 /// `- ecr-login/login: {role_arn: ...}`): unknown arguments and missing required parameters
 /// are errors, as in CircleCI.
-fn compile(orb: &Value, name: &str, args: &[(&str, &str)]) -> Vec<Step> {
+pub(crate) fn compile(orb: &Value, name: &str, args: &[(&str, &str)]) -> Vec<Step> {
     let command = &orb["commands"][name];
     let declared = command["parameters"].as_object().unwrap();
     let mut params = BTreeMap::new();

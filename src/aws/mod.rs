@@ -21,8 +21,12 @@ use crate::retry::{Policy, TIMEOUTS};
 ///
 /// Honours the SDK's own settings: `AWS_PROFILE`, `AWS_ENDPOINT_URL[_<SERVICE>]`,
 /// `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`, proxies.
-pub async fn sdk_config(region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+pub async fn sdk_config(region: &str, profile: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    loader
         .region(Region::new(region.to_string()))
         .retry_config(
             RetryConfig::standard()

@@ -1,17 +1,23 @@
-//! `ecr-login login`: CI identity -> role -> ECR tokens -> auth file, in one process.
+//! `ecr-login login`: CI identity -> role -> ECR tokens -> auth files, in one process.
 //! Wires `identity`, `aws/`, `docker/` and the platform's hand-off together; holds no logic of
-//! its own beyond the order of steps.
+//! its own beyond the order of steps. With `--watch` it stays running and logs in again before
+//! the tokens expire, until SIGTERM or SIGINT.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::aws::{self, ecr::RegistryToken, regions, registry::Registry};
+use crate::cache::{Cache, Entry, Lookup, TokenKey};
 use crate::config::{LoginConfig, RegistryRequest};
-use crate::docker;
+use crate::config_file::Rule;
+use crate::docker::{self, helper};
+use crate::error::AuthFileError;
 use crate::error::{Error, HandoffError, UsageError};
+use crate::id_token::TokenSource;
 use crate::identity;
+use crate::identity::{Base, Plan};
 use crate::output::{Printer, Report};
 use crate::platform::{self, Handoff};
 
@@ -23,6 +29,9 @@ pub struct LoginReport {
     pub identity: Option<String>,
     pub auth_file: PathBuf,
     pub registries: Vec<RegistryLogin>,
+    /// The other auth files kept in step (Podman's, `--auth-file`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_auth_files: Vec<PathBuf>,
 }
 
 /// One registry logged in to.
@@ -34,6 +43,45 @@ pub struct RegistryLogin {
     pub username: String,
     /// RFC 3339.
     pub expires_at: Option<String>,
+}
+
+/// `--output dockerconfigjson`: the `.dockerconfigjson` document of a Kubernetes
+/// `imagePullSecret` (type `kubernetes.io/dockerconfigjson`), the logins and nothing else.
+#[derive(Debug, Serialize)]
+pub struct DockerConfigJson {
+    pub auths: std::collections::BTreeMap<String, DockerAuth>,
+}
+
+/// One registry's entry: the kubelet reads `auth` (base64 `user:password`), other readers the
+/// username and password.
+#[derive(Debug, Serialize)]
+pub struct DockerAuth {
+    pub username: String,
+    pub password: String,
+    pub auth: String,
+}
+
+impl DockerConfigJson {
+    fn new(tokens: &[RegistryToken]) -> DockerConfigJson {
+        use base64::Engine;
+        let auths = tokens
+            .iter()
+            .map(|t| {
+                let password = t.password.expose().to_string();
+                let auth = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{password}", t.username));
+                // Registered (and masked on CI) like the password it encodes.
+                let _ = crate::secret::Secret::new(auth.clone());
+                let entry = DockerAuth {
+                    username: t.username.clone(),
+                    password,
+                    auth,
+                };
+                (t.host.clone(), entry)
+            })
+            .collect();
+        DockerConfigJson { auths }
+    }
 }
 
 impl Report for LoginReport {
@@ -54,42 +102,101 @@ impl Report for LoginReport {
             lines.push(format!("  as {id}"));
         }
         lines.push(format!("  auth file: {}", self.auth_file.display()));
+        for f in &self.other_auth_files {
+            lines.push(format!("  also in: {}", f.display()));
+        }
         lines
     }
 }
 
-/// Runs the login and prints its result.
+/// Runs the login and prints its result; with `--watch`, again before every expiry.
 pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
     let platform = cfg.platform.as_ref();
     // Before any secret is fetched, so that every one of them is masked as soon as it is seen.
     platform.install_masking(*printer);
     tracing::info!("platform: {}", platform.name());
-
-    let (region, registries) = resolve_registries(cfg).await?;
-    let sts_region = region
-        .clone()
-        .or_else(|| {
-            registries.iter().find_map(|r| match r {
-                Registry::Private { region, .. } => Some(region.clone()),
-                Registry::Public { .. } => None,
-            })
-        })
-        .unwrap_or_else(|| "us-east-1".to_string());
-    let sdk = aws::sdk_config(&sts_region).await;
-
-    let who = identity::credentials(&cfg.identity, platform, &sdk).await?;
-    if let Some(arn) = &who.arn {
-        tracing::info!("acting as {arn}");
+    match cfg.watch {
+        Some(margin) => watch(cfg, margin, printer).await,
+        None => login(cfg, printer, true).await.map(|_| ()),
     }
+}
 
-    let mut tokens = aws::ecr::tokens(
-        &sdk,
-        Some(&who.credentials),
-        &registries,
-        region.as_deref(),
-        who.arn.as_deref(),
-    )
-    .await?;
+/// What one login left behind, for the watch loop.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    /// When the first of its tokens expires.
+    expires_at: Option<SystemTime>,
+    /// The refresh failed and the cached tokens (still valid) were written instead.
+    kept_stale: bool,
+}
+
+/// One login, printed; `hand_off`: also hand the results to later steps (once per process).
+async fn login(cfg: &LoginConfig, printer: &Printer, hand_off: bool) -> Result<Round, Error> {
+    let platform = cfg.platform.as_ref();
+    let mut kept_stale = false;
+    let (region, registries) = resolve_registries(cfg).await?;
+    let cache = match &cfg.cache {
+        Some(settings) => Cache::open(settings)?,
+        None => None,
+    };
+    let keys = match (&cache, cfg.identity.cache_key()) {
+        (Some(_), Some(identity)) if registries.is_empty() => region
+            .as_deref()
+            .map(|r| vec![TokenKey::own_registry(&identity, r)])
+            .unwrap_or_default(),
+        (Some(_), Some(identity)) => registries
+            .iter()
+            .map(|r| TokenKey::new(&identity, r))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let cached: Vec<Lookup> = match &cache {
+        Some(c) => futures::future::join_all(keys.iter().map(|k| c.get(k))).await,
+        None => Vec::new(),
+    };
+    let all_fresh = !cached.is_empty() && cached.iter().all(|l| matches!(l, Lookup::Fresh(_)));
+    let all_valid = !cached.is_empty() && cached.iter().all(|l| !matches!(l, Lookup::Miss));
+
+    let (mut tokens, identity) = if all_fresh {
+        tracing::info!("every token came from the cache: no AWS call");
+        from_cache(&cached, &registries, region.as_deref())
+    } else {
+        match fetch(cfg, &region, &registries).await {
+            Ok((tokens, arn)) => {
+                if let Some(c) = &cache {
+                    let entries: Vec<(&TokenKey, Entry)> = keys
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, key)| {
+                            // The token of this key's registry (the only one for the own registry).
+                            let token = match registries.get(i) {
+                                Some(r) => tokens.iter().find(|t| t.host == r.host()),
+                                None => tokens.first(),
+                            }?;
+                            let entry = Entry {
+                                registry: token.host.clone(),
+                                username: token.username.clone(),
+                                password: token.password.clone(),
+                                expires_at: token.expires_at?,
+                                identity: arn.clone(),
+                            };
+                            Some((key, entry))
+                        })
+                        .collect();
+                    futures::future::join_all(entries.iter().map(|(k, e)| c.put(k, e))).await;
+                }
+                (tokens, arn)
+            }
+            Err(e) if all_valid => {
+                printer.warn(&format!(
+                    "refreshing the cached tokens failed ({e}); the cached ones are still valid and are used"
+                ));
+                kept_stale = true;
+                from_cache(&cached, &registries, region.as_deref())
+            }
+            Err(e) => return Err(e),
+        }
+    };
     if cfg.dual_stack {
         tokens = with_dual_stack(tokens);
     }
@@ -102,25 +209,64 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
             password: &t.password,
         })
         .collect();
-    docker::config::store_logins(&cfg.docker_config, &logins)?;
-
     let hosts: Vec<&str> = tokens.iter().map(|t| t.host.as_str()).collect();
-    platform.hand_off(&Handoff {
-        registries: hosts.clone(),
-        credentials: cfg.output_credentials.then(|| {
-            tokens
-                .iter()
-                .map(|t| (t.host.as_str(), t.username.as_str(), &t.password))
-                .collect()
-        }),
-    })?;
-    if let Some(path) = &cfg.env_file {
-        write_env_file(path, &hosts)?;
+    let mut auth_files = Vec::new();
+    match &cfg.helper_mode {
+        // With --output dockerconfigjson the document on stdout is the result: writing
+        // config.json as well would surprise someone piping it into `kubectl create secret`.
+        None if cfg.dockerconfigjson => {}
+        None => {
+            auth_files = cfg.auth_files.to_write();
+            docker::auth_files::store_logins(&auth_files, &logins)?;
+        }
+        Some(mode) => {
+            // The tokens just fetched sit in the cache, where the helper finds them.
+            check_helper_program(&mode.path)?;
+            let rule = helper_rule(&cfg.identity)?;
+            if rule.role_arn.is_some() || rule.profile.is_some() {
+                docker::config::ensure_dir(&cfg.docker_config)?;
+                let rules: Vec<Rule> = hosts
+                    .iter()
+                    .map(|h| Rule {
+                        pattern: h.to_string(),
+                        ..rule.clone()
+                    })
+                    .collect();
+                crate::config_file::upsert(
+                    &cfg.docker_config.join(crate::config_file::DOCKER_DIR_FILE),
+                    &rules,
+                )?;
+            }
+            docker::config::use_helper(&cfg.docker_config, &hosts, HELPER_NAME)?;
+        }
     }
 
+    if hand_off {
+        platform.hand_off(&Handoff {
+            registries: hosts.clone(),
+            credentials: cfg.output_credentials.then(|| {
+                tokens
+                    .iter()
+                    .map(|t| (t.host.as_str(), t.username.as_str(), &t.password))
+                    .collect()
+            }),
+        })?;
+        if let Some(path) = &cfg.env_file {
+            write_env_file(path, &hosts)?;
+        }
+    }
+
+    let round = Round {
+        expires_at: tokens.iter().filter_map(|t| t.expires_at).min(),
+        kept_stale,
+    };
+    if cfg.dockerconfigjson {
+        printer.protocol(&DockerConfigJson::new(&tokens));
+        return Ok(round);
+    }
     printer.report(&LoginReport {
         platform: platform.name(),
-        identity: who.arn,
+        identity,
         auth_file: docker::config::config_path(&cfg.docker_config),
         registries: tokens
             .iter()
@@ -131,8 +277,214 @@ pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
                 expires_at: t.expires_at.map(rfc3339),
             })
             .collect(),
+        other_auth_files: auth_files
+            .into_iter()
+            .filter(|f| !f.docker)
+            .map(|f| f.path)
+            .collect(),
     });
+    Ok(round)
+}
+
+/// How long ECR tokens live, when an answer does not say.
+const TOKEN_LIFE: Duration = Duration::from_secs(12 * 3600);
+/// The first retry after a failed refresh; each next one waits twice as long, up to the cap.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_CAP: Duration = Duration::from_secs(300);
+/// Never log in again sooner than this after a login (a token that lives only seconds).
+const MIN_WAIT: Duration = Duration::from_secs(1);
+
+/// `--watch`: logs in, then again `margin` before the tokens expire (half-way through a life
+/// shorter than twice the margin), until SIGTERM or SIGINT (exit 0). A failed refresh is
+/// reported and retried with backoff while the current tokens are valid; once they have
+/// expired the last error ends the process (a supervisor restarts it). The first login
+/// failing ends it at once.
+async fn watch(cfg: &LoginConfig, margin: Duration, printer: &Printer) -> Result<(), Error> {
+    let mut stop = Stop::install()?;
+    let mut valid_until: Option<SystemTime> = None;
+    let mut failures: u32 = 0;
+    let mut first = true;
+    loop {
+        let round = tokio::select! {
+            r = login(cfg, printer, first) => r,
+            signal = stop.wait() => return stopped(signal),
+        };
+        let now = SystemTime::now();
+        let wait = match round {
+            Ok(Round {
+                expires_at,
+                kept_stale: false,
+            }) => {
+                first = false;
+                failures = 0;
+                let expiry = expires_at.unwrap_or(now + TOKEN_LIFE);
+                valid_until = Some(expiry);
+                let wait = refresh_wait(now, expiry, margin);
+                tracing::info!("next login in {} s", wait.as_secs());
+                wait
+            }
+            outcome => {
+                let reason = match outcome {
+                    Ok(r) => {
+                        first = false;
+                        valid_until = r.expires_at.or(valid_until);
+                        "the refresh failed".to_string()
+                    }
+                    Err(e) => match valid_until.filter(|t| *t > now) {
+                        None => return Err(e),
+                        Some(_) => format!("refreshing the logins failed ({e})"),
+                    },
+                };
+                failures += 1;
+                let left = valid_until
+                    .and_then(|t| t.duration_since(now).ok())
+                    .unwrap_or_default();
+                let wait = retry_wait(failures)
+                    .min(left)
+                    .max(Duration::from_millis(100));
+                printer.warn(&format!(
+                    "{reason}; the current tokens are valid for {} s more; retrying in {} s",
+                    left.as_secs(),
+                    wait.as_secs_f32().ceil()
+                ));
+                wait
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            signal = stop.wait() => return stopped(signal),
+        }
+    }
+}
+
+/// How long to wait after a login whose first token expires at `expiry`: until `margin`
+/// before it, or half-way through a remaining life shorter than twice the margin.
+fn refresh_wait(now: SystemTime, expiry: SystemTime, margin: Duration) -> Duration {
+    let life = expiry.duration_since(now).unwrap_or_default();
+    let lead = margin.min(life / 2);
+    (life - lead).max(MIN_WAIT)
+}
+
+/// The wait before retry number `n` (1, 2, ...): doubling from [`RETRY_FIRST`], capped.
+fn retry_wait(n: u32) -> Duration {
+    RETRY_FIRST
+        .saturating_mul(2u32.saturating_pow(n.saturating_sub(1)))
+        .min(RETRY_CAP)
+}
+
+fn stopped(signal: &'static str) -> Result<(), Error> {
+    tracing::info!("{signal}: stopping; the auth files keep the last logins");
     Ok(())
+}
+
+/// The signals that end `--watch`, listened for from the start (so that one arriving during
+/// the first login is not lost, and does not kill the process half-way).
+struct Stop {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl Stop {
+    fn install() -> Result<Stop, Error> {
+        let fail = |e: std::io::Error| Error::Internal(format!("cannot listen for signals: {e}"));
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Stop {
+                term: signal(SignalKind::terminate()).map_err(fail)?,
+                int: signal(SignalKind::interrupt()).map_err(fail)?,
+            })
+        }
+        #[cfg(windows)]
+        {
+            Ok(Stop {
+                ctrl_c: tokio::signal::windows::ctrl_c().map_err(fail)?,
+            })
+        }
+    }
+
+    /// The name of the signal, once one arrives.
+    async fn wait(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(windows)]
+        {
+            self.ctrl_c.recv().await;
+            "Ctrl-C"
+        }
+    }
+}
+
+/// The identity's credentials, then every registry's token: the part that talks to AWS.
+async fn fetch(
+    cfg: &LoginConfig,
+    region: &Option<String>,
+    registries: &[Registry],
+) -> Result<(Vec<RegistryToken>, Option<String>), Error> {
+    let sts_region = region
+        .clone()
+        .or_else(|| {
+            registries.iter().find_map(|r| match r {
+                Registry::Private { region, .. } => Some(region.clone()),
+                Registry::Public { .. } => None,
+            })
+        })
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let sdk = aws::sdk_config(&sts_region, cfg.identity.profile.as_deref()).await;
+    let who = identity::credentials(&cfg.identity, cfg.platform.as_ref(), &sdk).await?;
+    if let Some(arn) = &who.arn {
+        tracing::info!("acting as {arn}");
+    }
+    let tokens = aws::ecr::tokens(
+        &sdk,
+        Some(&who.credentials),
+        registries,
+        region.as_deref(),
+        who.arn.as_deref(),
+    )
+    .await?;
+    Ok((tokens, who.arn))
+}
+
+/// The logins the cache holds (every lookup is a hit), in the order asked for.
+fn from_cache(
+    cached: &[Lookup],
+    registries: &[Registry],
+    region: Option<&str>,
+) -> (Vec<RegistryToken>, Option<String>) {
+    let mut identity = None;
+    let tokens = cached
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| match l {
+            Lookup::Fresh(e) | Lookup::Stale(e) => Some((i, e)),
+            Lookup::Miss => None,
+        })
+        .map(|(i, e)| {
+            identity = identity.clone().or(e.identity.clone());
+            RegistryToken {
+                host: e.registry.clone(),
+                region: match registries.get(i) {
+                    Some(Registry::Private { region, .. }) => Some(region.clone()),
+                    Some(Registry::Public { .. }) => None,
+                    None => region.map(str::to_string),
+                },
+                username: e.username.clone(),
+                password: e.password.clone(),
+                expires_at: Some(e.expires_at),
+            }
+        })
+        .collect();
+    (tokens, identity)
 }
 
 /// The region (the one given, else the AWS profile's when something needs one) and the
@@ -185,6 +537,88 @@ fn with_dual_stack(tokens: Vec<RegistryToken>) -> Vec<RegistryToken> {
     out
 }
 
+/// What credHelpers names: Docker runs `docker-credential-<this>`.
+const HELPER_NAME: &str = "ecr-login";
+
+/// The identity the helper must use for these registries, as a per-registry rule (written
+/// beside config.json): the role and where its token comes from, or the profile.
+fn helper_rule(plan: &Plan) -> Result<Rule, Error> {
+    if !plan.hops.is_empty()
+        || plan.session.inline_policy.is_some()
+        || !plan.session.managed_policies.is_empty()
+    {
+        return Err(UsageError::Other(
+            "--mode helper cannot hand chained roles or session policies to the credential helper: log in with --mode tokens, or name one role".into(),
+        )
+        .into());
+    }
+    let mut rule = Rule {
+        profile: plan.profile.clone(),
+        ..Rule::default()
+    };
+    match &plan.base {
+        Base::Chain => {}
+        Base::AssumeRole { role } => rule.role_arn = Some(role.clone()),
+        Base::WebIdentity { role, token } => {
+            rule.role_arn = Some(role.clone());
+            match token {
+                TokenSource::File(p) => rule.web_identity_token_file = Some(p.clone()),
+                TokenSource::Platform { audience, .. } => rule.audience = audience.clone(),
+                TokenSource::Value(_) => {}
+            }
+        }
+    }
+    Ok(rule)
+}
+
+/// `--mode helper` works only if Docker's `docker-credential-ecr-login` is this binary: it is,
+/// or it is made beside this binary when that directory is on PATH and nothing else answers
+/// to the name.
+fn check_helper_program(path: &[PathBuf]) -> Result<(), AuthFileError> {
+    let exe = std::env::current_exe()
+        .and_then(|e| e.canonicalize())
+        .map_err(|e| AuthFileError::Read {
+            path: PathBuf::from("/proc/self/exe"),
+            source: e,
+        })?;
+    let found = path
+        .iter()
+        .map(|d| d.join(helper::PROGRAM))
+        .find(|p| p.is_file());
+    match found {
+        Some(p) if p.canonicalize().is_ok_and(|c| c == exe) => Ok(()),
+        Some(p) => Err(AuthFileError::HelperProgram {
+            found: Some(p),
+            exe,
+        }),
+        None => {
+            let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+            let on_path = path
+                .iter()
+                .any(|d| d.canonicalize().is_ok_and(|c| c == dir));
+            if on_path && link(&exe, &dir.join(helper::PROGRAM)).is_ok() {
+                tracing::info!(
+                    "made {} -> {}",
+                    dir.join(helper::PROGRAM).display(),
+                    exe.display()
+                );
+                return Ok(());
+            }
+            Err(AuthFileError::HelperProgram { found: None, exe })
+        }
+    }
+}
+
+#[cfg(unix)]
+fn link(target: &Path, at: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, at)
+}
+
+#[cfg(not(unix))]
+fn link(target: &Path, at: &Path) -> std::io::Result<()> {
+    std::fs::copy(target, at).map(|_| ())
+}
+
 /// `--env-file`: the non-secret results as `KEY=value` lines, the same on every platform.
 fn write_env_file(path: &Path, hosts: &[&str]) -> Result<(), HandoffError> {
     platform::append_env_file(
@@ -203,4 +637,31 @@ fn rfc3339(t: SystemTime) -> String {
     aws_smithy_types::DateTime::from(t)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_login_is_at_the_margin_or_half_way_through_a_short_life() {
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(refresh_wait(now, now + hour * 12, hour), hour * 11);
+        assert_eq!(
+            refresh_wait(now, now + Duration::from_secs(4), hour),
+            Duration::from_secs(2)
+        );
+        // Already expired, or about to: never a busy loop.
+        assert_eq!(refresh_wait(now, now, hour), MIN_WAIT);
+        assert_eq!(refresh_wait(now, now - hour, hour), MIN_WAIT);
+    }
+
+    #[test]
+    fn retries_back_off_to_a_cap() {
+        let waits: Vec<u64> = (1..=12).map(|n| retry_wait(n).as_secs()).collect();
+        assert_eq!(waits[..5], [1, 2, 4, 8, 16]);
+        assert_eq!(waits[11], RETRY_CAP.as_secs());
+        assert_eq!(retry_wait(u32::MAX), RETRY_CAP);
+    }
 }

@@ -2,6 +2,10 @@
 //! the printer), never clap types or the raw environment, and wires `platform/`, `aws/` and
 //! `docker/` together for its use case.
 
+pub mod doctor;
+pub mod helper;
+pub mod kubelet;
 pub mod login;
 pub mod logout;
 pub mod policy;
+pub mod status;

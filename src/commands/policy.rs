@@ -94,8 +94,8 @@ impl Report for PolicyReport {
     fn human(&self) -> Vec<String> {
         let host = issuer_host(&self.spec.issuer);
         let access = match self.access {
-            Access::Pull => "pull",
-            Access::Push => "push",
+            Access::Pull => "pull only: a job that pushes needs --access push",
+            Access::Push => "push and pull",
         };
         vec![
             format!(
@@ -110,7 +110,11 @@ impl Report for PolicyReport {
                 pretty(&self.trust_policy)
             ),
             format!(
-                "# 3. What the role may do in ECR ({access}):\n#    ecr-login policy --only permissions > ecr.json\n#    aws iam put-role-policy --role-name <name> --policy-name ecr-login --policy-document file://ecr.json\n{}",
+                "# 3. What the role may do in ECR ({access}):\n#    ecr-login policy --only permissions --access {} > ecr.json\n#    aws iam put-role-policy --role-name <name> --policy-name ecr-login --policy-document file://ecr.json\n{}",
+                match self.access {
+                    Access::Pull => "pull",
+                    Access::Push => "push",
+                },
                 pretty(&self.permission_policy)
             ),
         ]

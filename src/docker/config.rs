@@ -1,11 +1,13 @@
-//! Docker's `config.json`: read, merge our logins, write back atomically under a lock.
+//! Docker's `config.json` (and any auth file in its format: Podman's `auth.json`, a file named
+//! by `--auth-file`): read, merge our logins, write back atomically under a lock.
 //!
 //! - Every key we do not own is preserved as it was (order included).
-//! - Per host, the store Docker itself would use is used: `credHelpers[host]`, else
-//!   `credsStore`, else an `auths` entry in the file.
+//! - Per host, the store the file's reader would use is used: `credHelpers[host]`, else
+//!   `credsStore` (Docker only: Podman ignores it), else an `auths` entry in the file.
 //! - The file is written to a temporary file in the same directory, made 0600, synced and
-//!   renamed over the old one, while holding an exclusive lock on `config.json.lock`, so
-//!   concurrent logins never lose each other's entries and a reader never sees half a file.
+//!   renamed over the old one, while holding an exclusive lock on `<file>.lock` beside it
+//!   (`config.json.lock`), so concurrent logins never lose each other's entries and a reader
+//!   never sees half a file.
 //! - Nothing is written unless every login could be stored.
 //! - The directory is not trusted blindly: a symlinked lock file is refused (following it would
 //!   create its target, as root any file), a directory others may write to or own is warned
@@ -30,21 +32,43 @@ pub fn config_path(dir: &Path) -> PathBuf {
     dir.join("config.json")
 }
 
+/// Which program reads an auth file, which decides the keys that route a login to a
+/// credential helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Docker's `config.json`: `credHelpers`, then `credsStore`.
+    Docker,
+    /// containers-auth.json(5) (Podman, Buildah, skopeo): `credHelpers` only; they ignore a
+    /// `credsStore` key, so a login there goes in the file.
+    Containers,
+}
+
 /// Records `logins` in `dir/config.json` (or the credential stores it names).
 pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileError> {
-    let path = config_path(dir);
+    store_logins_in(&config_path(dir), Format::Docker, logins)
+}
+
+/// Records `logins` in the auth file `path` (or the credential helpers it names), with the same
+/// safety as Docker's: merged, locked (`<file>.lock` beside it), atomic, 0600, owner kept.
+pub fn store_logins_in(
+    path: &Path,
+    format: Format,
+    logins: &[Login<'_>],
+) -> Result<(), AuthFileError> {
+    let path = path.to_path_buf();
+    let dir = parent(&path);
     ensure_dir(dir)?;
     warn_if_unsafe(dir);
-    let _lock = lock(dir)?;
+    let _lock = lock(&path)?;
     let mut root = read(&path)?;
 
     // Helpers first: if one fails, the file is left as it was.
     let mut in_file = Vec::new();
     let mut in_helper = Vec::new();
     for login in logins {
-        match helper_for(&root, login.host) {
+        match helper_for(&root, login.host, format) {
             Some(helper) => {
-                helper_client::store(&helper, login)?;
+                helper_client::store(&helper, login).map_err(|e| foreign_ecr_helper(e, &path))?;
                 tracing::debug!(
                     "stored the login for {} with docker-credential-{helper}",
                     login.host
@@ -87,14 +111,87 @@ pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileErro
     write_atomically(&path, &root)
 }
 
-/// The credential helper Docker would use for `host`: `credHelpers[host]`, else `credsStore`.
-fn helper_for(root: &Map<String, Value>, host: &str) -> Option<String> {
+/// amazon-ecr-credential-helper installs as `docker-credential-ecr-login` and answers `store` with
+/// "not implemented": it fetches tokens itself, with its own AWS credentials. A config that still
+/// routes ECR hosts to it (left over from before ecr-login) would make Docker ignore this login;
+/// say so plainly instead of passing on its terse answer.
+fn foreign_ecr_helper(e: AuthFileError, config: &Path) -> AuthFileError {
+    match e {
+        AuthFileError::Helper {
+            helper,
+            registry,
+            reason,
+            ..
+        } if helper == "ecr-login" && reason.contains("not implemented") => {
+            AuthFileError::ForeignEcrHelper {
+                registry,
+                config: config.to_path_buf(),
+            }
+        }
+        other => other,
+    }
+}
+
+/// The credential helper the file's reader would use for `host`: `credHelpers[host]`, else
+/// (Docker only) `credsStore`.
+pub fn helper_for(root: &Map<String, Value>, host: &str, format: Format) -> Option<String> {
+    let store = || match format {
+        Format::Docker => root.get("credsStore").and_then(Value::as_str),
+        Format::Containers => None,
+    };
     root.get("credHelpers")
         .and_then(|h| h.get(host))
         .and_then(Value::as_str)
-        .or_else(|| root.get("credsStore").and_then(Value::as_str))
+        .or_else(store)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
+}
+
+/// Points `hosts` at the credential helper `helper` (`credHelpers[host] = helper`) and drops
+/// their `auths` entries (a token there would only go stale), keeping every other key; the same
+/// lock, atomic write and permissions as [`store_logins`].
+pub fn use_helper(dir: &Path, hosts: &[&str], helper: &str) -> Result<(), AuthFileError> {
+    let path = config_path(dir);
+    ensure_dir(dir)?;
+    warn_if_unsafe(dir);
+    let _lock = lock(&path)?;
+    let mut root = read(&path)?;
+    let helpers = root
+        .entry("credHelpers")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if helpers.is_null() {
+        *helpers = Value::Object(Map::new());
+    }
+    let helpers = helpers
+        .as_object_mut()
+        .ok_or_else(|| AuthFileError::Parse {
+            path: path.clone(),
+            reason: "\"credHelpers\" is not an object".into(),
+        })?;
+    for host in hosts {
+        helpers.insert(host.to_string(), Value::String(helper.to_string()));
+    }
+    if let Some(auths) = root.get_mut("auths").and_then(Value::as_object_mut) {
+        for host in hosts {
+            auths.remove(*host);
+        }
+    }
+    write_atomically(&path, &root)
+}
+
+/// The directory an auth file is in.
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The name of `path`'s file, for the lock and temporary files beside it.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "auth.json".into())
 }
 
 /// Removes the login of every host in `auths` that `selected` accepts, erasing it from its
@@ -108,7 +205,7 @@ pub fn remove_logins(
         return Ok(Vec::new());
     }
     warn_if_unsafe(dir);
-    let _lock = lock(dir)?;
+    let _lock = lock(&path)?;
     let mut root = read(&path)?;
     let hosts: Vec<String> = root
         .get("auths")
@@ -116,7 +213,7 @@ pub fn remove_logins(
         .map(|a| a.keys().filter(|h| selected(h)).cloned().collect())
         .unwrap_or_default();
     for host in &hosts {
-        if let Some(helper) = helper_for(&root, host) {
+        if let Some(helper) = helper_for(&root, host, Format::Docker) {
             // A helper that no longer has it is not a reason to keep the entry.
             if let Err(e) = helper_client::erase(&helper, host) {
                 tracing::warn!("{e}");
@@ -135,7 +232,8 @@ pub fn remove_logins(
     Ok(hosts)
 }
 
-fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
+/// Creates Docker's config directory (0700) if it is missing.
+pub fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -154,13 +252,14 @@ fn warn_if_unsafe(dir: &Path) {
     }
 }
 
-/// Takes the exclusive lock on `dir/config.json.lock`, waiting up to [`LOCK_TIMEOUT`].
+/// Takes the exclusive lock on `<auth file>.lock` beside it (`config.json.lock` for Docker's),
+/// waiting up to [`LOCK_TIMEOUT`].
 ///
 /// A symlink there is refused, never followed: opening it with `create` would create (as root:
 /// anywhere) whatever file it points to. On unix `O_NOFOLLOW` closes the race between the
 /// check and the open.
-fn lock(dir: &Path) -> Result<File, AuthFileError> {
-    let path = dir.join("config.json.lock");
+fn lock(auth_file: &Path) -> Result<File, AuthFileError> {
+    let path = parent(auth_file).join(format!("{}.lock", file_name(auth_file)));
     let symlink = || {
         AuthFileError::Lock {
         path: path.clone(),
@@ -244,8 +343,9 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
         source: e,
     };
     let dir = target.parent().unwrap_or(Path::new("."));
+    let prefix = format!(".{}.", file_name(&target));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".config.json.")
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(err)?;
@@ -538,6 +638,33 @@ mod tests {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let p = private::dir_problems(dir.path());
         assert!(p.iter().any(|m| m.contains("world-writable")), "{p:?}");
+    }
+
+    #[test]
+    fn a_podman_file_ignores_creds_store_and_has_its_own_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containers/auth.json");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(
+            &path,
+            r#"{"credsStore":"no-such-helper","auths":{"quay.io":{"auth":"eDp5"}}}"#,
+        )
+        .unwrap();
+        let pw = Secret::new("the-password-7");
+        store_logins_in(&path, Format::Containers, &login(&pw)).unwrap();
+        let v: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(v["auths"]["123456789012.dkr.ecr.us-east-1.amazonaws.com"]["auth"].is_string());
+        assert_eq!(v["auths"]["quay.io"]["auth"], "eDp5");
+        assert_eq!(v["credsStore"], "no-such-helper");
+        assert!(dir.path().join("containers/auth.json.lock").is_file());
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // The same file read the Docker way goes to the helper, which fails: nothing written.
+        let e = store_logins_in(&path, Format::Docker, &login(&pw)).unwrap_err();
+        assert!(matches!(e, AuthFileError::Helper { .. }), "{e}");
     }
 
     #[test]

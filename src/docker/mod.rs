@@ -1,7 +1,9 @@
-//! Docker-side: auth files and credential helpers. Takes registry credentials, knows no AWS
-//! client.
+//! Docker-side (and Podman's): auth files and credential helpers. Takes registry credentials,
+//! knows no AWS client.
 
+pub mod auth_files;
 pub mod config;
+pub mod helper;
 pub mod helper_client;
 
 /// One registry login to record: host, username, password.

@@ -18,6 +18,21 @@ pub const NAME: &str = "circleci";
 
 const VARIABLES: &[&str] = &[EnvVars::CIRCLE_OIDC_TOKEN_V2, EnvVars::CIRCLE_OIDC_TOKEN];
 
+/// CircleCI's issuer for an organization: this prefix and the organization id.
+const ISSUER_PREFIX: &str = "https://oidc.circleci.com/org/";
+
+/// `<org-id>/<project-id>`, both ids as CircleCI shows them (UUIDs): no wildcard slips into
+/// the trust policy through them.
+fn project_ids(repo: &str) -> Result<(&str, &str), UsageError> {
+    let is_id = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    match repo.split_once('/') {
+        Some((org, project)) if is_id(org) && is_id(project) => Ok((org, project)),
+        _ => Err(UsageError::Other(format!(
+            "--repo {repo:?}: CircleCI wants <org-id>/<project-id>, the two UUIDs from Organization Settings > Overview and Project Settings > Overview"
+        ))),
+    }
+}
+
 pub struct Circleci {
     env: Env,
 }
@@ -105,32 +120,34 @@ impl Platform for Circleci {
     fn trust(&self, req: &TrustRequest) -> Result<TrustSpec, UsageError> {
         let names: Vec<String> = VARIABLES.iter().map(|s| s.to_string()).collect();
         let claims = ambient_claims(util::token_from_env(&self.env, &names));
-        let issuer = req.issuer.clone().or(claims.iss.clone()).ok_or_else(|| {
-            cannot_tell(
-                "the issuer",
-                "--issuer https://oidc.circleci.com/org/<org-id>",
-            )
-        })?;
+        // `--repo <org-id>/<project-id>`: everything, outside a job (the ids are on the
+        // organization's and the project's settings pages).
+        let ids = req.repo.as_deref().map(project_ids).transpose()?;
+        let issuer = req
+            .issuer
+            .clone()
+            .or_else(|| ids.map(|(org, _)| format!("{ISSUER_PREFIX}{org}")))
+            .or(claims.iss.clone())
+            .ok_or_else(|| {
+                cannot_tell(
+                    "the issuer",
+                    "--repo <org-id>/<project-id> (or --issuer https://oidc.circleci.com/org/<org-id>)",
+                )
+            })?;
         let org = issuer.rsplit('/').next().unwrap_or_default().to_string();
-        let subject = match &req.subject {
-            Some(s) => s.clone(),
-            None => {
+        let subject = match (&req.subject, ids) {
+            (Some(s), _) => s.clone(),
+            (None, Some((o, p))) => format!("org/{o}/project/{p}/*"),
+            (None, None) => {
                 // org/<org>/project/<project>/user/<user>[/vcs-origin/...]: keep up to the project.
-                let sub = claims.sub.clone().ok_or_else(|| {
-                    cannot_tell(
-                        "the project",
-                        "--subject org/<org-id>/project/<project-id>/*",
-                    )
-                })?;
+                let sub = claims
+                    .sub
+                    .clone()
+                    .ok_or_else(|| cannot_tell("the project", "--repo <org-id>/<project-id>"))?;
                 let parts: Vec<&str> = sub.split('/').collect();
                 match parts.as_slice() {
                     ["org", o, "project", p, ..] => format!("org/{o}/project/{p}/*"),
-                    _ => {
-                        return Err(cannot_tell(
-                            "the project",
-                            "--subject org/<org-id>/project/<project-id>/*",
-                        ))
-                    }
+                    _ => return Err(cannot_tell("the project", "--repo <org-id>/<project-id>")),
                 }
             }
         };

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
-use super::{cannot_tell, Handoff, Options, Platform, TrustRequest, TrustSpec};
+use super::{cannot_tell, CacheHome, Handoff, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{HandoffError, TokenError, UsageError};
@@ -22,6 +22,7 @@ pub struct GithubActions {
     request_token: Option<Secret>,
     output_file: Option<PathBuf>,
     state_file: Option<PathBuf>,
+    runner_temp: Option<PathBuf>,
     repository: Option<String>,
     run_id: Option<String>,
     run_attempt: Option<String>,
@@ -53,6 +54,7 @@ impl GithubActions {
                 .map(Secret::new),
             output_file: env.get(EnvVars::GITHUB_OUTPUT).map(PathBuf::from),
             state_file: env.get(EnvVars::GITHUB_STATE).map(PathBuf::from),
+            runner_temp: env.get(EnvVars::RUNNER_TEMP).map(PathBuf::from),
             repository: env.get(EnvVars::GITHUB_REPOSITORY).map(str::to_string),
             run_id: env.get(EnvVars::GITHUB_RUN_ID).map(str::to_string),
             run_attempt: env.get(EnvVars::GITHUB_RUN_ATTEMPT).map(str::to_string),
@@ -259,6 +261,14 @@ impl Platform for GithubActions {
             self.git_ref.as_deref()?,
             self.workflow_ref.as_deref().unwrap_or_default()
         ))
+    }
+
+    /// `RUNNER_TEMP`: emptied at the end of every job, even on self-hosted runners.
+    fn cache_home(&self) -> CacheHome {
+        match &self.runner_temp {
+            Some(t) => CacheHome::Job(t.join("ecr-login-cache")),
+            None => CacheHome::None,
+        }
     }
 
     fn session_name(&self) -> Option<String> {

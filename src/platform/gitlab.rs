@@ -51,15 +51,27 @@ fn audience_variable(aud: &str) -> String {
 }
 
 impl Gitlab {
+    /// The instance URL (`CI_SERVER_URL`): the token's issuer, and the audience GitLab's and
+    /// AWS's guides give the IAM provider, which `policy`, the component and the docs all use.
+    fn instance_url(&self) -> String {
+        self.env
+            .get(EnvVars::CI_SERVER_URL)
+            .unwrap_or(GITLAB_COM)
+            .trim_end_matches('/')
+            .to_string()
+    }
+
     fn candidates(&self, audience: Option<&str>) -> Vec<String> {
         if let Some(n) = &self.id_token_env {
             return vec![n.clone()];
         }
         let mut names: Vec<String> = CONVENTIONAL.iter().map(|s| s.to_string()).collect();
-        names.push(audience_variable(audience.unwrap_or(super::STS_AUDIENCE)));
+        names.push(audience_variable(audience.unwrap_or(&self.instance_url())));
         names
     }
 }
+
+const GITLAB_COM: &str = "https://gitlab.com";
 
 impl Platform for Gitlab {
     fn name(&self) -> &'static str {
@@ -72,7 +84,9 @@ impl Platform for Gitlab {
             return Ok(Some(TokenSource::Value(t)));
         }
         let var = names.first().cloned().unwrap_or_default();
-        let aud = audience.unwrap_or(super::STS_AUDIENCE);
+        let aud = audience
+            .map(str::to_string)
+            .unwrap_or_else(|| self.instance_url());
         Err(TokenError::NotProvided {
             platform: "GitLab CI".into(),
             tried: format!("none of these variables is set: {}", names.join(", ")),
@@ -98,8 +112,7 @@ impl Platform for Gitlab {
         let issuer = req
             .issuer
             .clone()
-            .or_else(|| e.get(EnvVars::CI_SERVER_URL).map(str::to_string))
-            .unwrap_or_else(|| "https://gitlab.com".into())
+            .unwrap_or_else(|| self.instance_url())
             .trim_end_matches('/')
             .to_string();
         let project = || {
@@ -135,7 +148,7 @@ impl Platform for Gitlab {
         Ok(TrustSpec {
             // AWS's GitLab guide uses the instance URL as the audience.
             audience: req.audience.clone().unwrap_or_else(|| issuer.clone()),
-            shared_issuer: issuer == "https://gitlab.com",
+            shared_issuer: issuer == GITLAB_COM,
             issuer,
             subject,
         })

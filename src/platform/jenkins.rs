@@ -3,7 +3,7 @@
 //! `idTokenFile` credential); without one, the agent's own AWS credential chain.
 //! `withCredentials` masks what it binds; later steps read `--env-file` (`readProperties`).
 
-use super::{cannot_tell, util, Options, Platform, TrustRequest, TrustSpec};
+use super::{cannot_tell, util, CacheHome, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{TokenError, UsageError};
@@ -46,6 +46,14 @@ impl Platform for Jenkins {
                     "bind the oidc-provider plugin's credential around the step: withCredentials([string(credentialsId: '<id-token credential>', variable: '{var}')]) {{ ... }}"
                 )],
             }),
+        }
+    }
+
+    /// `WORKSPACE_TMP`: the build's own temporary directory beside its workspace.
+    fn cache_home(&self) -> CacheHome {
+        match self.env.get(EnvVars::WORKSPACE_TMP) {
+            Some(t) => CacheHome::Job(std::path::PathBuf::from(t).join("ecr-login-cache")),
+            None => CacheHome::None,
         }
     }
 

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 
 use crate::env::Env;
+use crate::env_vars::EnvVars;
 use crate::error::{HandoffError, TokenError, UsageError};
 use crate::id_token::{IdToken, TokenSource};
 use crate::output::Printer;
@@ -28,6 +29,17 @@ pub use util::{append_env_file, handoff_vars, EnvFormat};
 
 /// The audience AWS's guides use for CI tokens (GitHub, Buildkite, Jenkins, EKS).
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+
+/// Where a platform lets the token cache live by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheHome {
+    /// The user's cache directory (`$XDG_CACHE_HOME`): a laptop, a build host, a pod.
+    User,
+    /// A directory private to this CI job (emptied after it).
+    Job(PathBuf),
+    /// None: the runner may run other repositories' jobs as the same user.
+    None,
+}
 
 /// What a login produced that a platform may hand on to later steps.
 #[derive(Debug)]
@@ -114,6 +126,12 @@ pub trait Platform: Send + Sync {
         None
     }
 
+    /// Where the token cache may live by default. CI platforms share a user between jobs of
+    /// different repositories on self-hosted runners: only a job-private directory will do.
+    fn cache_home(&self) -> CacheHome {
+        CacheHome::None
+    }
+
     /// A role session name that traces back to this CI run (before sanitising).
     fn session_name(&self) -> Option<String> {
         None
@@ -150,32 +168,61 @@ pub(crate) fn ambient_claims(token: Option<IdToken>) -> crate::error::ClaimsSumm
     token.map(|t| t.claims()).unwrap_or_default()
 }
 
-type Detect = fn(&Env) -> bool;
-type Build = fn(&Env, &Options) -> Box<dyn Platform>;
+/// One CI platform: its names, how it is detected (and the variables detection reads, for
+/// `doctor`), and how it is built.
+struct Descriptor {
+    name: &'static str,
+    /// Other names `--platform` accepts.
+    aliases: &'static [&'static str],
+    detect: fn(&Env) -> bool,
+    markers: &'static [&'static str],
+    build: fn(&Env, &Options) -> Box<dyn Platform>,
+}
 
-/// Every CI platform: name, other names `--platform` accepts, how to detect it, how to build it.
-const PLATFORMS: &[(&str, &[&str], Detect, Build)] = &[
-    (
-        github::NAME,
-        &["github", "gha"],
-        github::detect,
-        github::build,
-    ),
-    (gitlab::NAME, &["gitlab"], gitlab::detect, gitlab::build),
-    (
-        circleci::NAME,
-        &["circle"],
-        circleci::detect,
-        circleci::build,
-    ),
-    (jenkins::NAME, &[], jenkins::detect, jenkins::build),
-    (buildkite::NAME, &[], buildkite::detect, buildkite::build),
-    (
-        bitbucket::NAME,
-        &["bitbucket-pipelines"],
-        bitbucket::detect,
-        bitbucket::build,
-    ),
+/// Every CI platform, in one list.
+const PLATFORMS: &[Descriptor] = &[
+    Descriptor {
+        name: github::NAME,
+        aliases: &["github", "gha"],
+        detect: github::detect,
+        markers: &[EnvVars::GITHUB_ACTIONS],
+        build: github::build,
+    },
+    Descriptor {
+        name: gitlab::NAME,
+        aliases: &["gitlab"],
+        detect: gitlab::detect,
+        markers: &[EnvVars::GITLAB_CI],
+        build: gitlab::build,
+    },
+    Descriptor {
+        name: circleci::NAME,
+        aliases: &["circle"],
+        detect: circleci::detect,
+        markers: &[EnvVars::CIRCLECI],
+        build: circleci::build,
+    },
+    Descriptor {
+        name: jenkins::NAME,
+        aliases: &[],
+        detect: jenkins::detect,
+        markers: &[EnvVars::JENKINS_URL],
+        build: jenkins::build,
+    },
+    Descriptor {
+        name: buildkite::NAME,
+        aliases: &[],
+        detect: buildkite::detect,
+        markers: &[EnvVars::BUILDKITE],
+        build: buildkite::build,
+    },
+    Descriptor {
+        name: bitbucket::NAME,
+        aliases: &["bitbucket-pipelines"],
+        detect: bitbucket::detect,
+        markers: &[EnvVars::BITBUCKET_BUILD_NUMBER],
+        build: bitbucket::build,
+    },
 ];
 
 /// The `local` platform (no CI), for callers that need one without detection.
@@ -183,11 +230,44 @@ pub fn local_platform() -> impl Platform {
     local::Local
 }
 
+/// Why `select` picks what it picks, in words: which variables said so.
+pub fn why(env: &Env, requested: Option<&str>) -> String {
+    if let Some(name) = requested {
+        return format!("named by --platform / ECR_LOGIN_PLATFORM ({name})");
+    }
+    let show = |v: &&str| format!("{v}={}", env.get(v).unwrap_or_default());
+    let found: Vec<String> = PLATFORMS
+        .iter()
+        .filter(|p| (p.detect)(env))
+        .map(|p| {
+            format!(
+                "{}: {}",
+                p.name,
+                p.markers.iter().map(show).collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect();
+    if !found.is_empty() {
+        return format!("detected from {}", found.join("; "));
+    }
+    if web_identity::detect(env) {
+        return "detected from AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN (EKS IRSA or any token file)".into();
+    }
+    let all: Vec<&str> = PLATFORMS
+        .iter()
+        .flat_map(|p| p.markers.iter().copied())
+        .collect();
+    format!(
+        "no CI platform detected (none of {} is set): the AWS credential chain",
+        all.join(", ")
+    )
+}
+
 /// Every name `--platform` accepts (aliases aside).
 pub fn names() -> Vec<&'static str> {
     PLATFORMS
         .iter()
-        .map(|(n, ..)| *n)
+        .map(|p| p.name)
         .chain([web_identity::NAME, local::NAME])
         .collect()
 }
@@ -203,11 +283,11 @@ pub fn select(
     if let Some(name) = requested {
         return by_name(env, name, opts);
     }
-    let found: Vec<_> = PLATFORMS.iter().filter(|(_, _, d, _)| d(env)).collect();
+    let found: Vec<&Descriptor> = PLATFORMS.iter().filter(|p| (p.detect)(env)).collect();
     match found.as_slice() {
-        [(name, _, _, build)] => {
-            tracing::debug!("detected platform {name}");
-            Ok(build(env, opts))
+        [p] => {
+            tracing::debug!("detected platform {}", p.name);
+            Ok((p.build)(env, opts))
         }
         [] if web_identity::detect(env) => Ok(web_identity::build(env, opts)),
         [] => {
@@ -215,7 +295,7 @@ pub fn select(
             Ok(Box::new(local::Local))
         }
         many => Err(UsageError::AmbiguousPlatform(
-            many.iter().map(|(n, ..)| n.to_string()).collect(),
+            many.iter().map(|p| p.name.to_string()).collect(),
         )),
     }
 }
@@ -223,11 +303,11 @@ pub fn select(
 /// The platform called `name` (or one of its aliases).
 pub fn by_name(env: &Env, name: &str, opts: &Options) -> Result<Box<dyn Platform>, UsageError> {
     let name = name.trim().to_ascii_lowercase();
-    if let Some((_, _, _, build)) = PLATFORMS
+    if let Some(p) = PLATFORMS
         .iter()
-        .find(|(n, aliases, ..)| *n == name || aliases.contains(&name.as_str()))
+        .find(|p| p.name == name || p.aliases.contains(&name.as_str()))
     {
-        return Ok(build(env, opts));
+        return Ok((p.build)(env, opts));
     }
     match name.as_str() {
         web_identity::NAME | "eks" | "generic" => Ok(web_identity::build(env, opts)),

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{ambient_claims, cannot_tell, Options, Platform, TrustRequest, TrustSpec};
+use super::{ambient_claims, cannot_tell, CacheHome, Options, Platform, TrustRequest, TrustSpec};
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{TokenError, UsageError};
@@ -40,6 +40,10 @@ impl Platform for WebIdentity {
 
     fn token_source(&self, _audience: Option<&str>) -> Result<Option<TokenSource>, TokenError> {
         Ok(self.path.clone().map(TokenSource::File))
+    }
+
+    fn cache_home(&self) -> CacheHome {
+        CacheHome::User
     }
 
     fn session_name(&self) -> Option<String> {

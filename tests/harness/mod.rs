@@ -2,10 +2,11 @@
 //! started once per test process (servers), a proxy per test in front of moto (proxy), a temp
 //! dir per test and a builder that runs the binary with a clean environment (sandbox), HTTPS
 //! release sites for the installer (release), a release made by scripts/release.sh (released),
-//! and readers for what the code under test writes (files).
+//! the local ECR registries (registry), and readers for what the code under test writes (files).
 
 mod files;
 mod proxy;
+mod registry;
 mod release;
 mod released;
 mod sandbox;
@@ -13,6 +14,7 @@ mod servers;
 
 pub use files::*;
 pub use proxy::*;
+pub use registry::*;
 pub use release::*;
 pub use released::*;
 pub use sandbox::*;

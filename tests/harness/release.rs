@@ -2,14 +2,16 @@
 //! with a CA made for each: a made-up release `v9.9.9` (the binary under test, or a stand-in, as
 //! both Linux binaries, packaged into archives by `scripts/release.sh package`; the installer is
 //! told its checksums with ECR_LOGIN_CHECKSUMS_FILE), or a release that `scripts/release.sh
-//! publish` made (no override: the installer has to know it by itself).
+//! publish` made (no override: the installer has to know it by itself); and the release the
+//! getting-started pages install, with a stand-in for raw.githubusercontent.com serving the
+//! installer at the tag they name, which pins it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use super::released::isolated_git;
+use super::released::{commit_working_tree, isolated_git};
 use super::sandbox::{Run, BIN};
 use super::servers::{python, repo_root, require_tool, spawn, support, Server};
 
@@ -246,6 +248,14 @@ impl Release {
         Release::serve(dir, TEST_VERSION, true)
     }
 
+    /// The release the getting-started pages install ([`pages_release`]: the binary under test
+    /// as the installer's default version, pinned in the installers of that tag), served with
+    /// no checksum override: the installer the pages download pins it.
+    pub fn default_version() -> Release {
+        let pages = pages_release();
+        Release::published(&pages.site, &pages.version)
+    }
+
     /// A copy of `site` (where `scripts/release.sh publish VERSION DIST --to SITE` put each
     /// release, `v<version>/`), served with no checksum override: the installer must pin the
     /// release it is asked for itself. `version` is the release `asset` and `tamper` refer to.
@@ -465,5 +475,152 @@ pub fn session_setting(var: &str) -> &'static str {
 pub fn assert_session_settings(env: &BTreeMap<String, String>) {
     for (var, want) in SESSION_SETTINGS {
         assert_eq!(env.get(*var).map(String::as_str), Some(*want), "{var}");
+    }
+}
+
+/// The release scripts/install.sh installs when ECR_LOGIN_VERSION is not set.
+pub fn installer_default_version() -> String {
+    let installer = std::fs::read_to_string(repo_root().join("scripts/install.sh")).unwrap();
+    installer
+        .lines()
+        .find_map(|l| l.strip_prefix("DEFAULT_VERSION=\""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("scripts/install.sh has no DEFAULT_VERSION=\"...\" line")
+        .to_string()
+}
+
+/// The release the getting-started pages install, as a user gets it: the pages download
+/// `scripts/install.sh` at the tag `v<version>` (the installer's default version, which the
+/// pages name), and that installer pins the release's archives. Here that tag is this working
+/// tree, copied, with the binary under test as the release: `scripts/release.sh package`'s
+/// archives of it, pinned in the copy's installers the way `scripts/release.sh pin` pins them
+/// (scripts/pin-checksums.sh, then scripts/sync-installer.sh, which also sets the orb's and the
+/// component's `version` defaults), and published in a release-site directory. Made once per
+/// test process.
+pub struct PagesRelease {
+    /// The installer's default version: the release the pages install.
+    pub version: String,
+    /// The pinned copy of the working tree: what a wrapper at the tag runs (action/, gitlab/,
+    /// orb/, jenkins/, and the scripts/install.sh that [`raw_github`] serves).
+    pub tree: PathBuf,
+    /// The release-site directory: `v<version>/` with the archives, SHA256SUMS and the
+    /// .sha256 files.
+    pub site: PathBuf,
+}
+
+pub fn pages_release() -> &'static PagesRelease {
+    static PAGES: OnceLock<PagesRelease> = OnceLock::new();
+    PAGES.get_or_init(|| {
+        let dir = kept_temp_dir("pages-release-");
+        let version = installer_default_version();
+        let site = dir.join("site");
+        let assets = site.join(format!("v{version}"));
+        packaged(Path::new(BIN), &assets);
+        let tree = dir.join("tree");
+        commit_working_tree(&tree);
+        // Pins of a real release of this version, if the working tree has them already, are
+        // for other binaries than the one under test: the tag here pins the test's archives.
+        let installer = tree.join("scripts/install.sh");
+        let text = std::fs::read_to_string(&installer).unwrap();
+        let mut pinned = false;
+        let kept: String = text
+            .lines()
+            .filter(|l| {
+                if l.ends_with("<<'PINNED'") {
+                    pinned = true;
+                } else if *l == "PINNED" {
+                    pinned = false;
+                } else if pinned && l.split(' ').next() == Some(version.as_str()) {
+                    return false;
+                }
+                true
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&installer, kept).unwrap();
+        let sums = assets.join("SHA256SUMS");
+        for args in [
+            vec!["scripts/pin-checksums.sh", &version, sums.to_str().unwrap()],
+            vec!["scripts/sync-installer.sh"],
+            vec!["scripts/sync-installer.sh", "--check"],
+        ] {
+            run_command(Command::new("sh").current_dir(&tree).args(&args)).assert_ok();
+        }
+        PagesRelease {
+            version,
+            tree,
+            site,
+        }
+    })
+}
+
+/// A stand-in for GitHub's raw file host, `https://raw.githubusercontent.com`, at the address
+/// tests/support/hosts gives that name: it serves the tag the pages name,
+/// `/ecr-login/ecr-login/v<version>/scripts/install.sh`, from [`pages_release`]'s tree, so that
+/// the getting-started pages' installer download fetches the installer that pins the release.
+/// Started once per test process; its CA is `ca.crt` in [`RawGithub::dir`].
+pub struct RawGithub {
+    _server: Server,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn raw_github() -> &'static RawGithub {
+    static RAW: OnceLock<RawGithub> = OnceLock::new();
+    RAW.get_or_init(|| {
+        let pages = pages_release();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        make_certs(d, &["raw.githubusercontent.com"]);
+        let tree = d
+            .join("site/ecr-login/ecr-login")
+            .join(format!("v{}", pages.version))
+            .join("scripts");
+        std::fs::create_dir_all(&tree).unwrap();
+        std::fs::copy(
+            pages.tree.join("scripts/install.sh"),
+            tree.join("install.sh"),
+        )
+        .unwrap();
+        let py = python();
+        let script = support("https_server.py");
+        let (site, cert, key) = (d.join("site"), d.join("server.crt"), d.join("server.key"));
+        let server = spawn(
+            &[
+                py.to_str().unwrap(),
+                script.to_str().unwrap(),
+                "--dir",
+                site.to_str().unwrap(),
+                "--cert",
+                cert.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "--host",
+                "127.0.0.16",
+                "--port",
+                "443",
+            ],
+            true,
+            443,
+        );
+        RawGithub {
+            _server: server,
+            dir,
+        }
+    })
+}
+
+impl Release {
+    /// The environment that points scripts/install.sh at this site when it is downloaded from
+    /// [`raw_github`] (the getting-started pages' way): the base URL (standing in for GitHub's
+    /// release downloads) and a CA bundle for both servers; no checksums, which the installer
+    /// pins. The version and the install directory are the page's.
+    pub fn page_install_env(&self, bundle: &Path) -> Vec<(String, String)> {
+        let mut cas = std::fs::read_to_string(self.ca()).unwrap();
+        cas.push_str(&std::fs::read_to_string(raw_github().dir.path().join("ca.crt")).unwrap());
+        std::fs::write(bundle, cas).unwrap();
+        vec![
+            ("ECR_LOGIN_BASE_URL".into(), self.base_url()),
+            ("CURL_CA_BUNDLE".into(), bundle.display().to_string()),
+        ]
     }
 }

@@ -93,6 +93,11 @@ impl Sandbox {
             "DOCKER_CONFIG".into(),
             self.docker_dir().display().to_string(),
         );
+        // Podman's primary auth file lives here: the sandbox's, never the host's /run.
+        env.insert(
+            "XDG_RUNTIME_DIR".into(),
+            self.path().join("run").display().to_string(),
+        );
         Cmd {
             env,
             args: Vec::new(),

@@ -16,7 +16,8 @@ Fault rule: {"service": "sts"|"ecr"|"ecr-public", "operation": .., "region": ..,
 "message": "..", "drop": false}; absent keys match anything.  Throttling codes are
 "Throttling" (STS) and "ThrottlingException" (ECR).  A rule with "proxy_endpoint": ".."
 answers normally but puts that value in every proxyEndpoint of an ECR
-GetAuthorizationToken answer (a misbehaving or impostor ECR).
+GetAuthorizationToken answer (a misbehaving or impostor ECR).  A rule with "expires_in": N
+answers normally with tokens that expire N seconds from now (tests of --watch and status).
 """
 
 import argparse
@@ -70,6 +71,9 @@ class State:
         if args.trust_policy:
             with open(args.trust_policy, encoding="utf-8") as f:
                 self.trust = {"policy": json.load(f)}
+        if args.oidc_provider:
+            with open(args.oidc_provider, encoding="utf-8") as f:
+                self.trust["provider"] = json.load(f)
         self.jwks = jwt.PyJWKClient(args.jwks_url, timeout=5) if self.trust else None
 
     @staticmethod
@@ -213,6 +217,10 @@ def check_trust(state, params):
     if policy is not None and iss_host not in policy_providers(policy):
         return (400, "InvalidIdentityToken",
                 "No OpenIDConnect provider found in your account for %s" % claims.get("iss"))
+    provider = trust.get("provider")
+    if provider is not None and str(claims.get("iss", "")).rstrip("/") != provider["Url"].rstrip("/"):
+        return (400, "InvalidIdentityToken",
+                "No OpenIDConnect provider found in your account for %s" % claims.get("iss"))
     if "iss" in trust and claims.get("iss") != trust["iss"]:
         return (400, "InvalidIdentityToken",
                 "No OpenIDConnect provider found in your account for %s" % claims.get("iss"))
@@ -228,6 +236,8 @@ def check_trust(state, params):
     except jwt.PyJWTError:  # bad signature, unknown kid, unusable JWKS, nbf/iat in future
         return 400, "InvalidIdentityToken", "Token signature verification failed"
     if "aud" in trust and not set(as_list(claims.get("aud"))) & set(as_list(trust["aud"])):
+        return 400, "InvalidIdentityToken", "Incorrect token audience"
+    if provider is not None and not set(as_list(claims.get("aud"))) & set(provider["ClientIDList"]):
         return 400, "InvalidIdentityToken", "Incorrect token audience"
     if policy is not None and not policy_allows(policy, claims):
         return 403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -248,12 +258,12 @@ def ecr_public_response(call):
     return 200, headers, json.dumps(body).encode()
 
 
-def fix_ecr_expiry(body):
-    """Rewrites every authorizationData[].expiresAt to now + 12 h."""
+def fix_ecr_expiry(body, life=TWELVE_HOURS):
+    """Rewrites every authorizationData[].expiresAt to now + life (12 h)."""
     try:
         doc = json.loads(body)
         for entry in doc.get("authorizationData") or []:
-            entry["expiresAt"] = round(time.time() + TWELVE_HOURS, 3)
+            entry["expiresAt"] = round(time.time() + life, 3)
         return json.dumps(doc).encode()
     except (ValueError, AttributeError, TypeError):
         return body
@@ -341,10 +351,12 @@ class Handler(BaseHTTPRequestHandler):
         st = self.state
         if st.args.latency_ms:
             time.sleep(st.args.latency_ms / 1000)  # a WAN round trip; sleeping frees the GIL
-        endpoint = None
+        endpoint, life = None, TWELVE_HOURS
         if (rule := st.take_fault(call)) is not None:
             if "proxy_endpoint" in rule:
                 endpoint = rule["proxy_endpoint"]
+            elif "expires_in" in rule:
+                life = float(rule["expires_in"])
             elif rule.get("drop"):
                 return None, {}, b""
             else:
@@ -358,7 +370,7 @@ class Handler(BaseHTTPRequestHandler):
             return ecr_public_response(call)
         status, headers, out = self.forward(body)
         if (call["service"], call["operation"], status) == ("ecr", "GetAuthorizationToken", 200):
-            out = fix_ecr_expiry(out)
+            out = fix_ecr_expiry(out, life)
             if endpoint is not None:
                 out = set_proxy_endpoint(out, endpoint)
         return status, headers, out
@@ -386,18 +398,31 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--upstream", required=True, help="moto_server URL, e.g. http://127.0.0.1:5601")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = ephemeral)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="loopback address to listen on (127.x.y.z; benchmarks give the real ECR name one)")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (and --tls-key)")
+    p.add_argument("--tls-key", metavar="PEM")
     p.add_argument("--faults", help="JSON list of fault rules (see module docstring)")
     p.add_argument("--record", metavar="FILE", help="append STS/ECR response bodies as JSON lines")
     p.add_argument("--jwks-url", help="JWKS used to verify WebIdentityToken (with --trust)")
     p.add_argument("--trust", help='JSON {"iss": .., "aud": .., "sub": "repo:owner/*"}')
     p.add_argument("--trust-policy", metavar="FILE",
                    help="an IAM trust policy (JSON) to evaluate on the token, like IAM (with --jwks-url)")
+    p.add_argument("--oidc-provider", metavar="FILE",
+                   help="with --trust-policy: the IAM OIDC provider (create-open-id-connect-provider's "
+                        "JSON); the token's iss must be its Url and its aud in its ClientIDList")
     p.add_argument("--latency-ms", type=int, default=0,
                    help="delay every AWS answer this long (benchmarks: a real network's round trip)")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
     args = p.parse_args(argv)
     if (args.trust or args.trust_policy) and not args.jwks_url:
         p.error("--trust/--trust-policy needs --jwks-url")
+    if not args.host.startswith("127."):
+        p.error("--host must be a loopback address (127.x.y.z)")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    if args.oidc_provider and not args.trust_policy:
+        p.error("--oidc-provider needs --trust-policy")
     try:
         State.load_faults(args.faults or "[]")
         json.loads(args.trust or "{}")
@@ -409,8 +434,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     Handler.state = State(args)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     for signum in (signal.SIGTERM, signal.SIGINT):  # SystemExit unwinds serve_forever()
         signal.signal(signum, lambda _signum, _frame: sys.exit(0))
     print("READY %d" % server.server_address[1], flush=True)

@@ -1,4 +1,4 @@
-"""A static HTTPS file server on 127.0.0.1, standing in for a release download site.
+"""A static HTTPS file server on loopback, standing in for a release download site.
 
 Why: scripts/install.sh only downloads over https (curl --proto '=https'), so the installer
 tests need a real TLS server with a certificate the test trusts (CURL_CA_BUNDLE). Every
@@ -29,11 +29,12 @@ def main():
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
     p.add_argument("--log")
+    p.add_argument("--host", default="127.0.0.1", help="a loopback address to bind")
     p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
     Handler.log_file = args.log
     handler = functools.partial(Handler, directory=args.dir)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    server = http.server.ThreadingHTTPServer((args.host, args.port), handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)

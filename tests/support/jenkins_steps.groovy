@@ -5,13 +5,17 @@
 // withCredentials binds `string`/`file` credentials from the spec, libraryResource reads
 // resources/ with Jenkins' own refusals (a symlink anywhere in the library: SECURITY-3727).
 // CPS is not emulated: this checks what the steps are called with, not serialization.
+// A whole Jenkinsfile runs too (spec.jenkinsfile): Declarative's pipeline/agent/environment/
+// stages/stage/steps/script/post sections and Scripted's node, each run in order (post's
+// always/success/failure after the stages), with `env`, `checkout scm` a no-op.
 //
 // Usage: groovy jenkins_steps.groovy SPEC.json. The spec:
 //   library: the library's root dir; workspace: the build's workspace; log: the build log file
 //   env: the agent's and the build's environment (JENKINS_URL, JOB_NAME, ... PATH, HOME)
 //   credentials: {id: {type: "string"|"file", secret: "..."}}
-//   step: "ecrLogin" | "withEcrLogin"; config: the step's map
+//   step: "ecrLogin" | "withEcrLogin" | "ecrLogout"; config: the step's map
 //   body: for withEcrLogin, a sh script the block runs; bodyFails: the block then throws
+//   jenkinsfile: instead of step, a Jenkinsfile to run (its @Library line already removed)
 // Prints {"result": <what the step returned>, "error": <the error's message or null>}.
 
 import groovy.json.JsonOutput
@@ -48,7 +52,8 @@ Closure resolve = { String path ->
 Binding binding = new Binding()
 GroovyShell shell = new GroovyShell(binding)
 
-binding.setVariable('sh', { Map a ->
+binding.setVariable('sh', { Object arg ->
+    Map a = arg instanceof Map ? arg as Map : [script: arg.toString()]
     File tmp = new File(dirStack[-1] + '@tmp/durable-' + (scriptCount++))
     tmp.mkdirs()
     File script = new File(tmp, 'script.sh')
@@ -152,19 +157,70 @@ binding.setVariable('dir', { String path, Closure body ->
 })
 binding.setVariable('deleteDir', { -> new File(dirStack[-1]).deleteDir() })
 
+// Each vars/<name>.groovy as Jenkins makes it: one object per global variable, called as a
+// step (its call method) or for its other methods (ecrLogin.install(...)).
 Map steps = [:]
-['ecrLogin', 'withEcrLogin'].each { String name ->
+['ecrLogin', 'withEcrLogin', 'ecrLogout'].each { String name ->
     Script s = shell.parse(new File(library, "vars/${name}.groovy"))
     s.binding = binding
     steps[name] = s
+    binding.setVariable(name, s)
 }
-binding.setVariable('ecrLogin', { Map config = [:] -> steps.ecrLogin.invokeMethod('call', [config] as Object[]) })
+
+// Declarative and Scripted Pipeline, enough to run a Jenkinsfile in order.
+Map buildEnv = [:]
+envStack << buildEnv
+binding.setVariable('env', buildEnv)
+binding.setVariable('scm', [:])
+binding.setVariable('checkout', { Object ignored -> null })
+binding.setVariable('any', 'any')
+binding.setVariable('none', 'none')
+binding.setVariable('agent', { Object ignored -> null })
+binding.setVariable('triggers', { Closure ignored -> null })
+binding.setVariable('options', { Closure ignored -> null })
+binding.setVariable('node', { Object... a -> (a[-1] as Closure).call() })
+binding.setVariable('environment', { Closure body ->
+    Map values = [:]
+    body.delegate = values
+    body.resolveStrategy = Closure.DELEGATE_FIRST
+    body()
+    values.each { k, v -> buildEnv[k as String] = v as String }
+})
+Map pipelineParts = [:]
+binding.setVariable('stages', { Closure body -> pipelineParts.stages = body })
+binding.setVariable('post', { Closure body -> pipelineParts.post = body })
+binding.setVariable('stage', { String name, Closure body ->
+    log << "[Pipeline] stage (${name})\n"
+    body()
+})
+binding.setVariable('steps', { Closure body -> body() })
+binding.setVariable('script', { Closure body -> body() })
+String outcome = null
+binding.setVariable('always', { Closure body -> body() })
+binding.setVariable('success', { Closure body -> if (outcome == 'success') { body() } })
+binding.setVariable('failure', { Closure body -> if (outcome == 'failure') { body() } })
+binding.setVariable('pipeline', { Closure body ->
+    body()
+    PipelineError failed = null
+    try {
+        pipelineParts.stages?.call()
+    } catch (PipelineError e) {
+        failed = e
+    }
+    outcome = failed ? 'failure' : 'success'
+    pipelineParts.post?.call()
+    if (failed) {
+        throw failed
+    }
+})
 
 Map config = (spec.config ?: [:]) as Map
 Object result = null
 String failure = null
 try {
-    if (spec.step == 'withEcrLogin') {
+    if (spec.jenkinsfile) {
+        result = shell.evaluate(new File(spec.jenkinsfile as String))
+    } else if (spec.step == 'withEcrLogin') {
         Closure body = {
             binding.getVariable('sh').call([script: spec.body ?: 'true'])
             if (spec.bodyFails) {

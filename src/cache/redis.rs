@@ -1,0 +1,276 @@
+//! The fleet cache (`--cache redis://…`, `rediss://…`): one token per identity and registry for a
+//! whole fleet of runners, in Redis, Valkey or ElastiCache (TLS and AUTH from the URL), so that
+//! a runner whose own file cache is cold asks AWS only if no runner of the fleet has asked yet.
+//!
+//! Keys are the token keys' SHA-256 under a prefix; values are the entries sealed with the
+//! fleet's key ([`super::seal`]), bound to their key; each lives in Redis as long as the token
+//! has more than the margin of its life left, so whatever Redis returns is fresh. Redis is an
+//! optimisation, never a dependency: down, slow (each step waits at most [`TIMEOUT`]) or
+//! answering garbage, it costs one warning and the login goes on without it for the rest of
+//! the process. An entry that does not open (another key, altered) is a miss, and the fetched
+//! token replaces it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use ::redis::aio::MultiplexedConnection;
+use ::redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError};
+use tokio::sync::OnceCell;
+
+use super::seal::Sealer;
+use super::{Entry, Stored, TokenKey};
+
+/// The longest any step (connecting, with TLS and AUTH; one command) may take.
+pub const TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Every key ecr-login writes starts with this.
+pub const PREFIX: &str = "ecr-login:v1:";
+
+/// What `--cache` accepts, and the password in it (to register as a secret), if any.
+pub fn check_url(url: &str) -> Result<Option<String>, String> {
+    let parsed = ::redis::parse_redis_url(url)
+        .filter(|u| matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys"))
+        .ok_or_else(|| {
+            "it is not a Redis URL: redis://[[user]:password@]host[:port][/db], or rediss://… for TLS"
+                .to_string()
+        })?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("it names no host".into());
+    }
+    Client::open(url).map_err(|e| e.to_string())?;
+    Ok(parsed
+        .password()
+        .map(|p| percent_decode(p).unwrap_or_else(|| p.to_string())))
+}
+
+/// `url` with its password, if any, shown as `***`: for messages.
+pub fn shown(url: &str) -> String {
+    match ::redis::parse_redis_url(url) {
+        Some(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Some(u) => u.to_string(),
+        None => "the --cache URL".into(),
+    }
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The fleet cache behind one URL. Nothing touches the network until the first lookup.
+pub struct RedisCache {
+    client: Client,
+    shown: String,
+    sealer: Sealer,
+    margin: Duration,
+    connection: OnceCell<Option<MultiplexedConnection>>,
+    /// Set after a failure: the rest of the process goes without.
+    off: AtomicBool,
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("url", &self.shown)
+            .field("margin", &self.margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCache {
+    /// The cache at `url` (checked by [`check_url`]), sealing with `sealer`.
+    pub fn new(url: &str, sealer: Sealer, margin: Duration) -> Result<RedisCache, String> {
+        Ok(RedisCache {
+            client: Client::open(url).map_err(|e| e.to_string())?,
+            shown: shown(url),
+            sealer,
+            margin,
+            connection: OnceCell::new(),
+            off: AtomicBool::new(false),
+        })
+    }
+
+    /// The Redis key of `key`'s token.
+    pub fn name(key: &TokenKey) -> String {
+        format!("{PREFIX}{}", key.digest())
+    }
+
+    /// The fleet's entry for `key`, if it has one that opens with our key. Never fails: any
+    /// trouble is a warning and a miss.
+    pub async fn get(&self, key: &TokenKey) -> Option<Entry> {
+        let mut conn = self.connection().await?;
+        let name = Self::name(key);
+        let mut get = ::redis::cmd("GET");
+        get.arg(&name);
+        let sealed: Option<Vec<u8>> = self
+            .step(
+                "GET",
+                tokio::time::timeout(TIMEOUT, get.query_async(&mut conn)),
+            )
+            .await?;
+        let sealed = sealed?;
+        let entry = self
+            .sealer
+            .open(&sealed, key.as_str().as_bytes())
+            .and_then(|plain| serde_json::from_slice::<Stored>(&plain).ok())
+            .and_then(|s| s.into_entry(Some(key)));
+        match entry {
+            Some(e) if e.expires_at > SystemTime::now() => {
+                tracing::debug!("fleet cache: {} found at {name}", e.registry);
+                Some(e)
+            }
+            Some(_) => None,
+            None => {
+                tracing::warn!(
+                    "the fleet cache's entry {name} does not open with this ECR_LOGIN_CACHE_KEY (sealed with another key, or altered): treated as a miss, it will be replaced"
+                );
+                None
+            }
+        }
+    }
+
+    /// Shares `entry` with the fleet until it has only the margin of its life left. A failure
+    /// is a warning: the login itself succeeded.
+    pub async fn put(&self, key: &TokenKey, entry: &Entry) {
+        let ttl = entry
+            .expires_at
+            .duration_since(SystemTime::now())
+            .ok()
+            .and_then(|left| left.checked_sub(self.margin))
+            .filter(|ttl| ttl.as_millis() > 0);
+        let Some(ttl) = ttl else {
+            tracing::debug!(
+                "fleet cache: {} has less than the margin left, not shared",
+                entry.registry
+            );
+            return;
+        };
+        let Some(sealed) = serde_json::to_vec(&Stored::from_entry(key, entry))
+            .ok()
+            .and_then(|plain| self.sealer.seal(&plain, key.as_str().as_bytes()))
+        else {
+            tracing::warn!("fleet cache: cannot seal the entry for {}", entry.registry);
+            return;
+        };
+        let Some(mut conn) = self.connection().await else {
+            return;
+        };
+        let name = Self::name(key);
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        let mut set = ::redis::cmd("SET");
+        set.arg(&name).arg(sealed).arg("PX").arg(millis);
+        let done: Option<()> = self
+            .step(
+                "SET",
+                tokio::time::timeout(TIMEOUT, set.query_async(&mut conn)),
+            )
+            .await;
+        if done.is_some() {
+            tracing::debug!(
+                "fleet cache: {} shared at {name} for {} s",
+                entry.registry,
+                ttl.as_secs()
+            );
+        }
+    }
+
+    /// The connection, made on first use (at most [`TIMEOUT`], TLS and AUTH included).
+    async fn connection(&self) -> Option<MultiplexedConnection> {
+        if self.off.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.connection
+            .get_or_init(|| async {
+                install_crypto_provider();
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(TIMEOUT))
+                    .set_response_timeout(Some(TIMEOUT));
+                self.step(
+                    "connect",
+                    tokio::time::timeout(
+                        TIMEOUT,
+                        self.client
+                            .get_multiplexed_async_connection_with_config(&config),
+                    ),
+                )
+                .await
+            })
+            .await
+            .clone()
+            .filter(|_| !self.off.load(Ordering::Relaxed))
+    }
+
+    /// The outcome of one step; a failure is a warning, and, unless it is a refusal that
+    /// concerns this key only, the end of the fleet cache for this process.
+    async fn step<T>(
+        &self,
+        what: &str,
+        step: impl std::future::Future<
+            Output = Result<Result<T, RedisError>, tokio::time::error::Elapsed>,
+        >,
+    ) -> Option<T> {
+        let problem = match step.await {
+            Ok(Ok(value)) => return Some(value),
+            Ok(Err(e)) if matches!(e.kind(), ErrorKind::Server(_)) && what != "connect" => {
+                tracing::warn!("the fleet cache at {} refused {what}: {e}", self.shown);
+                return None;
+            }
+            Ok(Err(e)) if !e.is_timeout() => e.to_string(),
+            Ok(Err(_)) | Err(_) => format!("no answer within {} ms", TIMEOUT.as_millis()),
+        };
+        if !self.off.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "the fleet cache at {} failed ({what}: {problem}): going on without it",
+                self.shown
+            );
+        }
+        None
+    }
+}
+
+/// rustls needs one process-wide crypto provider for `rediss://`: aws-lc-rs, the one the AWS
+/// SDK's TLS uses. Installing it twice is harmless (the second is refused).
+fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(check_url("redis://127.0.0.1:6379"), Ok(None));
+        assert_eq!(
+            check_url("rediss://default:s%40cret-pw@cache.example.com:6380/0"),
+            Ok(Some("s@cret-pw".into()))
+        );
+        assert_eq!(
+            check_url("redis://:only-a-password@10.0.0.1"),
+            Ok(Some("only-a-password".into()))
+        );
+        assert!(check_url("http://cache.example.com").is_err());
+        assert!(check_url("unix:///run/redis.sock").is_err());
+        assert!(check_url("cache.example.com:6379").is_err());
+        assert_eq!(
+            shown("rediss://default:s%40cret-pw@cache.example.com:6380/0"),
+            "rediss://default:***@cache.example.com:6380/0"
+        );
+        assert_eq!(shown("redis://10.0.0.1:6379"), "redis://10.0.0.1:6379");
+    }
+}

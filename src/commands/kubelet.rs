@@ -1,0 +1,601 @@
+//! `ecr-login kubelet-credential-provider`: the kubelet's image credential provider exec plugin
+//! (`credentialprovider.kubelet.k8s.io/v1`), a drop-in for cloud-provider-aws's
+//! `ecr-credential-provider`.
+//!
+//! The kubelet writes one `CredentialProviderRequest` on stdin (the image; in service account
+//! token mode also the pod's service account token and annotations) and decodes stdout strictly
+//! as one `CredentialProviderResponse` in the same apiVersion: an unknown field rejects the
+//! whole answer. So stdout carries that document only (the printer's protocol mode), and every
+//! failure is an error on stderr with a non-zero exit, after which the kubelet pulls without
+//! credentials. The kubelet kills a plugin after one minute: every AWS call runs inside
+//! `--deadline` (45 s by default, at most 55 s).
+//!
+//! Identity: a service account token in the request is exchanged (AssumeRoleWithWebIdentity)
+//! for the role its service account names (annotation `eks.amazonaws.com/ecr-role-arn`, else
+//! `AWS_ECR_ROLE_ARN`); without a token, the node's identity, found as `login` finds one.
+//! Tokens go through the token cache like `login`'s, keyed by that identity and the registry.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{
+    self,
+    ecr::RegistryToken,
+    regions,
+    registry::{self, Registry},
+};
+use crate::cache::{Cache, Entry, Lookup, TokenKey};
+use crate::config::KubeletConfig;
+use crate::error::{AwsError, Error, UsageError};
+use crate::id_token::IdToken;
+use crate::identity::{self, Plan};
+use crate::output::Printer;
+use crate::platform::{self, Platform};
+
+/// The protocol version of Kubernetes 1.26 and later.
+pub const API_VERSION: &str = "credentialprovider.kubelet.k8s.io/v1";
+
+/// The versions answered, each in its own apiVersion: v1, and the alpha and beta versions of
+/// the same shape that kubelets 1.20 to 1.25 speak.
+const API_VERSIONS: &[&str] = &[
+    API_VERSION,
+    "credentialprovider.kubelet.k8s.io/v1beta1",
+    "credentialprovider.kubelet.k8s.io/v1alpha1",
+];
+
+const REQUEST_KIND: &str = "CredentialProviderRequest";
+const RESPONSE_KIND: &str = "CredentialProviderResponse";
+
+/// The service account annotation naming the role to pull as (EKS's name for it).
+pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/ecr-role-arn";
+
+/// A request is a few hundred bytes (a service account token included); read no more than this.
+const MAX_REQUEST: u64 = 1 << 20;
+
+/// The kubelet's request, as it is on the wire. Not `Debug`: it holds the token.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRequest {
+    api_version: Option<String>,
+    kind: Option<String>,
+    image: Option<String>,
+    service_account_token: Option<String>,
+    service_account_annotations: Option<BTreeMap<String, String>>,
+}
+
+/// A request, checked.
+#[derive(Debug)]
+pub struct Request {
+    /// The apiVersion to answer in (the request's).
+    pub api_version: String,
+    pub image: String,
+    /// The pod's service account token (registered as a secret as soon as it is read).
+    pub token: Option<IdToken>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The answer, field for field the kubelet's `CredentialProviderResponse`. Not `Debug`: it
+/// holds the password.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    pub api_version: String,
+    pub kind: &'static str,
+    /// `Registry`: the credentials hold for every image of the registry host.
+    pub cache_key_type: &'static str,
+    /// A Go duration (`10h59m58s`): how long the kubelet may keep the credentials. Absent
+    /// when ECR gave no expiry: the provider's `defaultCacheDuration` applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_duration: Option<String>,
+    /// Registry host -> credentials.
+    pub auth: BTreeMap<String, AuthConfig>,
+}
+
+/// One registry's credentials.
+#[derive(Serialize)]
+pub struct AuthConfig {
+    pub username: String,
+    pub password: String,
+}
+
+/// Reads the request, gets the registry's token, prints the response.
+pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
+    let start = Instant::now();
+    let request = parse_request(&read_stdin()?)?;
+    let registry = registry_of(&request.image)?;
+    tracing::info!(
+        "the kubelet asks for {} (image {})",
+        registry.host(),
+        request.image
+    );
+    let (plan, platform) = identity_for(cfg, &request)?;
+    platform.install_masking(*printer);
+
+    // The fleet (Redis) cache too, when configured: a node's kubelet shares tokens with others.
+    let cache = match &cfg.cache {
+        Some(settings) => Cache::open(settings)?,
+        None => None,
+    };
+    let key = cache
+        .as_ref()
+        .and(plan.cache_key())
+        .map(|identity| TokenKey::new(&identity, &registry));
+    let cached = match (&cache, &key) {
+        (Some(c), Some(k)) => c.get(k).await,
+        _ => Lookup::Miss,
+    };
+
+    let token = if let Lookup::Fresh(entry) = &cached {
+        tracing::info!("the token came from the cache: no AWS call");
+        from_entry(entry, &registry)
+    } else {
+        let budget = cfg.deadline.saturating_sub(start.elapsed());
+        let fetched = match tokio::time::timeout(budget, fetch(&plan, platform, &registry)).await {
+            Ok(result) => result,
+            Err(_) => Err(deadline_error(cfg.deadline, &registry)),
+        };
+        match (fetched, cached) {
+            (Ok((token, identity)), _) => {
+                if let (Some(c), Some(k), Some(expires_at)) = (&cache, &key, token.expires_at) {
+                    c.put(
+                        k,
+                        &Entry {
+                            registry: token.host.clone(),
+                            username: token.username.clone(),
+                            password: token.password.clone(),
+                            expires_at,
+                            identity,
+                        },
+                    )
+                    .await;
+                }
+                token
+            }
+            (Err(e), Lookup::Stale(entry)) => {
+                printer.warn(&format!(
+                    "refreshing the cached token for {} failed ({e}); the cached one is still valid and is used",
+                    registry.host()
+                ));
+                from_entry(&entry, &registry)
+            }
+            (Err(e), _) => return Err(e),
+        }
+    };
+
+    printer.protocol(&response(
+        &request.api_version,
+        &registry,
+        &token,
+        cfg.margin,
+        SystemTime::now(),
+    ));
+    Ok(())
+}
+
+/// Standard input, which the kubelet writes the request to and closes.
+fn read_stdin() -> Result<String, UsageError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(UsageError::Other(format!(
+            "kubelet-credential-provider reads a {REQUEST_KIND} (JSON) on standard input, as the kubelet sends it; to try it by hand, pipe one in: echo '{{\"apiVersion\":\"{API_VERSION}\",\"kind\":\"{REQUEST_KIND}\",\"image\":\"<account>.dkr.ecr.<region>.amazonaws.com/<repo>\"}}' | ecr-login kubelet-credential-provider"
+        )));
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .take(MAX_REQUEST)
+        .read_to_string(&mut text)
+        .map_err(|e| {
+            UsageError::Other(format!(
+                "cannot read the {REQUEST_KIND} on standard input: {e}"
+            ))
+        })?;
+    Ok(text)
+}
+
+/// Checks the kubelet's request: JSON, a version answered here, the request kind, an image.
+/// Fields this version does not know are ignored (a newer kubelet may send more).
+pub fn parse_request(text: &str) -> Result<Request, UsageError> {
+    let bad = |what: String| UsageError::Other(format!("the kubelet's request: {what}"));
+    let wire: WireRequest = serde_json::from_str(text).map_err(|e| {
+        bad(format!(
+            "standard input does not hold a {REQUEST_KIND} JSON object ({e})"
+        ))
+    })?;
+    // Registered as a secret before anything else can fail or log.
+    let token = wire
+        .service_account_token
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| IdToken::new(t, "the kubelet's service account token"));
+    let api_version = wire.api_version.unwrap_or_default();
+    if !API_VERSIONS.contains(&api_version.as_str()) {
+        return Err(bad(format!(
+            "apiVersion {api_version:?} is not one this plugin speaks ({}); set the provider's apiVersion in the kubelet's CredentialProviderConfig to {API_VERSION}",
+            API_VERSIONS.join(", ")
+        )));
+    }
+    let kind = wire.kind.unwrap_or_default();
+    if kind != REQUEST_KIND {
+        return Err(bad(format!("kind {kind:?} is not {REQUEST_KIND:?}")));
+    }
+    let image = wire.image.unwrap_or_default().trim().to_string();
+    if image.is_empty() {
+        return Err(bad("it names no image".into()));
+    }
+    Ok(Request {
+        api_version,
+        image,
+        token,
+        annotations: wire.service_account_annotations.unwrap_or_default(),
+    })
+}
+
+/// The ECR registry of an image reference (`host/repo:tag`, `host/repo@sha256:...`,
+/// `public.ecr.aws/...`); anything else is refused, so the kubelet pulls without credentials.
+pub fn registry_of(image: &str) -> Result<Registry, UsageError> {
+    let host = match image.split_once('/') {
+        // Docker's rule: the first part names a registry when it has a dot or a port.
+        Some((host, _)) if host.contains('.') || host.contains(':') || host == "localhost" => {
+            host
+        }
+        _ => {
+            return Err(UsageError::Registry {
+                input: image.to_string(),
+                reason: "the image names no registry host, so it is on Docker Hub; the provider's matchImages should not send it here".into(),
+            })
+        }
+    };
+    // The host came from the kubelet, already matched by matchImages: a region newer than
+    // this release must not fail a pull.
+    registry::parse(host, None, true).map_err(|e| match e {
+        UsageError::Registry { reason, .. } => UsageError::Registry {
+            input: image.to_string(),
+            reason,
+        },
+        other => other,
+    })
+}
+
+/// The plan (and its platform) that answers `request`: the node's, or the service account's
+/// role with the token from the request.
+fn identity_for<'a>(
+    cfg: &'a KubeletConfig,
+    request: &Request,
+) -> Result<(Cow<'a, Plan>, &'a dyn Platform), Error> {
+    let Some(token) = &request.token else {
+        return Ok((Cow::Borrowed(&cfg.identity), cfg.platform.as_ref()));
+    };
+    let role = service_account_role(&request.annotations, cfg.service_account_role.as_deref())?;
+    tracing::info!("service account token mode: assuming {role}");
+    let mut settings = cfg.settings.clone();
+    settings.roles = vec![role];
+    settings.role_chaining = false;
+    if settings.session_name.is_none() {
+        settings.session_name = session_name(token);
+    }
+    let plan = identity::plan(
+        &settings,
+        cfg.token_platform.as_ref(),
+        &cfg.env,
+        Some(token.clone()),
+    )?;
+    Ok((Cow::Owned(plan), cfg.token_platform.as_ref()))
+}
+
+/// The role a service account token is exchanged for: the service account's annotation, else
+/// `fallback` (`AWS_ECR_ROLE_ARN`). Neither is an error: the token was sent for a reason, and
+/// answering with the node's credentials instead would hide the mistake.
+pub fn service_account_role(
+    annotations: &BTreeMap<String, String>,
+    fallback: Option<&str>,
+) -> Result<String, UsageError> {
+    match annotations.get(ROLE_ANNOTATION).map(|a| a.trim()) {
+        Some(arn) if is_role_arn(arn) => Ok(arn.to_string()),
+        Some(arn) => Err(UsageError::Other(format!(
+            "the service account's {ROLE_ANNOTATION} annotation {arn:?} is not a role ARN (arn:aws:iam::123456789012:role/<name>)"
+        ))),
+        None => fallback.map(str::to_string).ok_or_else(|| {
+            UsageError::Other(format!(
+                "the kubelet sent a service account token, but the service account has no {ROLE_ANNOTATION} annotation and AWS_ECR_ROLE_ARN is not set: annotate the service account with the role to pull as (and list the key in the provider's tokenAttributes), or set AWS_ECR_ROLE_ARN in the provider's env"
+            ))
+        }),
+    }
+}
+
+/// `arn:<partition>:iam::<account>:role/<name>`.
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts[..], ["arn", partition, "iam", "", account, resource]
+        if regions::PARTITIONS.iter().any(|p| p.arn == partition)
+            && aws::is_account_id(account)
+            && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
+}
+
+/// `k8s-<namespace>-<service account>` from the token's `sub`
+/// (`system:serviceaccount:<namespace>:<name>`), so CloudTrail says who pulled.
+fn session_name(token: &IdToken) -> Option<String> {
+    let sub = token.claims().sub?;
+    let rest = sub.strip_prefix("system:serviceaccount:")?;
+    let (namespace, name) = rest.split_once(':')?;
+    Some(platform::sanitize_session_name(&format!(
+        "k8s-{namespace}-{name}"
+    )))
+}
+
+/// The identity's credentials, then the registry's token: the part that talks to AWS.
+async fn fetch(
+    plan: &Plan,
+    platform: &dyn Platform,
+    registry: &Registry,
+) -> Result<(RegistryToken, Option<String>), Error> {
+    let sts_region = match registry {
+        Registry::Private { region, .. } => region.as_str(),
+        Registry::Public { .. } => "us-east-1",
+    };
+    let sdk = aws::sdk_config(sts_region, plan.profile.as_deref()).await;
+    let who = identity::credentials(plan, platform, &sdk).await?;
+    if let Some(arn) = &who.arn {
+        tracing::info!("acting as {arn}");
+    }
+    let tokens = aws::ecr::tokens(
+        &sdk,
+        Some(&who.credentials),
+        std::slice::from_ref(registry),
+        None,
+        who.arn.as_deref(),
+    )
+    .await?;
+    let token = tokens
+        .into_iter()
+        .find(|t| t.host == registry.host())
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "ECR answered with no token for {}",
+                registry.host()
+            ))
+        })?;
+    Ok((token, who.arn))
+}
+
+fn from_entry(entry: &Entry, registry: &Registry) -> RegistryToken {
+    RegistryToken {
+        host: registry.host().to_string(),
+        region: match registry {
+            Registry::Private { region, .. } => Some(region.clone()),
+            Registry::Public { .. } => None,
+        },
+        username: entry.username.clone(),
+        password: entry.password.clone(),
+        expires_at: Some(entry.expires_at),
+    }
+}
+
+fn deadline_error(deadline: Duration, registry: &Registry) -> Error {
+    AwsError::Unreachable {
+        service: "AWS".into(),
+        operation: format!("credentials for {}", registry.host()),
+        reason: format!(
+            "no answer within the {} s deadline (--deadline): the kubelet kills a plugin after one minute, and now pulls without credentials",
+            deadline.as_secs()
+        ),
+    }
+    .into()
+}
+
+/// The answer for `token`: the kubelet may keep it for the token's remaining life less the
+/// cache margin (so it asks again when the cache would refresh).
+pub fn response(
+    api_version: &str,
+    registry: &Registry,
+    token: &RegistryToken,
+    margin: Duration,
+    now: SystemTime,
+) -> Response {
+    let cache_duration = token.expires_at.map(|expires| {
+        let left = expires.duration_since(now).unwrap_or_default();
+        go_duration(left.saturating_sub(margin))
+    });
+    let auth = BTreeMap::from([(
+        registry.host().to_string(),
+        AuthConfig {
+            username: token.username.clone(),
+            password: token.password.expose().to_string(),
+        },
+    )]);
+    Response {
+        api_version: api_version.to_string(),
+        kind: RESPONSE_KIND,
+        cache_key_type: "Registry",
+        cache_duration,
+        auth,
+    }
+}
+
+/// A whole number of seconds as Go's `time.Duration.String()` writes it: `0s`, `59s`,
+/// `1m0s`, `5h30m0s`.
+pub fn go_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    const HOST: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+
+    #[test]
+    fn go_durations() {
+        let d = |s| go_duration(Duration::from_secs(s));
+        assert_eq!(d(0), "0s");
+        assert_eq!(d(59), "59s");
+        assert_eq!(d(60), "1m0s");
+        assert_eq!(d(3600), "1h0m0s");
+        assert_eq!(d(5 * 3600 + 30 * 60), "5h30m0s");
+        assert_eq!(d(11 * 3600 - 2), "10h59m58s");
+    }
+
+    #[test]
+    fn images_name_their_registry() {
+        for (image, host) in [
+            (format!("{HOST}/team/app:v1"), HOST),
+            (format!("{HOST}/app@sha256:{}", "a".repeat(64)), HOST),
+            ("public.ecr.aws/nginx/nginx:latest".into(), "public.ecr.aws"),
+            (
+                "ecr-public.aws.com/nginx/nginx".into(),
+                "ecr-public.aws.com",
+            ),
+            (
+                "123456789012.dkr-ecr.us-east-1.on.aws/app".into(),
+                "123456789012.dkr-ecr.us-east-1.on.aws",
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app".into(),
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+            ),
+        ] {
+            assert_eq!(registry_of(&image).unwrap().host(), host, "{image}");
+        }
+    }
+
+    #[test]
+    fn other_images_are_refused() {
+        for image in [
+            "nginx:latest",
+            "library/nginx",
+            "123456789012/app",
+            "docker.io/library/nginx",
+            "ghcr.io/o/r:1",
+            "localhost:5000/app",
+            HOST,
+        ] {
+            let e = registry_of(image).unwrap_err().to_string();
+            assert!(e.contains(image), "{image}: {e}");
+        }
+    }
+
+    fn request(extra: &str) -> String {
+        format!(
+            r#"{{"apiVersion":"{API_VERSION}","kind":"CredentialProviderRequest","image":"{HOST}/app"{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn requests_are_checked() {
+        let r = parse_request(&request("")).unwrap();
+        assert_eq!(r.api_version, API_VERSION);
+        assert!(r.token.is_none());
+        let r = parse_request(&request(
+            r#","serviceAccountToken":"header.payload.sig","serviceAccountAnnotations":{"a":"b"},"future":1"#,
+        ))
+        .unwrap();
+        assert_eq!(r.token.unwrap().jwt.expose(), "header.payload.sig");
+        assert_eq!(r.annotations["a"], "b");
+        let beta = request("").replace("/v1\"", "/v1beta1\"");
+        assert!(parse_request(&beta)
+            .unwrap()
+            .api_version
+            .ends_with("v1beta1"));
+
+        let wrong = request("").replace("/v1\"", "/v2\"");
+        let e = parse_request(&wrong).unwrap_err().to_string();
+        assert!(
+            e.contains("apiVersion \"credentialprovider.kubelet.k8s.io/v2\""),
+            "{e}"
+        );
+        let e = parse_request(&request("").replace("Request\"", "Response\""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kind"), "{e}");
+        assert!(parse_request("not json").is_err());
+        assert!(parse_request(&request("").replace(&format!("{HOST}/app"), " ")).is_err());
+    }
+
+    #[test]
+    fn the_annotation_wins_over_the_fallback_role() {
+        let role = "arn:aws:iam::123456789012:role/pull";
+        let fallback_role = "arn:aws:iam::123456789012:role/fallback";
+        let fallback = Some(fallback_role);
+        let annotated = BTreeMap::from([(ROLE_ANNOTATION.to_string(), role.to_string())]);
+        assert_eq!(service_account_role(&annotated, fallback).unwrap(), role);
+        assert_eq!(
+            service_account_role(&BTreeMap::new(), fallback).unwrap(),
+            fallback_role
+        );
+        assert!(service_account_role(&BTreeMap::new(), None)
+            .unwrap_err()
+            .to_string()
+            .contains("AWS_ECR_ROLE_ARN"));
+        let bad = BTreeMap::from([(ROLE_ANNOTATION.to_string(), "pull".to_string())]);
+        assert!(service_account_role(&bad, fallback).is_err());
+    }
+
+    #[test]
+    fn the_response_has_the_kubelets_fields_only() {
+        let now = SystemTime::now();
+        let token = RegistryToken {
+            host: HOST.into(),
+            region: Some("eu-west-1".into()),
+            username: "AWS".into(),
+            password: Secret::new("kubelet-unit-password"),
+            expires_at: Some(now + Duration::from_secs(12 * 3600)),
+        };
+        let registry = registry_of(&format!("{HOST}/app")).unwrap();
+        let value = serde_json::to_value(response(
+            API_VERSION,
+            &registry,
+            &token,
+            Duration::from_secs(3600),
+            now,
+        ))
+        .unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "apiVersion": API_VERSION,
+                "kind": "CredentialProviderResponse",
+                "cacheKeyType": "Registry",
+                "cacheDuration": "11h0m0s",
+                "auth": {HOST: {"username": "AWS", "password": "kubelet-unit-password"}},
+            })
+        );
+        // A token inside the margin: the kubelet must not keep it.
+        let stale = RegistryToken {
+            expires_at: Some(now + Duration::from_secs(600)),
+            ..token
+        };
+        let r = response(
+            API_VERSION,
+            &registry,
+            &stale,
+            Duration::from_secs(3600),
+            now,
+        );
+        assert_eq!(r.cache_duration.as_deref(), Some("0s"));
+    }
+
+    #[test]
+    fn the_session_name_says_which_service_account() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let jwt = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"sub":"system:serviceaccount:team-a:puller"}"#)
+        );
+        let token = IdToken::new(jwt, "test");
+        assert_eq!(session_name(&token).as_deref(), Some("k8s-team-a-puller"));
+    }
+}

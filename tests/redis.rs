@@ -1,0 +1,573 @@
+//! The fleet cache (issue 9, `--cache redis://…`): a real `redis-server` (Debian's) started by
+//! each test on 127.0.0.1, and runners that are separate sandboxes (their own cache dirs,
+//! Docker configs and AWS proxies) sharing it. A token one runner fetched costs the others no
+//! AWS call; Redis holds only ciphertext; a wrong key is a miss and is overwritten; TLS and
+//! AUTH come from the URL; a Redis that is stopped, frozen or not Redis at all costs a warning
+//! and never the login.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+const H1: &str = "111111111111.dkr.ecr.us-east-1.amazonaws.com";
+const TOKEN: &str = "111111111111-auth-token";
+/// Two fleet keys, as `openssl rand -base64 32` prints them.
+const KEY: &str = "q83vEjRWeJq8/ur/ABEiM0RVZneImaq7zN3u/wARIjM=";
+const OTHER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const PASSWORD: &str = "redis-auth-pw-8c1d";
+
+/// A `redis-server` of our own, with a password, and TLS when asked.
+struct Redis {
+    _server: Server,
+    port: u16,
+    /// The CA to trust, with TLS.
+    ca: Option<PathBuf>,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        Redis::launch(false)
+    }
+
+    fn start_tls() -> Redis {
+        Redis::launch(true)
+    }
+
+    fn launch(tls: bool) -> Redis {
+        let bin = require_tool("redis-server", "redis-server");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let port_s = port.to_string();
+        let d = dir.path().to_str().unwrap().to_string();
+        let mut args: Vec<String> = [
+            bin.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            &d,
+            "--requirepass",
+            PASSWORD,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if tls {
+            make_certs(dir.path(), &["localhost"]);
+            for (flag, file) in [
+                ("--tls-cert-file", "server.crt"),
+                ("--tls-key-file", "server.key"),
+                ("--tls-ca-cert-file", "ca.crt"),
+            ] {
+                args.push(flag.into());
+                args.push(format!("{d}/{file}"));
+            }
+            args.extend(
+                [
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port_s,
+                    "--tls-auth-clients",
+                    "no",
+                ]
+                .map(String::from),
+            );
+        } else {
+            args.extend(["--port", &port_s].map(String::from));
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = spawn_server(&argv);
+        wait_for_port(&format!("127.0.0.1:{port}"));
+        let redis = Redis {
+            _server: server,
+            port,
+            ca: tls.then(|| dir.path().join("ca.crt")),
+            _dir: dir,
+        };
+        assert_eq!(redis.cli_text(&["PING"]), "PONG");
+        redis
+    }
+
+    fn url(&self) -> String {
+        let scheme = if self.ca.is_some() { "rediss" } else { "redis" };
+        format!("{scheme}://:{PASSWORD}@127.0.0.1:{}", self.port)
+    }
+
+    /// `redis-cli` against this server; its raw stdout.
+    fn cli(&self, args: &[&str]) -> Vec<u8> {
+        let cli = require_tool("redis-cli", "redis-tools");
+        let mut cmd = Command::new(cli);
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "--no-auth-warning",
+        ])
+        .env("REDISCLI_AUTH", PASSWORD);
+        if let Some(ca) = &self.ca {
+            cmd.arg("--tls").arg("--cacert").arg(ca);
+        }
+        let out = cmd.args(args).stderr(Stdio::inherit()).output().unwrap();
+        assert!(out.status.success(), "redis-cli {args:?} failed");
+        out.stdout
+    }
+
+    fn cli_text(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cli(args)).trim().to_string()
+    }
+
+    /// Every key in the server.
+    fn keys(&self) -> Vec<String> {
+        let text = self.cli_text(&["--scan"]);
+        text.lines().map(str::to_string).collect()
+    }
+
+    /// The server's own process id (a child of the watchdog we started).
+    fn pid(&self) -> String {
+        let info = self.cli_text(&["INFO", "server"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("process_id:"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+}
+
+fn signal(pid: &str, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, pid])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// Resumes a frozen server when the test ends however it ends, so that its watchdog can stop it.
+struct Frozen(String);
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-CONT", &self.0]).status();
+    }
+}
+
+/// One runner of the fleet: its own machine (sandbox, job temp dir, AWS proxy).
+struct Runner {
+    sb: Sandbox,
+    proxy: Proxy,
+}
+
+impl Runner {
+    fn new() -> Runner {
+        Runner {
+            sb: Sandbox::new(),
+            proxy: Proxy::start(),
+        }
+    }
+
+    fn runner_temp(&self) -> PathBuf {
+        let t = self.sb.path().join("runner-temp");
+        std::fs::create_dir_all(&t).unwrap();
+        t
+    }
+
+    /// A GitHub job of test-owner/test-repo on main, logging in to H1 with the fleet cache at
+    /// `url`, sealed with `key`.
+    fn login(&self, url: &str, key: &str) -> Cmd {
+        self.sb
+            .github(&self.proxy, &shared_issuer_url())
+            .env("GITHUB_REF", "refs/heads/main")
+            .env("RUNNER_TEMP", self.runner_temp().to_str().unwrap())
+            .env("ECR_LOGIN_CACHE", url)
+            .env("ECR_LOGIN_CACHE_KEY", key)
+            .args(&["--registries", "111111111111"])
+    }
+
+    fn aws_calls(&self) -> usize {
+        self.proxy.calls().len()
+    }
+
+    /// The entries of this runner's own file cache.
+    fn file_entries(&self) -> usize {
+        let dir = self.runner_temp().join("ecr-login-cache");
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "json")
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+fn logged_in(r: &Runner) {
+    assert_eq!(r.sb.auth(H1), format!("AWS:{TOKEN}"));
+}
+
+#[test]
+fn two_runners_share_a_token_and_the_second_makes_no_aws_call() {
+    let redis = Redis::start();
+    let (a, b) = (Runner::new(), Runner::new());
+
+    a.login(&redis.url(), KEY).run().assert_ok();
+    logged_in(&a);
+    assert_eq!(a.proxy.count("sts", None), 1);
+    assert_eq!(a.proxy.count("ecr", None), 1);
+    assert_eq!(redis.keys().len(), 1, "{:?}", redis.keys());
+
+    // Another machine, its file cache empty: the token comes from Redis, AWS is not asked.
+    let run = b.login(&redis.url(), KEY).arg("-vv").run();
+    run.assert_ok();
+    logged_in(&b);
+    assert_eq!(b.aws_calls(), 0, "{:?}", b.proxy.calls());
+    assert!(
+        run.stderr.contains("from the fleet cache"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+    // ... and the hit filled its file cache: with Redis gone, still no call and no warning
+    // (a file hit does not even try Redis).
+    assert_eq!(b.file_entries(), 1);
+    std::fs::remove_file(b.sb.config_path()).unwrap();
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    let run = b.login(&dead, KEY).run();
+    run.assert_ok();
+    logged_in(&b);
+    assert_eq!(b.aws_calls(), 0);
+    assert!(!run.stderr.contains("fleet cache"), "{}", run.stderr);
+
+    // A runner with no file cache at all (no RUNNER_TEMP): Redis alone serves it.
+    let c = Runner::new();
+    c.login(&redis.url(), KEY)
+        .env_remove("RUNNER_TEMP")
+        .run()
+        .assert_ok();
+    logged_in(&c);
+    assert_eq!(c.aws_calls(), 0, "{:?}", c.proxy.calls());
+
+    // Another identity (another branch: another `sub`) is never served the shared token.
+    let d = Runner::new();
+    d.login(&redis.url(), KEY)
+        .env("GITHUB_REF", "refs/heads/other")
+        .run()
+        .assert_ok();
+    assert_eq!(d.proxy.count("sts", None), 1);
+    assert_eq!(redis.keys().len(), 2);
+}
+
+#[test]
+fn redis_holds_only_ciphertext_until_the_margin() {
+    let redis = Redis::start();
+    let a = Runner::new();
+    a.login(&redis.url(), KEY).run().assert_ok();
+    let keys = redis.keys();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    // The name: a prefix and a SHA-256, nothing about the identity or the registry.
+    let digest = key.strip_prefix("ecr-login:v1:").unwrap();
+    assert!(
+        digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
+        "{key}"
+    );
+    let value = redis.cli(&["--raw", "GET", key]);
+    assert!(value.len() > 60, "{value:?}");
+    let text = String::from_utf8_lossy(&value);
+    for plain in [
+        TOKEN,
+        "\"AWS\"",
+        "111111111111",
+        "amazonaws",
+        "arn:aws",
+        "test-owner",
+        "expires_at",
+        "registry",
+        "password",
+    ] {
+        assert!(
+            !text.contains(plain),
+            "{plain:?} readable in Redis: {text:?}"
+        );
+    }
+    // It lives as long as the token has more than the margin (1 h) of its life left.
+    let ttl: u64 = redis.cli_text(&["PTTL", key]).parse().unwrap();
+    // moto's tokens last 12 h, as ECR's do.
+    let expected = Duration::from_secs(12 * 3600) - Duration::from_secs(3600);
+    assert!(
+        ttl <= expected.as_millis() as u64
+            && ttl > (expected - Duration::from_secs(600)).as_millis() as u64,
+        "PTTL {ttl} ms, expected about {} ms",
+        expected.as_millis()
+    );
+}
+
+#[test]
+fn a_wrong_key_reads_as_a_miss_and_the_entry_is_overwritten() {
+    let redis = Redis::start();
+    let (a, b, c, d) = (Runner::new(), Runner::new(), Runner::new(), Runner::new());
+    a.login(&redis.url(), KEY).run().assert_ok();
+    let sealed_by_a = redis.cli(&["GET", &redis.keys()[0]]);
+
+    // Sealed with another key: a miss (with a warning), AWS is asked, the login succeeds.
+    let run = b.login(&redis.url(), OTHER_KEY).run();
+    run.assert_ok();
+    logged_in(&b);
+    assert_eq!(b.proxy.count("ecr", None), 1);
+    assert!(
+        run.stderr
+            .contains("does not open with this ECR_LOGIN_CACHE_KEY"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(OTHER_KEY), "{}", run.stderr);
+    // ... and b's token replaced a's: the other key's runners now share it.
+    assert_eq!(redis.keys().len(), 1);
+    assert_ne!(redis.cli(&["GET", &redis.keys()[0]]), sealed_by_a);
+    c.login(&redis.url(), OTHER_KEY).run().assert_ok();
+    assert_eq!(c.aws_calls(), 0, "{:?}", c.proxy.calls());
+    // The first key no longer opens it.
+    d.login(&redis.url(), KEY).run().assert_ok();
+    assert_eq!(d.proxy.count("ecr", None), 1);
+}
+
+#[test]
+fn a_key_file_holds_the_key() {
+    let redis = Redis::start();
+    let (a, b) = (Runner::new(), Runner::new());
+    a.login(&redis.url(), KEY).run().assert_ok();
+    // As `openssl rand -base64 32 > key` writes it: with a newline.
+    let key_file = b.sb.path().join("fleet.key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    b.login(&redis.url(), KEY)
+        .env_remove("ECR_LOGIN_CACHE_KEY")
+        .env("ECR_LOGIN_CACHE_KEY_FILE", key_file.to_str().unwrap())
+        .run()
+        .assert_ok();
+    logged_in(&b);
+    assert_eq!(b.aws_calls(), 0, "{:?}", b.proxy.calls());
+}
+
+#[test]
+fn without_a_good_key_it_is_a_usage_error() {
+    let redis = Redis::start();
+    let r = Runner::new();
+    let login = || r.login(&redis.url(), KEY).env_remove("ECR_LOGIN_CACHE_KEY");
+    login().run().assert_fails(
+        2,
+        &[
+            "needs the key",
+            "ECR_LOGIN_CACHE_KEY",
+            "openssl rand -base64 32",
+        ],
+    );
+    let short = "AAECAwQFBgcICQoLDA0ODw=="; // 16 bytes
+    let run = login().env("ECR_LOGIN_CACHE_KEY", short).run();
+    run.assert_fails(2, &["ECR_LOGIN_CACHE_KEY", "16 bytes, not 32"]);
+    assert!(!run.stderr.contains(short), "{}", run.stderr);
+    login()
+        .env("ECR_LOGIN_CACHE_KEY", "this is not base64 at all!")
+        .run()
+        .assert_fails(2, &["not base64"]);
+    let bad_file = r.sb.path().join("bad.key");
+    std::fs::write(&bad_file, "hunter2-not-a-key\n").unwrap();
+    let run = login()
+        .env("ECR_LOGIN_CACHE_KEY_FILE", bad_file.to_str().unwrap())
+        .run();
+    run.assert_fails(2, &["bad.key", "not base64"]);
+    assert!(!run.stderr.contains("hunter2-not-a-key"), "{}", run.stderr);
+    login()
+        .env("ECR_LOGIN_CACHE_KEY_FILE", "/nonexistent/fleet.key")
+        .run()
+        .assert_fails(2, &["cannot read", "/nonexistent/fleet.key"]);
+    // Not a Redis URL; the password in it is not shown.
+    let run = r.login("http://:pw-in-url-123@127.0.0.1:1", KEY).run();
+    run.assert_fails(2, &["not a Redis URL"]);
+    assert!(!run.stderr.contains("pw-in-url-123"), "{}", run.stderr);
+    // None of these asked AWS, or wrote anything.
+    assert_eq!(r.aws_calls(), 0);
+    assert!(!r.sb.config_path().exists());
+    assert!(redis.keys().is_empty());
+}
+
+#[test]
+fn a_stopped_or_frozen_redis_costs_a_warning_never_the_login() {
+    let redis = Redis::start();
+    let a = Runner::new();
+    a.login(&redis.url(), KEY).run().assert_ok();
+    let pid = redis.pid();
+
+    // Frozen mid-run (SIGSTOP): it still accepts connections, and never answers.
+    signal(&pid, "-STOP");
+    let frozen = Frozen(pid.clone());
+    let b = Runner::new();
+    let start = Instant::now();
+    let run = b.login(&redis.url(), KEY).run();
+    let took = start.elapsed();
+    run.assert_ok();
+    logged_in(&b);
+    assert_eq!(b.proxy.count("ecr", None), 1);
+    assert!(
+        run.stderr.contains("fleet cache") && run.stderr.contains("going on without it"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("no answer within 200 ms"),
+        "{}",
+        run.stderr
+    );
+    // One warning: after the first failure, Redis is left alone (no second wait on the put).
+    assert_eq!(run.stderr.matches("going on without it").count(), 1);
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+    assert!(took < Duration::from_secs(5), "the login took {took:?}");
+
+    // Killed: connections are refused.
+    signal(&pid, "-KILL");
+    drop(frozen);
+    let c = Runner::new();
+    let run = c.login(&redis.url(), KEY).run();
+    run.assert_ok();
+    logged_in(&c);
+    assert_eq!(c.proxy.count("ecr", None), 1);
+    assert!(run.stderr.contains("going on without it"), "{}", run.stderr);
+    // The file cache still works without Redis: c's second login asks nobody.
+    let calls = c.aws_calls();
+    c.login(&redis.url(), KEY).run().assert_ok();
+    assert_eq!(c.aws_calls(), calls);
+}
+
+#[test]
+fn something_that_is_not_redis_costs_a_warning_never_the_login() {
+    // A server that answers every connection with an HTTP error page.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let _ = s.set_read_timeout(Some(Duration::from_millis(50)));
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let r = Runner::new();
+    let run = r.login(&format!("redis://127.0.0.1:{port}"), KEY).run();
+    run.assert_ok();
+    logged_in(&r);
+    assert_eq!(r.proxy.count("ecr", None), 1);
+    assert!(run.stderr.contains("going on without it"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("going on without it").count(), 1);
+}
+
+#[test]
+fn rediss_with_tls_and_auth_from_the_url() {
+    let redis = Redis::start_tls();
+    let ca = redis.ca.clone().unwrap();
+    let (a, b) = (Runner::new(), Runner::new());
+    let trusting = |r: &Runner| {
+        r.login(&redis.url(), KEY)
+            .env("SSL_CERT_FILE", ca.to_str().unwrap())
+    };
+    trusting(&a).run().assert_ok();
+    assert_eq!(redis.keys().len(), 1);
+    trusting(&b).run().assert_ok();
+    logged_in(&b);
+    assert_eq!(b.aws_calls(), 0, "{:?}", b.proxy.calls());
+
+    // A runner that does not trust the server's certificate: no Redis, still a login.
+    let c = Runner::new();
+    let run = c
+        .login(&redis.url(), KEY)
+        .env("SSL_CERT_FILE", empty_ca(c.sb.path()).to_str().unwrap())
+        .run();
+    run.assert_ok();
+    logged_in(&c);
+    assert_eq!(c.proxy.count("ecr", None), 1);
+    assert!(run.stderr.contains("going on without it"), "{}", run.stderr);
+
+    // A wrong password in the URL: the same.
+    let d = Runner::new();
+    let wrong = redis.url().replace(PASSWORD, "wrong-password-77");
+    let run = d
+        .login(&wrong, KEY)
+        .env("SSL_CERT_FILE", ca.to_str().unwrap())
+        .run();
+    run.assert_ok();
+    assert_eq!(d.proxy.count("ecr", None), 1);
+    assert!(run.stderr.contains("going on without it"), "{}", run.stderr);
+    assert!(!run.stderr.contains("wrong-password-77"), "{}", run.stderr);
+}
+
+/// A CA file holding another CA than the server's.
+fn empty_ca(dir: &Path) -> PathBuf {
+    let other = dir.join("other-ca");
+    std::fs::create_dir_all(&other).unwrap();
+    make_certs(&other, &["localhost"]);
+    other.join("ca.crt")
+}
+
+#[test]
+fn the_credential_helper_shares_through_redis_too() {
+    let redis = Redis::start();
+    let proxy = Proxy::start();
+    let (sa, sb) = (Sandbox::new(), Sandbox::new());
+    let helper = |s: &Sandbox, url: &str, proxy_url: &str| {
+        s.cmd()
+            .aws_keys()
+            .env("AWS_ENDPOINT_URL", proxy_url)
+            .env("XDG_CACHE_HOME", s.path().join("cache").to_str().unwrap())
+            .env("ECR_LOGIN_CACHE", url)
+            .env("ECR_LOGIN_CACHE_KEY", KEY)
+            .subcommand("credential-helper")
+            .arg("get")
+    };
+    let get = |cmd: Cmd| {
+        let mut c = cmd.command();
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(H1.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        (v["Secret"].as_str().unwrap().to_string(), stderr)
+    };
+    let (secret, _) = get(helper(&sa, &redis.url(), &proxy.url()));
+    assert_eq!(secret, TOKEN);
+    let calls = proxy.calls().len();
+    assert!(calls >= 1);
+    // Another machine: from Redis, with an AWS endpoint where nothing answers.
+    let offline = "http://127.0.0.1:9";
+    let (secret, _) = get(helper(&sb, &redis.url(), offline));
+    assert_eq!(secret, TOKEN);
+    // Then from its own files: Redis is not even tried (nothing listens at this URL, and
+    // nothing warns).
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    let (secret, stderr) = get(helper(&sb, &dead, offline));
+    assert_eq!(secret, TOKEN);
+    assert_eq!(stderr, "");
+    assert_eq!(proxy.calls().len(), calls);
+}
