@@ -474,6 +474,51 @@ fn every_page_is_tested_installs_alike_and_is_linked() {
     }
 }
 
+/// What the pages promise about the install: an archive that is not the one the installer at
+/// the tag pins stops it with `checksum mismatch: want … got …` and exit 9, and nothing is
+/// installed; the same snippet installs the release once the archive is intact again.
+#[test]
+fn the_install_snippet_refuses_a_tampered_archive() {
+    let text = page("github");
+    assert!(
+        text.contains("`checksum mismatch: want … got …` (exit code 9) and installs nothing"),
+        "the page no longer says what a tampered download does"
+    );
+    raw_github();
+    let sb = Sandbox::new();
+    let release = Release::default_version();
+    let target = host_linux_target();
+    let pristine = std::fs::read(release.asset(&target)).unwrap();
+    let got = release.tamper(&target);
+    let home = sb.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut env = BTreeMap::new();
+    set(&mut env, "PATH", sb.path_with_bin());
+    set(&mut env, "HOME", home.to_str().unwrap());
+    for (k, v) in release.page_install_env(&sb.path().join("ca-bundle.pem")) {
+        set(&mut env, &k, v);
+    }
+    let install = snippet(&text, "install");
+    let laptop = sb.path().join("laptop");
+    let run = run_in(&laptop, &env, "bash", &["-e", "-c", &install]);
+    let want = format!(
+        "checksum mismatch: want {} got {got}",
+        pages_release().pinned(&target)
+    );
+    run.assert_fails(9, &[want.as_str(), "nothing was installed"]);
+    assert!(
+        !home.join(".local/bin/ecr-login").exists(),
+        "a tampered archive was installed"
+    );
+
+    std::fs::write(release.asset(&target), pristine).unwrap();
+    run_in(&laptop, &env, "bash", &["-e", "-c", &install]).assert_ok();
+    assert_eq!(
+        sha256_file(&home.join(".local/bin/ecr-login")),
+        sha256_file(Path::new(BIN))
+    );
+}
+
 // --- GitHub Actions --------------------------------------------------------------------------
 
 /// `${{ steps.<id>.outputs.<name> }}` replaced from the steps' outputs; any other expression is

@@ -554,6 +554,21 @@ pub fn pages_release() -> &'static PagesRelease {
     })
 }
 
+impl PagesRelease {
+    /// The SHA-256 the pinned tree's installer pins for the archive of `target`.
+    pub fn pinned(&self, target: &str) -> String {
+        let installer = std::fs::read_to_string(self.tree.join("scripts/install.sh")).unwrap();
+        let asset = asset_name(target);
+        installer
+            .lines()
+            .find_map(|l| match l.split(' ').collect::<Vec<_>>()[..] {
+                [v, sum, a] if v == self.version && a == asset => Some(sum.to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("the pinned installer pins no {asset} of {}", self.version))
+    }
+}
+
 /// A stand-in for GitHub's raw file host, `https://raw.githubusercontent.com`, at the address
 /// tests/support/hosts gives that name: it serves the tag the pages name,
 /// `/ecr-login/ecr-login/v<version>/scripts/install.sh`, from [`pages_release`]'s tree, so that
