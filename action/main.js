@@ -14,7 +14,9 @@ function main() {
     ECR_LOGIN_VERSION: input("version") || process.env.ECR_LOGIN_VERSION || "",
   }, { capture: true });
   if (install.status !== 0) {
-    return install.status || 1;
+    // The installer's own code, 9: ecr-login could not be installed (its error is above).
+    console.log(`::error::ecr-login could not be installed (installer exit ${install.status}): see its error above`);
+    return install.status || 9;
   }
   const bin = install.stdout.trim().split("\n").pop();
   appendRunnerFile("GITHUB_STATE", "bin", bin);

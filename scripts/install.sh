@@ -1,8 +1,10 @@
 #!/bin/sh
-# Installs the ecr-login release binary for this OS and CPU, after checking its SHA-256
-# against the checksums pinned below (the release workflow adds each release's). One script
-# for every wrapper: the GitHub action runs it, the GitLab component, the CircleCI orb and the
-# Jenkins library embed it verbatim.
+# Installs the ecr-login release for this OS and CPU: downloads its archive (.tar.gz; .zip for
+# Windows), checks the archive's SHA-256 against the checksums pinned below, unpacks the binary
+# and caches it. One script for every wrapper: the GitHub action runs it, the GitLab component,
+# the CircleCI orb and the Jenkins library embed it verbatim. The release (scripts/release.sh
+# pin) pins each release's checksums here in the very commit it tags, so the installer at tag
+# vX.Y.Z, and every wrapper at that tag, installs X.Y.Z by default.
 #
 # Settings (environment):
 #   ECR_LOGIN_VERSION      release to install (default: the one this script pins)
@@ -13,23 +15,39 @@
 #                          yours and not writable by others (unless sticky, like /tmp)
 #   ECR_LOGIN_CHECKSUMS_FILE  extra "<version> <sha256> <asset>" lines (mirrors, tests)
 #   ECR_LOGIN_OS, ECR_LOGIN_ARCH  override what `uname` says
-# Prints the installed binary's path as the last line of stdout. Exit 0 on success.
+# Needs curl, sha256sum (or shasum), tar and gzip; for Windows, unzip (Git for Windows has it).
+# Prints the installed binary's path as the last line of stdout. Exit 0 on success, 9 when
+# ecr-login could not be installed (download, checksum, unpack, unsupported OS/CPU, install
+# directory), whatever failed: ecr-login's own exit codes are 0-8, so 9 always means this.
 set -eu
 
 DEFAULT_VERSION="0.1.0"
 DEFAULT_BASE_URL="https://github.com/ecr-login/ecr-login/releases/download"
 
-# Pinned checksums: "<version> <sha256> <asset>". The release workflow appends each release's.
+# Pinned checksums: "<version> <sha256> <asset>". scripts/release.sh pin adds each release's.
 pinned_checksums() {
   cat <<'PINNED'
 PINNED
 }
 
+# Every way out but success is exit 9, and the temporary directory goes with it.
+tmp=""
+finish() {
+  status=$?
+  if [ -n "$tmp" ]; then rm -rf "$tmp"; fi
+  if [ "$status" -ne 0 ]; then exit 9; fi
+}
+trap finish EXIT
+trap 'exit 9' HUP INT TERM
+
 say() { printf 'ecr-login install: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+die() { say "error: $*"; exit 9; }
 
 version="${ECR_LOGIN_VERSION:-$DEFAULT_VERSION}"
 version="${version#v}"
+case "$version" in
+  "" | *[!0-9A-Za-z.+-]*) die "ECR_LOGIN_VERSION must be a release version like $DEFAULT_VERSION, not $version" ;;
+esac
 base_url="${ECR_LOGIN_BASE_URL:-$DEFAULT_BASE_URL}"
 base_url="${base_url%/}"
 case "$base_url" in
@@ -46,7 +64,7 @@ case "$os" in
   *) os="unsupported:$os" ;;
 esac
 case "$arch" in
-  x86_64 | amd64 | X64) arch=x86_64 ;;
+  x86_64 | amd64 | AMD64 | X64) arch=x86_64 ;;
   aarch64 | arm64 | ARM64) arch=aarch64 ;;
   *) arch="unsupported:$arch" ;;
 esac
@@ -60,9 +78,14 @@ case "$os/$arch" in
     die "unsupported platform ${ECR_LOGIN_OS:-$(uname -s)}/${ECR_LOGIN_ARCH:-$(uname -m)}; releases exist for Linux x86_64/arm64, macOS x86_64/arm64 and Windows x86_64 (elsewhere: cargo build --release)"
     ;;
 esac
-exe=""
-[ "$os" = windows ] && exe=".exe"
-asset="ecr-login-$target$exe"
+# The archive holds one file, the binary, named as installed.
+if [ "$os" = windows ]; then
+  member="ecr-login.exe"
+  asset="ecr-login-$target.zip"
+else
+  member="ecr-login"
+  asset="ecr-login-$target.tar.gz"
+fi
 
 want=$(
   {
@@ -70,7 +93,7 @@ want=$(
     if [ -n "${ECR_LOGIN_CHECKSUMS_FILE:-}" ]; then cat "$ECR_LOGIN_CHECKSUMS_FILE"; fi
   } | awk -v v="$version" -v a="$asset" '$1 == v && $3 == a { print $2; exit }'
 )
-[ -n "$want" ] || die "no pinned checksum for ecr-login $version ($asset): this installer does not know that release; use a newer installer or pin ECR_LOGIN_VERSION to a release it knows"
+[ -n "$want" ] || die "no pinned checksum for ecr-login $version ($asset): this installer does not know that release; pin the wrapper to the release's tag (its installer pins it), or set ECR_LOGIN_VERSION to a release this one knows (default $DEFAULT_VERSION)"
 
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then
@@ -89,7 +112,10 @@ elif [ -n "${RUNNER_TOOL_CACHE:-}" ]; then
 else
   dir="${XDG_CACHE_HOME:-$HOME/.cache}/ecr-login/$version"
 fi
-bin="$dir/ecr-login$exe"
+bin="$dir/$member"
+# What was installed: "<archive sha256> <binary sha256>", so that a cached binary is reused only
+# when it came from the archive pinned now and is unchanged since.
+record="$dir/.ecr-login.verified"
 
 # The install directory must be ours and writable by nobody else (or sticky, like /tmp):
 # otherwise another user could swap the binary between its check and its run. `ls -ldn` is
@@ -114,34 +140,56 @@ private() { # PATH WHAT: fails unless PATH is owned by us and not writable by gr
 (umask 022 && mkdir -p "$dir") || die "cannot create the install directory $dir"
 private "$dir" "the install directory"
 
-# Cached and intact: nothing to download.
+# Cached, from the pinned archive and intact: nothing to download.
 if [ -f "$bin" ] && [ ! -L "$bin" ]; then
   private "$bin" "the cached binary"
-  if [ "$(sha256 "$bin")" = "$want" ]; then
-    say "using cached $bin"
-    printf '%s\n' "$bin"
-    exit 0
+  if [ -f "$record" ] && [ ! -L "$record" ]; then
+    private "$record" "the record of the cached binary"
+    cached_archive="" cached_binary=""
+    read -r cached_archive cached_binary <"$record" || true
+    if [ "$cached_archive" = "$want" ] && [ "$(sha256 "$bin")" = "$cached_binary" ]; then
+      say "using cached $bin"
+      printf '%s\n' "$bin"
+      exit 0
+    fi
   fi
 fi
 
 command -v curl >/dev/null 2>&1 || die "curl is not installed"
-# A new file of ours with an unpredictable name, next to the binary: the final rename is
-# atomic, and nothing planted in the directory beforehand (a symlink) is followed.
-tmp="$(mktemp "$dir/.ecr-login.XXXXXXXX")" || die "cannot create a temporary file in $dir"
-trap 'rm -f "$tmp"' EXIT
-trap 'exit 1' INT TERM
+# A new directory of ours with an unpredictable name, next to the binary: the final rename is
+# atomic, and nothing planted in the install directory beforehand (a symlink) is followed.
+tmp="$(mktemp -d "$dir/.ecr-login.XXXXXXXX")" || die "cannot create a temporary directory in $dir"
 url="$base_url/v$version/$asset"
 say "downloading $url"
 curl --proto '=https' --tlsv1.2 --fail --silent --show-error --location \
   --retry 5 --retry-delay 1 --retry-connrefused --connect-timeout 10 --max-time 300 \
-  --output "$tmp" "$url" || die "download of $url failed"
+  --output "$tmp/$asset" "$url" || die "download of $url failed"
 
-got="$(sha256 "$tmp")"
+got="$(sha256 "$tmp/$asset")"
 [ "$got" = "$want" ] || die "checksum mismatch: want $want got $got ($url); nothing was installed"
 
+# Only the verified archive is unpacked, and only its one member. `tar -o` keeps the files
+# ours (GNU tar, bsdtar and BusyBox alike) instead of the archive's owner when run as root.
+mkdir "$tmp/unpacked"
+case "$asset" in
+  *.zip)
+    command -v unzip >/dev/null 2>&1 ||
+      die "unzip is not installed: it unpacks the Windows release (Git for Windows has it)"
+    unzip -q "$tmp/$asset" "$member" -d "$tmp/unpacked" >&2 || die "cannot unpack $asset; nothing was installed"
+    ;;
+  *)
+    tar -xzof "$tmp/$asset" -C "$tmp/unpacked" "$member" >&2 || die "cannot unpack $asset; nothing was installed"
+    ;;
+esac
+unpacked="$tmp/unpacked/$member"
+if [ ! -f "$unpacked" ] || [ -L "$unpacked" ]; then
+  die "$asset holds no file $member; nothing was installed"
+fi
+chmod 0755 "$unpacked" || die "cannot make $member executable"
+printf '%s %s\n' "$want" "$(sha256 "$unpacked")" >"$tmp/verified" || die "cannot write to $tmp"
+
 # The verified file is the one that is moved into place: nobody else can write it meanwhile.
-chmod 0755 "$tmp"
-mv -f "$tmp" "$bin"
-trap - EXIT INT TERM
+mv -f "$unpacked" "$bin" || die "cannot move ecr-login into $dir"
+mv -f "$tmp/verified" "$record" || die "cannot write $record"
 say "installed ecr-login $version at $bin"
 printf '%s\n' "$bin"

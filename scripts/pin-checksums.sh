@@ -1,7 +1,10 @@
 #!/bin/sh
 # Pins a release's checksums in scripts/install.sh (the installer every wrapper uses) and makes
 # it the default version:  scripts/pin-checksums.sh VERSION path/to/SHA256SUMS
-# SHA256SUMS is in `sha256sum` format ("<sha256>  <asset>"); assets must be ecr-login-<target>.
+# SHA256SUMS is in `sha256sum` format ("<sha256>  <asset>"), as scripts/release.sh package
+# writes it; the assets are the archives ecr-login-<target>.tar.gz / .zip. A version that is
+# pinned already is refused: a release's assets never change. scripts/release.sh pin runs this,
+# then scripts/sync-installer.sh, and commits the result.
 set -eu
 
 [ "$#" -eq 2 ] || { echo "usage: $0 VERSION SHA256SUMS" >&2; exit 2; }
@@ -16,10 +19,15 @@ esac
 # (No {64} intervals: mawk, Debian's awk, does not know them.)
 lines="$(awk -v v="$version" '
   function sha(s) { return length(s) == 64 && s ~ /^[0-9a-f]+$/ }
-  NF == 2 && sha($1) && $2 ~ /^\*?ecr-login-/ { sub(/^\*/, "", $2); print v " " $1 " " $2; n++; next }
+  NF == 2 && sha($1) && $2 ~ /^\*?ecr-login-[0-9a-z_-]+\.(tar\.gz|zip)$/ { sub(/^\*/, "", $2); print v " " $1 " " $2; n++; next }
   { bad = 1 }
   END { if (bad || n == 0) exit 1 }
-' "$sums")" || { echo "error: $sums is not a sha256sum list of ecr-login-* assets" >&2; exit 1; }
+' "$sums")" || { echo "error: $sums is not a sha256sum list of ecr-login-<target>.tar.gz/.zip archives" >&2; exit 1; }
+
+if awk -v v="$version" '/<<.PINNED.$/ { p = 1; next } /^PINNED$/ { p = 0 } p && $1 == v { found = 1 } END { exit !found }' "$installer"; then
+  echo "error: ecr-login $version is pinned in $installer already: a release's checksums never change" >&2
+  exit 1
+fi
 
 tmp="$installer.tmp.$$"
 trap 'rm -f "$tmp"' EXIT

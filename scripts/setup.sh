@@ -3,8 +3,9 @@
 # it is all there already. Sourced by scripts/test.sh and scripts/demo.sh.
 #   - Debian packages: skopeo, podman, docker-registry, apache2-utils (htpasswd), openssl, musl-tools,
 #     file, iproute2 (ip), util-linux (unshare), shellcheck, nodejs/npm and a JRE (linters),
-#     gcc-mingw-w64-x86-64, amazon-ecr-credential-helper (the peer the tests and bench compare with),
-#     redis-server (and its redis-cli: the fleet cache's tests),
+#     gcc-mingw-w64-x86-64, zip and unzip (the release's Windows archive: scripts/release.sh
+#     makes it, scripts/install.sh unpacks it), amazon-ecr-credential-helper (the peer the tests
+#     and bench compare with), redis-server (and its redis-cli: the fleet cache's tests),
 #     and prometheus without its recommends (for promtool, which checks monitoring/ and the
 #     metrics file the binary writes)
 #   - the musl target, for the static release binary; the windows-gnu target and MinGW, to
@@ -38,7 +39,7 @@ need=()
 for pair in skopeo:skopeo podman:podman docker-registry:docker-registry htpasswd:apache2-utils \
   openssl:openssl musl-gcc:musl-tools file:file ip:iproute2 unshare:util-linux \
   shellcheck:shellcheck node:nodejs npm:npm java:default-jre-headless curl:curl \
-  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 \
+  x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 zip:zip unzip:unzip \
   docker-credential-ecr-login:amazon-ecr-credential-helper \
   redis-server:redis-server redis-cli:redis-tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")

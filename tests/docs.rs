@@ -2,11 +2,13 @@
 //! them, from nothing to a push. Each page has three fenced blocks after marker comments:
 //!
 //! - `<!-- snippet: install -->`: the laptop install, run with bash. Its installer download from
-//!   `https://raw.githubusercontent.com/...` reaches a local stand-in for GitHub's raw file host
-//!   (tests/support/hosts points the name at it) serving this repository's scripts/install.sh;
-//!   the installer then fetches the release from the local release site through its own
-//!   documented settings (ECR_LOGIN_BASE_URL, ECR_LOGIN_CHECKSUMS_FILE, and the CA in
-//!   CURL_CA_BUNDLE), as the release it installs by default.
+//!   `https://raw.githubusercontent.com/.../v<version>/scripts/install.sh` reaches a local
+//!   stand-in for GitHub's raw file host (tests/support/hosts points the name at it) serving the
+//!   installer as that tag holds it: this working tree's scripts/install.sh with the release's
+//!   checksums pinned by `scripts/release.sh pin`'s scripts, the binary under test being the
+//!   release (harness `pages_release`). The installer then downloads the release's archive from
+//!   the local release site (ECR_LOGIN_BASE_URL standing in for GitHub's release downloads, the
+//!   CA in CURL_CA_BUNDLE), checks it against its own pins (no checksum override) and unpacks it.
 //! - `<!-- snippet: policy -->`: the `ecr-login policy` and `aws iam`/`aws ecr` commands, run with
 //!   bash, the installed binary and a stand-in `aws` (tests/support/aws_cli_standin.py) that
 //!   checks and records what the AWS CLI would send. The test STS then evaluates exactly those
@@ -16,8 +18,8 @@
 //! - `<!-- snippet: ci -->`: the CI config, run the platform's way through the wrappers (the
 //!   action's main/post steps, the GitLab component included with the snippet's inputs, the
 //!   packed orb's commands, the Jenkins library under a Jenkinsfile stand-in, Buildkite's and
-//!   Bitbucket's command lines), with a token that carries the platform's claims for the page's
-//!   project. There is no Docker engine here: a `docker` stand-in
+//!   Bitbucket's command lines), each wrapper as the tag the page pins holds it (the pinned
+//!   tree), with a token that carries the platform's claims for the page's project. There is no Docker engine here: a `docker` stand-in
 //!   (tests/support/docker_standin.sh) turns `docker push` into `skopeo copy` with the
 //!   credentials in Docker's config.json, to the local registry for the page's account and
 //!   region, and the test reads the image back from it.
@@ -193,6 +195,12 @@ fn laptop(name: &str) -> Laptop {
         run.stdout
     );
     assert_eq!(release.requests(), 1, "{name}: one download of the release");
+    let archive = format!("/v{}/{}", release.version, asset_name(&host_linux_target()));
+    assert!(
+        run.stderr.contains(&archive),
+        "{name}: the installer did not download the release archive {archive}:\n{}",
+        run.stderr
+    );
 
     let calls: Vec<Value> = std::fs::read_to_string(&log)
         .unwrap_or_default()
@@ -466,6 +474,51 @@ fn every_page_is_tested_installs_alike_and_is_linked() {
     }
 }
 
+/// What the pages promise about the install: an archive that is not the one the installer at
+/// the tag pins stops it with `checksum mismatch: want … got …` and exit 9, and nothing is
+/// installed; the same snippet installs the release once the archive is intact again.
+#[test]
+fn the_install_snippet_refuses_a_tampered_archive() {
+    let text = page("github");
+    assert!(
+        text.contains("`checksum mismatch: want … got …` (exit code 9) and installs nothing"),
+        "the page no longer says what a tampered download does"
+    );
+    raw_github();
+    let sb = Sandbox::new();
+    let release = Release::default_version();
+    let target = host_linux_target();
+    let pristine = std::fs::read(release.asset(&target)).unwrap();
+    let got = release.tamper(&target);
+    let home = sb.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut env = BTreeMap::new();
+    set(&mut env, "PATH", sb.path_with_bin());
+    set(&mut env, "HOME", home.to_str().unwrap());
+    for (k, v) in release.page_install_env(&sb.path().join("ca-bundle.pem")) {
+        set(&mut env, &k, v);
+    }
+    let install = snippet(&text, "install");
+    let laptop = sb.path().join("laptop");
+    let run = run_in(&laptop, &env, "bash", &["-e", "-c", &install]);
+    let want = format!(
+        "checksum mismatch: want {} got {got}",
+        pages_release().pinned(&target)
+    );
+    run.assert_fails(9, &[want.as_str(), "nothing was installed"]);
+    assert!(
+        !home.join(".local/bin/ecr-login").exists(),
+        "a tampered archive was installed"
+    );
+
+    std::fs::write(release.asset(&target), pristine).unwrap();
+    run_in(&laptop, &env, "bash", &["-e", "-c", &install]).assert_ok();
+    assert_eq!(
+        sha256_file(&home.join(".local/bin/ecr-login")),
+        sha256_file(Path::new(BIN))
+    );
+}
+
 // --- GitHub Actions --------------------------------------------------------------------------
 
 /// `${{ steps.<id>.outputs.<name> }}` replaced from the steps' outputs; any other expression is
@@ -545,7 +598,8 @@ fn github_page_from_laptop_to_push() {
     set(&mut env, "GITHUB_ENV", ci.join("env").to_str().unwrap());
     set(&mut env, "GITHUB_STATE", ci.join("state").to_str().unwrap());
 
-    let action = yaml(&std::fs::read_to_string(repo_root().join("action.yml")).unwrap());
+    let tree = &pages_release().tree;
+    let action = yaml(&std::fs::read_to_string(tree.join("action.yml")).unwrap());
     let work = ci.join("work");
     let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut post_inputs = None;
@@ -573,7 +627,7 @@ fn github_page_from_laptop_to_push() {
             for (k, v) in &inputs {
                 set(&mut step_env, &format!("INPUT_{}", k.to_uppercase()), v);
             }
-            let main = repo_root().join("action/main.js");
+            let main = tree.join("action/main.js");
             run_in(&work, &step_env, "node", &[main.to_str().unwrap()]).assert_ok();
             let id = step["id"].as_str().expect("the action's step has no id");
             outputs.insert(id.to_string(), runner_file(&output));
@@ -611,7 +665,7 @@ fn github_page_from_laptop_to_push() {
     for (k, v) in runner_file(&ci.join("state")) {
         set(&mut post_env, &format!("STATE_{k}"), v);
     }
-    let post = repo_root().join("action/post.js");
+    let post = tree.join("action/post.js");
     run_in(&work, &post_env, "node", &[post.to_str().unwrap()]).assert_ok();
 
     let image = format!("{REGISTRY}/app:{COMMIT}");
@@ -681,8 +735,12 @@ fn gitlab_page_from_laptop_to_push() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    // The component at the version the page includes: the pinned tree's template.
+    let template =
+        std::fs::read_to_string(pages_release().tree.join("gitlab/templates/ecr-login.yml"))
+            .unwrap();
     let (hidden_name, hidden) =
-        crate::wrapper_gitlab::only_job(&crate::wrapper_gitlab::interpolate(&given));
+        crate::wrapper_gitlab::only_job(&crate::wrapper_gitlab::interpolate_in(&template, &given));
     let (name, job) = pipeline
         .as_object()
         .unwrap()
@@ -768,7 +826,7 @@ fn circleci_page_from_laptop_to_push() {
     let config = yaml(&snippet(&text, "ci"));
     assert!(str_of(&config["orbs"]["ecr-login"]).starts_with("ecr-login/ecr-login@"));
     let dir = tempfile::tempdir().unwrap();
-    let (_, orb) = crate::wrapper_orb::pack(dir.path());
+    let (_, orb) = crate::wrapper_orb::pack_from(&pages_release().tree.join("orb/src"), dir.path());
 
     let jobs = config["jobs"].as_object().unwrap();
     assert_eq!(jobs.len(), 1);
@@ -886,7 +944,7 @@ fn jenkins_build(
     std::fs::write(&file, rest).unwrap();
     let log = l.sb.path().join("build.log");
     let spec = json!({
-        "library": repo_root().join("jenkins"),
+        "library": pages_release().tree.join("jenkins"),
         "workspace": env["WORKSPACE"],
         "log": log,
         "env": env,

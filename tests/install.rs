@@ -1,9 +1,11 @@
-//! scripts/install.sh against a fake release site over HTTPS on 127.0.0.1: the right checksum
-//! installs a binary that runs; a tampered one is refused and nothing is installed; an unknown
-//! OS or CPU gets a clear error; a cached, intact binary is not downloaded again; plain HTTP is
-//! refused before any connection; the download goes to a private temp file (a symlink planted
-//! at a predictable name is not followed); an install directory that another user owns or can
-//! write is refused.
+//! scripts/install.sh against a release site over HTTPS on 127.0.0.1 (archives made by
+//! scripts/release.sh package): the right checksum installs a binary that runs, unpacked from a
+//! .tar.gz (a .zip for Windows); a tampered archive is refused and nothing is installed; an
+//! unknown OS or CPU gets a clear error; a cached, intact binary from the pinned archive is not
+//! downloaded again, a changed one or another version's is; plain HTTP is refused before any
+//! connection; the download goes to a private temp directory (a symlink planted at a
+//! predictable name is not followed); an install directory that another user owns or can write
+//! is refused. Every failure of the installer is exit 9, never one of ecr-login's own codes.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -99,22 +101,13 @@ fn arm64_picks_the_arm64_asset() {
 }
 
 #[test]
-fn tampered_binary_is_refused_and_nothing_is_installed() {
+fn tampered_archive_is_refused_and_nothing_is_installed() {
     let release = Release::start();
-    let asset = release.asset("x86_64-unknown-linux-musl");
-    let mut bytes = std::fs::read(&asset).unwrap();
-    let n = bytes.len();
-    bytes[n / 2] ^= 0xff;
-    std::fs::write(&asset, &bytes).unwrap();
-    let got = sha256_file(&asset);
+    let got = release.tamper("x86_64-unknown-linux-musl");
     let dir = tempfile::tempdir().unwrap();
-    let run = install(
-        &release,
-        dir.path(),
-        &[("ECR_LOGIN_OS", "Linux"), ("ECR_LOGIN_ARCH", "x86_64")],
-    );
+    let run = install(&release, dir.path(), LINUX_X86);
     run.assert_fails(
-        1,
+        9,
         &[
             "checksum mismatch: want ",
             &format!(" got {got}"),
@@ -127,6 +120,128 @@ fn tampered_binary_is_refused_and_nothing_is_installed() {
         .filter(|n| n != "home")
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The Windows release is a .zip holding ecr-login.exe, unpacked with unzip; the macOS ones are
+/// .tar.gz like Linux's. (The binaries for those are stand-ins: they are not built here.)
+#[test]
+fn windows_gets_the_zip_and_macos_the_tar_gz_of_its_cpu() {
+    let release = Release::start();
+    for (os, arch, target, file) in [
+        (
+            "Windows_NT",
+            "x86_64",
+            "x86_64-pc-windows-msvc",
+            "ecr-login.exe",
+        ),
+        (
+            "MINGW64_NT-10.0",
+            "x86_64",
+            "x86_64-pc-windows-msvc",
+            "ecr-login.exe",
+        ),
+        ("Darwin", "arm64", "aarch64-apple-darwin", "ecr-login"),
+        ("Darwin", "x86_64", "x86_64-apple-darwin", "ecr-login"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = install(
+            &release,
+            dir.path(),
+            &[("ECR_LOGIN_OS", os), ("ECR_LOGIN_ARCH", arch)],
+        );
+        run.assert_ok();
+        assert!(
+            run.stderr
+                .contains(&format!("/v{TEST_VERSION}/{}", asset_name(target))),
+            "{}",
+            run.stderr
+        );
+        let bin = dir.path().join(file);
+        assert_eq!(run.stdout.lines().last(), Some(bin.to_str().unwrap()));
+        assert_eq!(std::fs::read_to_string(&bin).unwrap(), stand_in(target));
+        let mode = std::fs::metadata(&bin).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "{file}: {mode:o}");
+        assert_eq!(
+            entries(dir.path()),
+            [".ecr-login.verified", file],
+            "only the binary and its record"
+        );
+    }
+}
+
+/// The archive's checksum is right but the binary is not in it (or is a link): nothing is
+/// installed, exit 9.
+#[test]
+fn an_archive_without_the_binary_installs_nothing() {
+    let release = Release::start();
+    let work = tempfile::tempdir().unwrap();
+    for (name, link, why) in [
+        ("ecr-login-renamed", false, "cannot unpack"),
+        ("ecr-login", true, "holds no file ecr-login"),
+    ] {
+        let stage = work.path().join(name);
+        std::fs::create_dir_all(&stage).unwrap();
+        if link {
+            std::os::unix::fs::symlink("/bin/sh", stage.join("ecr-login")).unwrap();
+        } else {
+            std::fs::write(stage.join(name), "#!/bin/sh\n").unwrap();
+        }
+        let asset = release.asset("x86_64-unknown-linux-musl");
+        let tar = Command::new("tar")
+            .arg("-czf")
+            .arg(&asset)
+            .arg("-C")
+            .arg(&stage)
+            .arg(if link { "ecr-login" } else { name })
+            .status()
+            .unwrap();
+        assert!(tar.success());
+        std::fs::write(
+            release.checksums(),
+            format!(
+                "{TEST_VERSION} {} ecr-login-x86_64-unknown-linux-musl.tar.gz\n",
+                sha256_file(&asset)
+            ),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        install(&release, dir.path(), LINUX_X86).assert_fails(9, &[why, "nothing was installed"]);
+        assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+    }
+}
+
+/// A cached binary is reused only when it came from the archive pinned now and is unchanged:
+/// a changed binary, or one from another release in the same directory, is replaced.
+#[test]
+fn a_changed_or_other_release_binary_in_the_cache_is_replaced() {
+    let release = Release::start();
+    let dir = tempfile::tempdir().unwrap();
+    install(&release, dir.path(), LINUX_X86).assert_ok();
+    let bin = dir.path().join("ecr-login");
+    let good = sha256_file(&bin);
+    assert_eq!(good, sha256_file(Path::new(BIN)));
+    assert_eq!(release.requests(), 1);
+
+    std::fs::write(&bin, "#!/bin/sh\necho changed\n").unwrap();
+    let again = install(&release, dir.path(), LINUX_X86);
+    again.assert_ok();
+    assert!(!again.stderr.contains("using cached"), "{}", again.stderr);
+    assert_eq!(release.requests(), 2);
+    assert_eq!(sha256_file(&bin), good);
+
+    // The record names another release's archive: this one is downloaded.
+    let record = dir.path().join(".ecr-login.verified");
+    let text = std::fs::read_to_string(&record).unwrap();
+    let (archive, binary) = text.trim().split_once(' ').unwrap();
+    assert_eq!(binary, good);
+    assert_eq!(archive.len(), 64);
+    std::fs::write(&record, format!("{} {binary}\n", "0".repeat(64))).unwrap();
+    install(&release, dir.path(), LINUX_X86).assert_ok();
+    assert_eq!(release.requests(), 3);
+    let cached = install(&release, dir.path(), LINUX_X86);
+    cached.assert_ok();
+    assert!(cached.stderr.contains("using cached"), "{}", cached.stderr);
+    assert_eq!(release.requests(), 3);
 }
 
 #[test]
@@ -144,7 +259,7 @@ fn unknown_os_or_cpu_is_a_clear_error() {
             &[("ECR_LOGIN_OS", os), ("ECR_LOGIN_ARCH", arch)],
         )
         .assert_fails(
-            1,
+            9,
             &[
                 &format!("unsupported platform {os}/{arch}"),
                 "Linux x86_64/arm64",
@@ -167,7 +282,13 @@ fn a_version_without_a_pinned_checksum_is_refused() {
             ("ECR_LOGIN_VERSION", "v1.2.3"),
         ],
     )
-    .assert_fails(1, &["no pinned checksum for ecr-login 1.2.3"]);
+    .assert_fails(
+        9,
+        &[
+            "no pinned checksum for ecr-login 1.2.3",
+            "pin the wrapper to the release's tag",
+        ],
+    );
     assert_eq!(release.requests(), 0);
 }
 
@@ -224,7 +345,7 @@ fn plain_http_is_refused_before_any_connection() {
     let mut extra = LINUX_X86.to_vec();
     extra.push(("ECR_LOGIN_BASE_URL", &http));
     install(&release, dir.path(), &extra).assert_fails(
-        1,
+        9,
         &[&format!(
             "ECR_LOGIN_BASE_URL must be an https:// URL, not {http}"
         )],
@@ -255,15 +376,12 @@ fn a_symlink_planted_at_the_old_temp_name_is_not_followed() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     let bin = dir.path().join("ecr-login");
     assert!(std::fs::symlink_metadata(&bin).unwrap().is_file());
-    assert_eq!(
-        sha256_file(&bin),
-        sha256_file(&release.asset("x86_64-unknown-linux-musl"))
-    );
-    // Only the binary and the planted link: the temp file is gone.
+    assert_eq!(sha256_file(&bin), sha256_file(Path::new(BIN)));
+    // Only the binary, its record and the planted link: the temp directory is gone.
     let left = entries(dir.path());
-    assert_eq!(left.len(), 2, "{left:?}");
+    assert_eq!(left.len(), 3, "{left:?}");
     assert!(left[0].starts_with(".ecr-login.download."), "{left:?}");
-    assert_eq!(left[1], "ecr-login");
+    assert_eq!(left[1..], [".ecr-login.verified", "ecr-login"]);
 }
 
 /// Another user who owns the install directory, or may write to it, could swap the binary
@@ -283,7 +401,7 @@ fn an_install_dir_another_user_owns_or_can_write_is_refused() {
     std::os::unix::fs::chown(&theirs, Some(65534), None)
         .expect("chown to uid 65534 (the tests run as root)");
     install(&release, &theirs, LINUX_X86).assert_fails(
-        1,
+        9,
         &[
             &format!(
                 "the install directory {} is owned by uid 65534",
@@ -300,7 +418,7 @@ fn an_install_dir_another_user_owns_or_can_write_is_refused() {
     ] {
         let d = make(name, mode);
         install(&release, &d, LINUX_X86).assert_fails(
-            1,
+            9,
             &[
                 &format!(
                     "the install directory {} is writable by other users ({shown})",
@@ -319,7 +437,7 @@ fn an_install_dir_another_user_owns_or_can_write_is_refused() {
     let bin = sticky.join("ecr-login");
     std::os::unix::fs::chown(&bin, Some(65534), None).unwrap();
     install(&release, &sticky, LINUX_X86).assert_fails(
-        1,
+        9,
         &[&format!(
             "the cached binary {} is owned by uid 65534",
             bin.display()
@@ -329,7 +447,7 @@ fn an_install_dir_another_user_owns_or_can_write_is_refused() {
 
 #[test]
 fn pinned_checksums_from_the_release_workflow_are_trusted_without_overrides() {
-    // The release workflow runs scripts/pin-checksums.sh VERSION SHA256SUMS; afterwards the
+    // scripts/release.sh pin runs scripts/pin-checksums.sh VERSION SHA256SUMS; afterwards the
     // installer knows that release by itself (no ECR_LOGIN_CHECKSUMS_FILE) and defaults to it.
     let release = Release::start();
     let work = tempfile::tempdir().unwrap();
@@ -343,7 +461,7 @@ fn pinned_checksums_from_the_release_workflow_are_trusted_without_overrides() {
     std::fs::write(
         &sums,
         format!(
-            "{}  ecr-login-x86_64-unknown-linux-musl\n",
+            "{}  ecr-login-x86_64-unknown-linux-musl.tar.gz\n",
             sha256_file(&asset)
         ),
     )
@@ -382,24 +500,41 @@ fn pinned_checksums_from_the_release_workflow_are_trusted_without_overrides() {
     );
     assert!(dir.path().join("ecr-login").is_file());
 
-    // A list that is not sha256sum output is refused, and the installer is left alone.
-    std::fs::write(&sums, "not a checksum list\n").unwrap();
+    // Pinning the same release again is refused (its assets never change), and so is a list
+    // that is not sha256sum output, or names raw binaries rather than the archives; the
+    // installer is left alone each time.
     let before = std::fs::read_to_string(scripts.join("install.sh")).unwrap();
-    let out = Command::new("sh")
-        .arg(scripts.join("pin-checksums.sh"))
-        .args(["1.0.0", sums.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert_eq!(
-        std::fs::read_to_string(scripts.join("install.sh")).unwrap(),
-        before
+    let refused = |version: &str, text: &str, why: &str| {
+        std::fs::write(&sums, text).unwrap();
+        let out = Command::new("sh")
+            .arg(scripts.join("pin-checksums.sh"))
+            .args([version, sums.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(scripts.join("install.sh")).unwrap(),
+            before
+        );
+    };
+    let line = format!(
+        "{}  ecr-login-x86_64-unknown-linux-musl.tar.gz\n",
+        "ab".repeat(32)
+    );
+    refused(TEST_VERSION, &line, "is pinned in");
+    refused("1.0.0", "not a checksum list\n", "is not a sha256sum list");
+    refused(
+        "1.0.0",
+        &format!("{}  ecr-login-x86_64-unknown-linux-musl\n", "ab".repeat(32)),
+        "is not a sha256sum list",
     );
 }
 
 #[test]
 fn a_pinned_release_reaches_every_wrapper_copy_of_the_installer() {
-    // What the release workflow does: pin-checksums.sh, then sync-installer.sh; afterwards the
+    // What scripts/release.sh pin does: pin-checksums.sh, then sync-installer.sh; afterwards the
     // Jenkins resource, the GitLab component and the orb's version defaults all follow.
     let work = tempfile::tempdir().unwrap();
     let root = repo_root();
@@ -420,7 +555,10 @@ fn a_pinned_release_reaches_every_wrapper_copy_of_the_installer() {
     let sums = work.path().join("SHA256SUMS");
     std::fs::write(
         &sums,
-        format!("{}  ecr-login-x86_64-unknown-linux-musl\n", "ab".repeat(32)),
+        format!(
+            "{}  ecr-login-x86_64-unknown-linux-musl.tar.gz\n",
+            "ab".repeat(32)
+        ),
     )
     .unwrap();
     let sh = |args: &[&str]| {

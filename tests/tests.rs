@@ -26,6 +26,7 @@ mod platforms;
 mod policy;
 mod push_pull;
 mod redis;
+mod release;
 mod retries;
 mod secrets;
 mod status;

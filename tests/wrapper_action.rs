@@ -2,9 +2,12 @@
 //! INPUT_<NAME> (the defaults of action.yml, then the workflow's `with:`), the runner files
 //! GITHUB_OUTPUT/GITHUB_ENV/GITHUB_STATE, `node action/main.js`, then the post step with the
 //! saved state as STATE_<name>: login installs from a (local) release, logs in, sets outputs;
-//! post logs out of exactly what login wrote.
+//! post logs out of exactly what login wrote. A release made by scripts/release.sh installs
+//! through the action at the release's major tag (`uses: ...@v1`) with no checksum override; a
+//! tampered archive stops the step with the installer's exit 9.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::harness::*;
@@ -15,29 +18,33 @@ struct Job {
     sb: Sandbox,
     release: Release,
     proxy: Proxy,
+    /// The action's checkout: this repository, or a release's tag.
+    root: PathBuf,
 }
 
 impl Job {
     fn new() -> Job {
-        Job {
-            sb: Sandbox::new(),
-            release: Release::start(),
-            proxy: Proxy::start(),
-        }
+        Job::of(repo_root(), Release::start())
     }
 
     /// A job whose release is `stub`.
     fn with_stub(stub: &RecordingStub) -> Job {
+        Job::of(repo_root(), Release::serving(&stub.program))
+    }
+
+    /// A job running the action checked out at `root`, installing from `release`.
+    fn of(root: PathBuf, release: Release) -> Job {
         Job {
             sb: Sandbox::new(),
-            release: Release::serving(&stub.program),
+            release,
             proxy: Proxy::start(),
+            root,
         }
     }
 
     /// `node action/<step>.js` with the runner's environment and `with` inputs.
     fn step(&self, script: &str, with: &[(&str, &str)], extra: &[(String, String)]) -> Run {
-        let action = yaml_to_json(&repo_root().join("action.yml"), false);
+        let action = yaml_to_json(&self.root.join("action.yml"), false);
         let mut inputs: BTreeMap<String, String> = action["inputs"]
             .as_object()
             .unwrap()
@@ -55,7 +62,7 @@ impl Job {
         }
         let sb = &self.sb;
         let mut c = Command::new("node");
-        c.arg(repo_root().join("action").join(script))
+        c.arg(self.root.join("action").join(script))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", sb.path().join("home"))
@@ -81,11 +88,10 @@ impl Job {
                 "AWS_SHARED_CREDENTIALS_FILE",
                 sb.path().join("aws-credentials"),
             );
-        for (k, v) in self
-            .release
-            .install_env(&sb.path().join("toolcache/ecr-login"))
-        {
-            if k != "ECR_LOGIN_VERSION" {
+        // The site's URL, CA (and a made-up release's checksums); the version is an input, the
+        // install directory the runner's tool cache.
+        for (k, v) in self.release.install_env(&sb.path().join("unused")) {
+            if k != "ECR_LOGIN_VERSION" && k != "ECR_LOGIN_INSTALL_DIR" {
                 c.env(k, v);
             }
         }
@@ -210,18 +216,84 @@ fn missing_id_token_permission_fails_the_step_and_post_is_harmless() {
 #[test]
 fn a_tampered_release_is_never_run() {
     let job = Job::new();
-    let asset = job.release.asset("x86_64-unknown-linux-musl");
-    std::fs::write(&asset, b"#!/bin/sh\necho pwned\n").unwrap();
+    job.release.tamper("x86_64-unknown-linux-musl");
+    job.release.tamper("aarch64-unknown-linux-musl");
     let with = [
         ("role-to-assume", ROLE),
         ("aws-region", "us-east-1"),
         ("version", TEST_VERSION),
     ];
     let run = job.step("main.js", &with, &[]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 9, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("checksum mismatch"), "{}", run.stderr);
-    assert!(!run.stdout.contains("pwned"));
+    assert!(
+        run.stdout
+            .contains("::error::ecr-login could not be installed (installer exit 9)"),
+        "{}",
+        run.stdout
+    );
     assert!(job.proxy.calls().is_empty());
+    assert!(!runner_file(&job.sb.path().join("state")).contains_key("bin"));
+    job.post(&with).assert_ok();
+}
+
+/// `uses: ecr-login/ecr-login@<major tag>` of a release made by scripts/release.sh: the action
+/// at that tag installs the release (no `version`, no checksum override: its installer pins it)
+/// and logs in; a tampered archive stops the step with exit 9 before anything runs.
+#[test]
+fn a_release_made_by_release_sh_installs_through_the_action_at_its_major_tag() {
+    let r = released();
+    let job = Job::of(r.checkout.clone(), r.serve());
+    let with = [
+        ("role-to-assume", ROLE),
+        ("aws-region", "us-east-1"),
+        ("registries", "111111111111"),
+    ];
+    let run = job.step("main.js", &with, &[]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(&format!("/{}/ecr-login-", r.tag)),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(job.sb.auth(H1), "AWS:111111111111-auth-token");
+    let bin = runner_file(&job.sb.path().join("state"))["bin"].clone();
+    assert!(
+        bin.contains(&format!("toolcache/ecr-login/{}/", r.version)),
+        "{bin}"
+    );
+    let version = run_command(Command::new(&bin).arg("--version"));
+    assert_eq!(version.stdout.trim(), format!("ecr-login {}", r.version));
+    job.post(&with).assert_ok();
+
+    let job = Job::of(r.checkout.clone(), r.serve());
+    job.release.tamper(&host_linux_target());
+    let run = job.step("main.js", &with, &[]);
+    assert_eq!(run.code, 9, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("checksum mismatch"), "{}", run.stderr);
+    assert!(job.proxy.calls().is_empty());
+    let cache = job.sb.path().join("toolcache/ecr-login");
+    let installed: Vec<_> = walk(&cache)
+        .into_iter()
+        .filter(|p| p.ends_with("ecr-login"))
+        .collect();
+    assert!(installed.is_empty(), "installed: {installed:?}");
+}
+
+/// Every file under `dir` (none if it does not exist).
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 /// Session policies, role chaining, the account guard and dual-stack: each input reaches

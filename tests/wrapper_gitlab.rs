@@ -52,7 +52,11 @@ fn template_text() -> String {
 
 /// The header (`spec:`) and the job part, split at the `---` line as GitLab does.
 fn parts() -> (String, String) {
-    let text = template_text();
+    parts_of(&template_text())
+}
+
+/// The header and the job part of the template `text`.
+fn parts_of(text: &str) -> (String, String) {
     let (head, tail) = text
         .split_once("\n---\n")
         .expect("the component has no `---` line after its spec header");
@@ -67,7 +71,11 @@ fn parse_yaml(text: &str) -> Value {
 }
 
 fn inputs_spec() -> Map<String, Value> {
-    parse_yaml(&parts().0)["spec"]["inputs"]
+    inputs_spec_of(&template_text())
+}
+
+fn inputs_spec_of(text: &str) -> Map<String, Value> {
+    parse_yaml(&parts_of(text).0)["spec"]["inputs"]
         .as_object()
         .expect("spec:inputs is not a map")
         .clone()
@@ -124,8 +132,13 @@ fn input_default(default: &Value) -> String {
 
 /// The job part after GitLab's interpolation with `given` inputs: an unknown input or a missing
 /// required one (no `default:`) is refused, the others take their defaults.
-pub(crate) fn interpolate(given: &[(&str, &str)]) -> Value {
-    let spec = inputs_spec();
+fn interpolate(given: &[(&str, &str)]) -> Value {
+    interpolate_in(&template_text(), given)
+}
+
+/// The job part of the template `text` after GitLab's interpolation with `given` inputs.
+pub(crate) fn interpolate_in(text: &str, given: &[(&str, &str)]) -> Value {
+    let spec = inputs_spec_of(text);
     let mut values = BTreeMap::new();
     for (name, value) in given {
         assert!(
@@ -142,7 +155,7 @@ pub(crate) fn interpolate(given: &[(&str, &str)]) -> Value {
             values.insert(name.clone(), input_default(default));
         }
     }
-    let part = interpolate_value(&parse_yaml(&parts().1), &values);
+    let part = interpolate_value(&parse_yaml(&parts_of(text).1), &values);
     assert!(
         !part.to_string().contains("$[["),
         "left uninterpolated: {part:#}"
@@ -243,10 +256,11 @@ fn gitlab_trust(aud: &str) -> Proxy {
     trusting_proxy(json!({"iss": GL_URL, "aud": aud, "sub": GL_SUB}))
 }
 
-/// A pipeline of one project: its sandbox (the project directory), the release site the
-/// installer downloads from, and AWS.
+/// A pipeline of one project: its sandbox (the project directory), the component's template it
+/// includes, the release site the installer downloads from, and AWS.
 struct Pipeline {
     sb: Sandbox,
+    template: String,
     release: Release,
     proxy: Proxy,
 }
@@ -257,27 +271,40 @@ impl Pipeline {
     }
 
     fn with_release(proxy: Proxy, release: Release) -> Pipeline {
+        Pipeline::including(&repo_root().join(TEMPLATE), proxy, release)
+    }
+
+    /// A pipeline that includes the component template at `template`.
+    fn including(template: &Path, proxy: Proxy, release: Release) -> Pipeline {
         let sb = Sandbox::new();
         std::fs::create_dir_all(sb.path().join("tmp")).unwrap();
-        Pipeline { sb, release, proxy }
+        Pipeline {
+            sb,
+            template: std::fs::read_to_string(template).unwrap(),
+            release,
+            proxy,
+        }
     }
 
     /// The interpolated hidden job for the `include:` inputs a user would write (pointing the
-    /// installer at the local release site), with `extra` inputs added or replacing those.
+    /// installer at the local release site; `version` only for the made-up release), with
+    /// `extra` inputs added or replacing those.
     fn job(&self, extra: &[(&str, &str)]) -> Value {
         let base = self.release.base_url();
         let mut given: BTreeMap<&str, &str> = [
             ("role-arn", ROLE),
             ("aws-region", "us-east-1"),
             ("registries", "111111111111"),
-            ("version", TEST_VERSION),
             ("base-url", base.as_str()),
         ]
         .into_iter()
         .collect();
+        if let Some(version) = self.release.test_version() {
+            given.insert("version", version);
+        }
         given.extend(extra.iter().copied());
         let given: Vec<(&str, &str)> = given.into_iter().collect();
-        let (name, job) = only_job(&interpolate(&given));
+        let (name, job) = only_job(&interpolate_in(&self.template, &given));
         assert!(name.starts_with('.'), "{name} is not a hidden job");
         job
     }
@@ -539,7 +566,13 @@ fn a_release_the_installer_does_not_pin_stops_before_login() {
     let job = p.job(&[("version", "1.2.3")]);
     let env = p.env(&job, true);
     let run = p.run_main(SH, &job, &env);
-    run.assert_fails(1, &["no pinned checksum for ecr-login 1.2.3"]);
+    run.assert_fails(
+        9,
+        &[
+            "no pinned checksum for ecr-login 1.2.3",
+            "ecr-login: could not be installed (exit 9",
+        ],
+    );
     assert!(!run.stdout.contains("script ran"), "{}", run.stdout);
     assert!(p.proxy.calls().is_empty());
     assert_eq!(p.release.requests(), 0);
@@ -576,6 +609,48 @@ fn session_inputs_reach_ecr_logins_environment() {
         };
         assert_eq!(env[*var], want, "{var}");
     }
+}
+
+/// `include: component: .../ecr-login@<X.Y.Z>` of a release made by scripts/release.sh: the
+/// component project's template (the commit `release.sh gitlab-component` made from the tag)
+/// installs that release with `version` at its default and no checksum override, logs in and
+/// logs out; a tampered archive fails the job with exit 9 before the user's script runs.
+#[test]
+fn a_release_made_by_release_sh_installs_through_the_component_project() {
+    let r = released();
+    let template = r.component.join("templates/ecr-login.yml");
+    let p = Pipeline::including(&template, gitlab_trust(GL_URL), r.serve());
+    let job = p.job(&[]);
+    assert_eq!(job["variables"]["ECR_LOGIN_VERSION"], r.version.as_str());
+    let bin =
+        p.sb.path()
+            .join(format!("home/.cache/ecr-login/{}/ecr-login", r.version));
+    logs_in_hands_off_and_logs_out(&p, SH, &job, &bin);
+    let version = run_command(Command::new(&bin).arg("--version"));
+    assert_eq!(version.stdout.trim(), format!("ecr-login {}", r.version));
+
+    let p = Pipeline::including(&template, gitlab_trust(GL_URL), r.serve());
+    p.release.tamper(&host_linux_target());
+    let job = p.job(&[]);
+    let env = p.env(&job, true);
+    let run = p.run_main(SH, &job, &env);
+    run.assert_fails(
+        9,
+        &[
+            "checksum mismatch",
+            "ecr-login: could not be installed (exit 9",
+        ],
+    );
+    assert!(!run.stdout.contains("script ran"), "{}", run.stdout);
+    assert!(p.proxy.calls().is_empty());
+    assert!(!p
+        .sb
+        .path()
+        .join("home/.cache/ecr-login")
+        .join(&r.version)
+        .join("ecr-login")
+        .exists());
+    p.assert_tmp_empty();
 }
 
 // --- what the component declares ------------------------------------------------------------

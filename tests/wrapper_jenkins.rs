@@ -4,7 +4,10 @@
 //! environment plus what the Groovy passes through withEnv/withCredentials), log in with an
 //! oidc-provider token bound to a variable, to a file, or with the agent's own AWS keys; the
 //! steps themselves run in plain Groovy against stand-ins for the Pipeline steps
-//! (tests/support/jenkins_steps.groovy). (shellcheck and npm-groovy-lint run in scripts/lint.sh.)
+//! (tests/support/jenkins_steps.groovy). A release made by scripts/release.sh installs through
+//! the library at the release's tag (`@Library('ecr-login@vX.Y.Z')`) with no `version` and no
+//! checksum override; a tampered archive fails the step with the installer's exit 9.
+//! (shellcheck and npm-groovy-lint run in scripts/lint.sh.)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +33,12 @@ fn jenkins_trust() -> Proxy {
 /// The single-quoted `'''...'''` blocks of a vars/*.groovy file, by their first-line marker
 /// (`# ecr-login: <name> (...)`). The marker makes the lookup independent of the blocks' order.
 fn sh_blocks(file: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(jenkins_dir().join("vars").join(file)).unwrap();
+    sh_blocks_in(&jenkins_dir(), file)
+}
+
+/// The same, of the library at `library`.
+fn sh_blocks_in(library: &Path, file: &str) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(library.join("vars").join(file)).unwrap();
     let parts: Vec<&str> = text.split("'''").collect();
     assert!(parts.len() % 2 == 1, "{file}: unbalanced ''' quotes");
     let mut out = BTreeMap::new();
@@ -52,24 +60,35 @@ fn sh_blocks(file: &str) -> BTreeMap<String, String> {
 }
 
 fn block(file: &str, name: &str) -> String {
-    sh_blocks(file)
+    block_in(&jenkins_dir(), file, name)
+}
+
+fn block_in(library: &Path, file: &str, name: &str) -> String {
+    sh_blocks_in(library, file)
         .remove(name)
         .unwrap_or_else(|| panic!("{file} has no `# ecr-login: {name}` block"))
 }
 
-/// One Jenkins build: a workspace in a sandbox, the agent's environment, the fake release site
-/// and a proxy in front of moto.
+/// One Jenkins build: a workspace in a sandbox, the agent's environment, the library (this
+/// repository's jenkins/, or a release tag's), the release site and a proxy in front of moto.
 struct Build {
     sb: Sandbox,
+    library: PathBuf,
     release: Release,
     proxy: Proxy,
 }
 
 impl Build {
     fn new(proxy: Proxy) -> Build {
+        Build::of(jenkins_dir(), proxy, Release::start())
+    }
+
+    /// A build with the library at `library`, installing from `release`.
+    fn of(library: PathBuf, proxy: Proxy, release: Release) -> Build {
         let b = Build {
             sb: Sandbox::new(),
-            release: Release::start(),
+            library,
+            release,
             proxy,
         };
         for d in [b.workspace(), b.tmpdir(), b.sb.path().join("home")] {
@@ -152,22 +171,7 @@ impl Build {
 
     /// The install block, with the resource written where `writeFile` puts it; the binary's path.
     fn install(&self) -> (String, Run) {
-        let installer = self.workspace_tmp().join("ecr-login-install.sh");
-        std::fs::create_dir_all(self.workspace_tmp()).unwrap();
-        std::fs::copy(
-            jenkins_dir().join("resources/ecr-login/install.sh"),
-            &installer,
-        )
-        .unwrap();
-        let base_url = self.release.base_url();
-        let run = self.sh(
-            &block("ecrLogin.groovy", "install"),
-            &[
-                ("ECR_LOGIN_INSTALLER", installer.to_str().unwrap()),
-                ("ECR_LOGIN_VERSION", TEST_VERSION),
-                ("ECR_LOGIN_BASE_URL", &base_url),
-            ],
-        );
+        let run = self.install_run();
         run.assert_ok();
         let bin = run.stdout.lines().last().unwrap_or_default().to_string();
         assert_eq!(
@@ -177,6 +181,30 @@ impl Build {
             run.stderr
         );
         (bin, run)
+    }
+
+    /// The install block as ecrLogin runs it (version only for the made-up release), whatever
+    /// its outcome.
+    fn install_run(&self) -> Run {
+        let installer = self.workspace_tmp().join("ecr-login-install.sh");
+        std::fs::create_dir_all(self.workspace_tmp()).unwrap();
+        std::fs::copy(
+            self.library.join("resources/ecr-login/install.sh"),
+            &installer,
+        )
+        .unwrap();
+        let base_url = self.release.base_url();
+        let mut with = vec![
+            ("ECR_LOGIN_INSTALLER", installer.to_str().unwrap()),
+            ("ECR_LOGIN_BASE_URL", &base_url),
+        ];
+        if let Some(version) = self.release.test_version() {
+            with.push(("ECR_LOGIN_VERSION", version));
+        }
+        self.sh(
+            &block_in(&self.library, "ecrLogin.groovy", "install"),
+            &with,
+        )
     }
 
     /// The login block with what ecrLogin's withEnv sets for role, region and registry, plus
@@ -456,7 +484,7 @@ fn pipeline(b: &Build, spec: serde_json::Value) -> (serde_json::Value, String) {
     );
     let log = b.sb.path().join("build.log");
     let mut spec = spec;
-    spec["library"] = jenkins_dir().to_str().unwrap().into();
+    spec["library"] = b.library.to_str().unwrap().into();
     spec["workspace"] = b.workspace().to_str().unwrap().into();
     spec["log"] = log.to_str().unwrap().into();
     spec["env"] = serde_json::to_value(b.agent_env()).unwrap();
@@ -680,6 +708,59 @@ fn ecr_login_step_passes_the_session_options_to_ecr_login() {
     for (var, _) in SESSION_SETTINGS {
         assert!(!env.contains_key(*var), "{var} was set: {:?}", env[*var]);
     }
+}
+
+/// `@Library('ecr-login@vX.Y.Z')` of a release made by scripts/release.sh: the library at the
+/// tag installs that release with no `version` (its installer resource pins it) and no
+/// checksum override, and logs in; a tampered archive fails the step with exit 9, explained in
+/// the build log, before ecr-login runs.
+#[test]
+fn a_release_made_by_release_sh_installs_through_the_library_at_its_tag() {
+    let r = released();
+    let library = r.checkout.join("jenkins");
+    let jwt = token(JK_ISS, JK_AUD, JK_SUB);
+    let b = Build::of(library.clone(), jenkins_trust(), r.serve());
+    let config = serde_json::json!({
+        "roleArn": ROLE,
+        "region": "us-east-1",
+        "registries": ["111111111111"],
+        "idTokenCredentialsId": "aws-id-token",
+        "baseUrl": b.release.base_url(),
+        "dockerConfig": b.sb.docker_dir().to_str().unwrap(),
+    });
+    let (answer, log) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogin", "config": config, "credentials": credentials(&jwt)}),
+    );
+    assert_eq!(answer["error"], serde_json::Value::Null, "{log}");
+    assert_eq!(answer["result"]["registry"], H1);
+    assert!(log.contains(&format!("/{}/ecr-login-", r.tag)), "{log}");
+    assert_eq!(b.sb.auth(H1), "AWS:111111111111-auth-token");
+    let bin = b.install_dir().join("ecr-login");
+    assert_eq!(answer["result"]["binary"], bin.to_str().unwrap());
+    let version = run_command(Command::new(&bin).arg("--version"));
+    assert_eq!(version.stdout.trim(), format!("ecr-login {}", r.version));
+
+    let b = Build::of(library, jenkins_trust(), r.serve());
+    b.release.tamper(&host_linux_target());
+    let mut config = config;
+    config["baseUrl"] = b.release.base_url().into();
+    config["dockerConfig"] = b.sb.docker_dir().to_str().unwrap().into();
+    let (answer, log) = pipeline(
+        &b,
+        serde_json::json!({"step": "ecrLogin", "config": config, "credentials": credentials(&jwt)}),
+    );
+    assert_eq!(answer["error"], "script returned exit code 9", "{log}");
+    assert!(log.contains("checksum mismatch"), "{log}");
+    assert!(
+        log.contains("ecr-login: could not be installed (exit 9"),
+        "{log}"
+    );
+    assert!(b.proxy.calls().is_empty());
+    assert!(!b.install_dir().join("ecr-login").exists());
+    // The sh block alone, as the sh step runs it: the installer's code, passed through.
+    b.install_run()
+        .assert_fails(9, &["could not be installed (exit 9"]);
 }
 
 /// `ecrLogout` removes what `ecrLogin` wrote to the Docker config (and nothing else), with the

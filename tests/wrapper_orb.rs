@@ -3,7 +3,10 @@
 //! and its commands' `run` steps executed the way the CircleCI runner does: parameters compiled into
 //! the steps' `environment`, each step in `bash -eo pipefail` with $BASH_ENV read at start,
 //! the installer fetching the binary from the local HTTPS release site, STS checking the job's
-//! OIDC token like a trust policy.
+//! OIDC token like a trust policy. A release made by scripts/release.sh installs through the orb
+//! packed from the release's tag with the `version` parameter at its default (the orb's version
+//! is the release's) and no checksum override; a tampered archive fails the step with the
+//! installer's exit 9.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,10 +23,15 @@ const SUB: &str = "org/0b9e9d6c-org/project/5a1e-proj/user/9f2c-user";
 const ROLE_111: &str = "arn:aws:iam::111111111111:role/circleci-ecr";
 
 /// The orb packed into `dir`/orb.yml: the path and the document.
-pub(crate) fn pack(dir: &Path) -> (PathBuf, Value) {
+fn pack(dir: &Path) -> (PathBuf, Value) {
+    pack_from(&repo_root().join("orb/src"), dir)
+}
+
+/// The orb source `src` (a checkout's orb/src) packed into `dir`/orb.yml.
+pub(crate) fn pack_from(src: &Path, dir: &Path) -> (PathBuf, Value) {
     let out = Command::new(python())
         .arg(repo_root().join("tests/support/pack_orb.py"))
-        .arg(repo_root().join("orb/src"))
+        .arg(src)
         .output()
         .unwrap();
     assert!(
@@ -453,7 +461,13 @@ fn failing_steps_stop_with_ecr_logins_message() {
         "login",
         &[("role_arn", ROLE_111), ("version", "1.2.3")],
     ))
-    .assert_fails(1, &["no pinned checksum for ecr-login 1.2.3"]);
+    .assert_fails(
+        9,
+        &[
+            "no pinned checksum for ecr-login 1.2.3",
+            "ecr-login could not be installed (exit 9",
+        ],
+    );
     assert_eq!(proxy.count("sts", None), 0);
 }
 
@@ -502,4 +516,70 @@ fn session_parameters_reach_ecr_logins_environment() {
     for (_, var) in &params {
         assert!(!env.contains_key(*var), "{var} was set: {:?}", env[*var]);
     }
+}
+
+/// `orbs: ecr-login: ecr-login/ecr-login@<X.Y.Z>` of a release made by scripts/release.sh: the
+/// orb packed from the tag installs the release of its own version (the `version` parameter's
+/// default) with no checksum override, logs in and out; a tampered archive fails the login step
+/// with exit 9 before ecr-login runs.
+#[test]
+fn a_release_made_by_release_sh_installs_through_the_orb_packed_at_its_tag() {
+    let r = released();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, orb) = pack_from(&r.checkout.join("orb/src"), dir.path());
+    for name in ["login", "logout"] {
+        assert_eq!(
+            orb["commands"][name]["parameters"]["version"]["default"],
+            r.version.as_str(),
+            "{name}: the orb's version is the release's"
+        );
+    }
+    let release = r.serve();
+    let proxy = circleci_trust();
+    let sb = Sandbox::new();
+    let job = Job::new(&sb, &proxy, &release);
+    let base_url = release.base_url();
+    let login = job.run_steps(&compile(
+        &orb,
+        "login",
+        &[
+            ("role_arn", ROLE_111),
+            ("region", "us-east-1"),
+            ("registries", "111111111111"),
+            ("base_url", &base_url),
+        ],
+    ));
+    login.assert_ok();
+    assert!(
+        login.stderr.contains(&format!("/{}/ecr-login-", r.tag)),
+        "{}",
+        login.stderr
+    );
+    assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
+    let bin = sb.path().join("tools/ecr-login");
+    let version = run_command(Command::new(&bin).arg("--version"));
+    assert_eq!(version.stdout.trim(), format!("ecr-login {}", r.version));
+    job.run_steps(&compile(&orb, "logout", &[("base_url", &base_url)]))
+        .assert_ok();
+    assert!(sb.config()["auths"].get(H1).is_none());
+
+    let release = r.serve();
+    release.tamper(&host_linux_target());
+    let sb = Sandbox::new();
+    let job = Job::new(&sb, &proxy, &release);
+    let base_url = release.base_url();
+    job.run_steps(&compile(
+        &orb,
+        "login",
+        &[("role_arn", ROLE_111), ("base_url", &base_url)],
+    ))
+    .assert_fails(
+        9,
+        &[
+            "checksum mismatch",
+            "ecr-login could not be installed (exit 9",
+        ],
+    );
+    assert!(!sb.path().join("tools/ecr-login").exists());
+    assert!(!sb.config_path().exists());
 }

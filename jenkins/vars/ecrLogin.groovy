@@ -92,7 +92,11 @@ String install(Map options) {
     withEnv(installEnv) {
         out = sh(label: 'ecr-login: install', returnStdout: true, script: '''
 # ecr-login: install (the library's copy of scripts/install.sh; its last stdout line is the path)
-sh "$ECR_LOGIN_INSTALLER"
+sh "$ECR_LOGIN_INSTALLER" || {
+  status=$?
+  echo "ecr-login: could not be installed (exit $status; see the installer's error above)" >&2
+  exit "$status"
+}
 ''')
     }
     List<String> lines = out.trim().tokenize('\n')

@@ -16,9 +16,14 @@ setting ECR_LOGIN_VERSION "${PARAM_VERSION:-}"
 setting ECR_LOGIN_BASE_URL "${PARAM_BASE_URL:-}"
 
 # The installer prints the binary's path as its last line of stdout (progress goes to stderr).
-installed="$(sh -c "${SCRIPT_INSTALL:?is not set: the orb passes the installer in it}")"
+# Its failures exit 9 ("could not be installed"), which the step passes on.
+installed="$(sh -c "${SCRIPT_INSTALL:?is not set: the orb passes the installer in it}")" || {
+  status=$?
+  echo "ecr-login orb: ecr-login could not be installed (exit $status; see the installer's error above)" >&2
+  exit "$status"
+}
 bin="$(printf '%s\n' "$installed" | tail -n 1)"
-[ -x "$bin" ] || { echo "ecr-login orb: the installer named no executable ($bin)" >&2; exit 1; }
+[ -x "$bin" ] || { echo "ecr-login orb: ecr-login could not be installed (the installer named no executable: $bin)" >&2; exit 9; }
 
 unset SCRIPT_INSTALL PARAM_REGISTRIES PARAM_VERSION PARAM_BASE_URL
 exec "$bin" logout
