@@ -11,6 +11,7 @@ mod harness;
 
 mod auth_file;
 mod errors;
+mod faults;
 mod hardening;
 mod helper;
 mod identity;

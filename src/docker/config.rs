@@ -25,6 +25,15 @@ use crate::error::AuthFileError;
 /// How long to wait for another process's lock before giving up.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Our temporary files: `.config.json.<pid>.<random>.tmp` (before the pid was in the name:
+/// `.config.json.<random>.tmp`). Docker's own are `.tmp-config.json<random>`.
+const TEMP_PREFIX: &str = ".config.json.";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A temporary file of ours this old was left by a write that never finished, whoever made it:
+/// a write takes milliseconds.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(600);
+
 /// Docker's config file in `dir`.
 pub fn config_path(dir: &Path) -> PathBuf {
     dir.join("config.json")
@@ -298,9 +307,10 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
         source: e,
     };
     let dir = target.parent().unwrap_or(Path::new("."));
+    sweep_stale_temps(dir);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".config.json.")
-        .suffix(".tmp")
+        .prefix(&format!("{TEMP_PREFIX}{}.", std::process::id()))
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(err)?;
     private::file(tmp.as_file()).map_err(err)?;
@@ -316,6 +326,53 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(&target).map_err(|e| err(e.error))?;
     Ok(())
+}
+
+/// Removes the temporary files that writes killed before their rename left in `dir` (each a
+/// whole config.json, logins included): only files named like ours (`.config.json.*.tmp`),
+/// regular files, and only when the process named in the file's name is gone or the file is
+/// over [`STALE_TEMP_AGE`] old. Runs under the lock, which every writer of ours holds while its
+/// temporary file exists. A file that cannot be removed is left; the write goes on.
+fn sweep_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(middle) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        // The entry itself, not what a symlink points to.
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .unwrap_or_default();
+        let writer_gone = middle
+            .split_once('.')
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            .is_some_and(private::process_is_gone);
+        if writer_gone || age >= STALE_TEMP_AGE {
+            let path = entry.path();
+            match fs::remove_file(&path) {
+                Ok(()) => tracing::info!(
+                    "removed {}, left by an earlier write that was interrupted",
+                    path.display()
+                ),
+                Err(e) => tracing::debug!("cannot remove {}: {e}", path.display()),
+            }
+        }
+    }
 }
 
 /// Owner-only permissions (0700 directories, 0600 files) where the OS has modes, ownership
@@ -340,6 +397,18 @@ mod private {
 
     pub fn file(f: &File) -> std::io::Result<()> {
         f.set_permissions(Permissions::from_mode(0o600))
+    }
+
+    /// Whether no process `pid` runs (in this PID namespace). A process of another user is
+    /// running, not gone.
+    pub fn process_is_gone(pid: u32) -> bool {
+        let Some(pid) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            return false;
+        };
+        rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
     }
 
     /// Gives the new file `tmp` the owner and group `previous` (the config it replaces) had,
@@ -416,6 +485,11 @@ mod private {
 
     pub fn file(_: &File) -> std::io::Result<()> {
         Ok(())
+    }
+
+    /// Not known here: stale temporary files go by their age alone.
+    pub fn process_is_gone(_: u32) -> bool {
+        false
     }
 
     pub fn keep_owner(_: &File, _: &Metadata, _: &Path) {}
@@ -592,6 +666,79 @@ mod tests {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let p = private::dir_problems(dir.path());
         assert!(p.iter().any(|m| m.contains("world-writable")), "{p:?}");
+    }
+
+    /// A pid no process has now: a child that has exited and been reaped.
+    #[cfg(unix)]
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stale_temp_files_of_ours_are_swept_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let dead = dead_pid();
+        let old = std::time::SystemTime::now() - Duration::from_secs(11 * 60);
+        let put = |name: &str, mtime: Option<std::time::SystemTime>| {
+            let p = d.join(name);
+            fs::write(&p, "{\"auths\":{}}").unwrap();
+            if let Some(t) = mtime {
+                File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_modified(t)
+                    .unwrap();
+            }
+            p
+        };
+        let swept = [
+            put(&format!(".config.json.{dead}.AbC123.tmp"), None),
+            put(".config.json.Old123.tmp", Some(old)),
+            put(".config.json.4242.Old456.tmp", Some(old)),
+        ];
+        let mut kept = vec![
+            put(
+                &format!(".config.json.{}.Live12.tmp", std::process::id()),
+                None,
+            ),
+            put(".config.json.Fresh1.tmp", None),
+            put(".tmp-config.json123456", Some(old)),
+            put("config.json.bak", Some(old)),
+            put(".config.json.tmp", Some(old)),
+            put(".config.jsonx.1.tmp", Some(old)),
+        ];
+        let subdir = d.join(format!(".config.json.{dead}.dir.tmp"));
+        fs::create_dir(&subdir).unwrap();
+        kept.push(subdir);
+        let link = d.join(format!(".config.json.{dead}.lnk.tmp"));
+        std::os::unix::fs::symlink(d.join("config.json.bak"), &link).unwrap();
+        kept.push(link);
+
+        let pw = Secret::new("the-password-7");
+        store_logins(d, &login(&pw)).unwrap();
+        for p in &swept {
+            assert!(!p.exists(), "{} was not swept", p.display());
+        }
+        for p in &kept {
+            assert!(
+                fs::symlink_metadata(p).is_ok(),
+                "{} was removed",
+                p.display()
+            );
+        }
+        // And the write itself left nothing behind.
+        let ours: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(".config.json.") && n.ends_with(".tmp"))
+            .collect();
+        assert_eq!(ours.len(), 5, "{ours:?}");
     }
 
     #[test]

@@ -74,6 +74,7 @@ impl GithubActions {
         let shown = redacted_url(&url);
         let client = reqwest::Client::builder()
             .connect_timeout(retry::TIMEOUTS.connect)
+            .read_timeout(retry::TIMEOUTS.read)
             .timeout(retry::TIMEOUTS.attempt)
             .build()
             .map_err(|e| TokenError::Unreachable {

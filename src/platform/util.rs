@@ -42,18 +42,31 @@ impl std::fmt::Display for CommandFailure {
     }
 }
 
-/// Runs `program args` and takes its stdout as the token; a failure or an empty answer is
-/// retried (token services have bad moments), a missing program is not.
+/// Runs `program args` and takes its stdout as the token; a failure, an empty answer or no
+/// answer within [`retry::TIMEOUTS`]`.attempt` (the program is killed) is retried (token
+/// services have bad moments), a missing program is not.
 pub async fn token_from_command(program: &str, args: &[&str]) -> Result<IdToken, TokenError> {
     retry::retry(
         retry::Policy::STANDARD,
         &format!("running {program}"),
         || async {
-            let out = tokio::process::Command::new(program)
+            let running = tokio::process::Command::new(program)
                 .args(args)
                 .stdin(Stdio::null())
-                .output()
+                .kill_on_drop(true)
+                .output();
+            let out = tokio::time::timeout(retry::TIMEOUTS.attempt, running)
                 .await
+                .map_err(|_| CommandFailure {
+                    transient: true,
+                    error: TokenError::Command {
+                        program: program.to_string(),
+                        reason: format!(
+                            "it did not finish within {} s and was stopped",
+                            retry::TIMEOUTS.attempt.as_secs()
+                        ),
+                    },
+                })?
                 .map_err(|e| CommandFailure {
                     transient: e.kind() != std::io::ErrorKind::NotFound,
                     error: TokenError::Command {
