@@ -10,6 +10,7 @@
 mod harness;
 
 mod auth_file;
+mod crash;
 mod errors;
 mod faults;
 mod hardening;
