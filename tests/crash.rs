@@ -58,13 +58,13 @@ fn earlier_config() -> Value {
 /// calls), a warm shared cache (a run is mostly config.json's rewrite), an emptied one (every
 /// run writes a cache entry, then config.json).
 #[derive(Clone, Copy, Debug)]
-enum Kind {
-    NoCache,
-    WarmCache,
-    ColdCache,
+enum Cache {
+    None,
+    Warm,
+    Cold,
 }
 
-const KINDS: [Kind; 3] = [Kind::NoCache, Kind::WarmCache, Kind::ColdCache];
+const KINDS: [Cache; 3] = [Cache::None, Cache::Warm, Cache::Cold];
 
 struct World<'a> {
     sb: &'a Sandbox,
@@ -72,15 +72,15 @@ struct World<'a> {
 }
 
 impl World<'_> {
-    fn cache_dir(&self, kind: Kind) -> Option<PathBuf> {
+    fn cache_dir(&self, kind: Cache) -> Option<PathBuf> {
         match kind {
-            Kind::NoCache => None,
-            Kind::WarmCache => Some(self.sb.path().join("cache-warm")),
-            Kind::ColdCache => Some(self.sb.path().join("cache-cold")),
+            Cache::None => None,
+            Cache::Warm => Some(self.sb.path().join("cache-warm")),
+            Cache::Cold => Some(self.sb.path().join("cache-cold")),
         }
     }
 
-    fn login(&self, kind: Kind, account: &str) -> Cmd {
+    fn login(&self, kind: Cache, account: &str) -> Cmd {
         let cmd = self
             .sb
             .github(self.proxy, &shared_issuer_url())
@@ -207,7 +207,7 @@ fn two_hundred_logins_killed_at_random_points_never_hurt_config_json() {
     let mut run = 0;
     while run < RUNS {
         // The cold cache starts each batch empty, so its runs write entries.
-        if let Some(cold) = world.cache_dir(Kind::ColdCache) {
+        if let Some(cold) = world.cache_dir(Cache::Cold) {
             for e in std::fs::read_dir(&cold).unwrap() {
                 let p = e.unwrap().path();
                 if p.extension().is_some_and(|x| x == "json") {
@@ -215,7 +215,7 @@ fn two_hundred_logins_killed_at_random_points_never_hurt_config_json() {
                 }
             }
         }
-        let batch: Vec<(usize, Kind, &str, Duration)> = (run..(run + AT_ONCE).min(RUNS))
+        let batch: Vec<(usize, Cache, &str, Duration)> = (run..(run + AT_ONCE).min(RUNS))
             .map(|i| {
                 let kind = KINDS[i % KINDS.len()];
                 let account = ACCOUNTS[fastrand::usize(..ACCOUNTS.len())];
@@ -257,7 +257,7 @@ fn two_hundred_logins_killed_at_random_points_never_hurt_config_json() {
         run += batch.len();
         assert_intact(&sb, &earlier, &logged_in, &format!("after run {run}"));
         temps_seen += temp_files(&sb.docker_dir(), ".config.json.").len();
-        for kind in [Kind::WarmCache, Kind::ColdCache] {
+        for kind in [Cache::Warm, Cache::Cold] {
             let dir = world.cache_dir(kind).unwrap();
             temps_seen += temp_files(&dir, ".entry.").len();
             // Every cache entry is whole: a reader never sees half of one.
@@ -282,8 +282,8 @@ fn two_hundred_logins_killed_at_random_points_never_hurt_config_json() {
     // Leftovers of killed writes, as the kills above may have left them, and as an older
     // release named them; and files that are not ours, or not stale.
     let docker = sb.docker_dir();
-    let warm = world.cache_dir(Kind::WarmCache).unwrap();
-    let cold = world.cache_dir(Kind::ColdCache).unwrap();
+    let warm = world.cache_dir(Cache::Warm).unwrap();
+    let cold = world.cache_dir(Cache::Cold).unwrap();
     let long_ago = SystemTime::now() - Duration::from_secs(11 * 60);
     let plant = |path: PathBuf, mtime: SystemTime| {
         std::fs::write(&path, "{\"auths\":{\"x\":{\"auth\":\"c2VjcmV0\"}}}").unwrap();
@@ -310,7 +310,7 @@ fn two_hundred_logins_killed_at_random_points_never_hurt_config_json() {
         plant(warm.join("notes.tmp"), long_ago),
         plant(cold.join(".entry.Fresh2.tmp"), now),
     ];
-    for kind in [Kind::WarmCache, Kind::ColdCache] {
+    for kind in [Cache::Warm, Cache::Cold] {
         world.login(kind, ACCOUNTS[1]).run().assert_ok();
     }
     logged_in.insert(ACCOUNTS[1].into(), RUNS);
