@@ -15,6 +15,7 @@ mod errors;
 mod faults;
 mod hardening;
 mod helper;
+mod hostile;
 mod identity;
 mod install;
 mod kubelet;
