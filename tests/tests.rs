@@ -28,6 +28,7 @@ mod policy;
 mod push_pull;
 mod retries;
 mod secrets;
+mod secrets_all;
 mod wrapper_action;
 mod wrapper_gitlab;
 mod wrapper_jenkins;
