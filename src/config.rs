@@ -580,12 +580,8 @@ pub(crate) fn cache_settings(
         Some(d) => Some(d.clone()),
         None => match platform.cache_home() {
             CacheHome::User => env
-                .get(EnvVars::XDG_CACHE_HOME)
-                .map(PathBuf::from)
-                .or_else(|| {
-                    env.get(EnvVars::HOME)
-                        .map(|h| PathBuf::from(h).join(".cache"))
-                })
+                .get_path(EnvVars::XDG_CACHE_HOME)
+                .or_else(|| env.get_path(EnvVars::HOME).map(|h| h.join(".cache")))
                 .map(|d| d.join("ecr-login")),
             CacheHome::Job(d) => Some(d),
             CacheHome::None => None,
@@ -644,8 +640,8 @@ fn docker_dir(flag: Option<PathBuf>, env: &Env) -> Result<PathBuf, Error> {
     match flag {
         Some(d) => Ok(d),
         None => Ok(env
-            .get(EnvVars::HOME)
-            .map(|h| PathBuf::from(h).join(".docker"))
+            .get_path(EnvVars::HOME)
+            .map(|h| h.join(".docker"))
             .ok_or(AuthFileError::NoHome)?),
     }
 }

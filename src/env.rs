@@ -8,7 +8,23 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Default)]
 pub struct Env {
-    vars: BTreeMap<String, String>,
+    vars: BTreeMap<String, Value>,
+}
+
+/// A variable's value: text, or (not valid UTF-8) only usable as a path.
+#[derive(Clone)]
+enum Value {
+    Text(String),
+    Path(std::ffi::OsString),
+}
+
+impl Value {
+    fn text(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            Value::Path(_) => None,
+        }
+    }
 }
 
 /// Names only: values can be secrets.
@@ -40,16 +56,23 @@ fn is_secret_name(name: &str) -> bool {
 }
 
 impl Env {
-    /// The current process environment (variables that are not valid UTF-8 are skipped).
+    /// The current process environment. A value that is not valid UTF-8 is kept only as a
+    /// path (`HOME=/home/j\xf6rg`), for [`Env::get_path`]; names that are not UTF-8 are skipped.
     /// Values of variables whose names mark them as secrets are registered for redaction.
     pub fn capture() -> Self {
         let env = Env {
             vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .filter_map(|(k, v)| {
+                    let v = match v.into_string() {
+                        Ok(t) => Value::Text(t),
+                        Err(p) => Value::Path(p),
+                    };
+                    Some((k.into_string().ok()?, v))
+                })
                 .collect(),
         };
         for (k, v) in &env.vars {
-            if is_secret_name(k) {
+            if let (true, Some(v)) = (is_secret_name(k), v.text()) {
                 crate::secret::registry().add(v);
             }
         }
@@ -61,13 +84,22 @@ impl Env {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
-            .map(String::as_str)
+            .and_then(Value::text)
             .filter(|v| !v.trim().is_empty())
     }
 
-    /// Whether the variable exists at all, even empty.
+    /// A value as a path, whether or not it is UTF-8 (paths need not be); empty is unset.
+    pub fn get_path(&self, name: &str) -> Option<std::path::PathBuf> {
+        match self.vars.get(name)? {
+            Value::Text(t) if t.trim().is_empty() => None,
+            Value::Text(t) => Some(t.into()),
+            Value::Path(p) => Some(p.into()),
+        }
+    }
+
+    /// Whether the variable exists as text at all, even empty.
     pub fn is_present(&self, name: &str) -> bool {
-        self.vars.contains_key(name)
+        self.vars.get(name).is_some_and(|v| v.text().is_some())
     }
 
     /// `true` for `true`/`1`/`yes` (any case).
@@ -86,7 +118,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
         Env {
             vars: iter
                 .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
+                .map(|(k, v)| (k.into(), Value::Text(v.into())))
                 .collect(),
         }
     }

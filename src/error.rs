@@ -227,6 +227,10 @@ pub enum TokenError {
         #[source]
         source: std::io::Error,
     },
+    /// Not an OIDC token at all: refused before it is sent anywhere. `found` describes it
+    /// (its size and shape, never its content: it may be a secret of another kind).
+    #[error("the identity token from {source_desc} is not a JWT: found {found}")]
+    NotAJwt { source_desc: String, found: String },
 }
 
 impl TokenError {
@@ -251,6 +255,10 @@ impl TokenError {
             ],
             TokenError::File { .. } => vec![
                 "check --web-identity-token-file / AWS_WEB_IDENTITY_TOKEN_FILE; on EKS the file is mounted by IRSA at /var/run/secrets/eks.amazonaws.com/serviceaccount/token".into(),
+            ],
+            TokenError::NotAJwt { .. } => vec![
+                "an OIDC identity token is a JWT: three base64url parts joined by dots (header.payload.signature), at most 20000 characters, nothing else in the file or variable; nothing was sent to AWS".into(),
+                "likely cause: the variable or file holds something else (another secret, an API answer, a path, a file written half-way); fix: point --web-identity-token-file / --id-token-env (or the platform's token variable) at the token itself".into(),
             ],
         }
     }
@@ -473,6 +481,10 @@ pub enum AuthFileError {
     },
     #[error("{path} is not valid JSON ({reason}); it was left untouched")]
     Parse { path: PathBuf, reason: String },
+    /// Not a regular file (a directory, a FIFO, a device), or far too large for a Docker
+    /// config: refused before it is read (a FIFO would hang the read, a device never end it).
+    #[error("{path} is {what}; it was left untouched")]
+    NotAConfig { path: PathBuf, what: String },
     #[error("cannot write {path}")]
     Write {
         path: PathBuf,
@@ -519,6 +531,9 @@ impl AuthFileError {
             ],
             AuthFileError::Parse { .. } => vec![
                 "fix or remove the file (Docker itself cannot read it either), or point --docker-config at another directory".into(),
+            ],
+            AuthFileError::NotAConfig { path, .. } => vec![
+                format!("Docker's config.json is a plain JSON file of a few KB; likely cause: something else was put at {}; fix: move it away (ecr-login then writes a new one), or point --docker-config / DOCKER_CONFIG at another directory", path.display()),
             ],
             AuthFileError::Helper { helper, .. } => vec![
                 format!("the config names credsStore/credHelpers \"{helper}\": check that docker-credential-{helper} is on PATH and works (`docker-credential-{helper} list`), or remove it from config.json to store the login in the file"),

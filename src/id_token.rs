@@ -37,18 +37,121 @@ impl TokenSource {
     }
 }
 
-/// Reads a token file: it must exist and hold a non-empty token.
+/// The longest web identity token STS accepts (AssumeRoleWithWebIdentity's limit).
+pub const MAX_JWT_LEN: usize = 20_000;
+
+/// Reads a token file: it must exist and hold a non-empty token that looks like a JWT (see
+/// [`IdToken::check_jwt`]). Reads a little more than a token can be and no further, so a huge
+/// file (or a device) costs nothing.
 pub fn read_token_file(path: &Path) -> Result<IdToken, TokenError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TokenError::File {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    if text.trim().is_empty() {
-        return Err(TokenError::Empty {
-            source_desc: format!("file {}", path.display()),
-        });
+    use std::io::Read;
+    const CAP: usize = 4 * MAX_JWT_LEN;
+    let source_desc = format!("file {}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(CAP as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| TokenError::File {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    // Described by size and shape only, and not registered as a secret (nor masked on CI, line
+    // by line): it is refused before anything could print or send it.
+    let not_a_jwt = |found| TokenError::NotAJwt {
+        source_desc: source_desc.clone(),
+        found,
+    };
+    if bytes.len() > CAP {
+        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        let size = if size > CAP as u64 {
+            bytes_of(size)
+        } else {
+            format!("more than {}", bytes_of(CAP as u64))
+        };
+        return Err(not_a_jwt(format!(
+            "{size} of data, where a token has at most {MAX_JWT_LEN} characters"
+        )));
     }
-    Ok(IdToken::new(text, format!("file {}", path.display())))
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(not_a_jwt("binary data (not UTF-8 text)".into()));
+    };
+    if text.trim().is_empty() {
+        return Err(TokenError::Empty { source_desc });
+    }
+    if let Some(found) = jwt_problem(text.trim()) {
+        return Err(not_a_jwt(found));
+    }
+    Ok(IdToken::new(text, source_desc))
+}
+
+/// `1234 bytes`, `1.0 MiB`.
+fn bytes_of(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// What is wrong with `token` as a JWT (`header.payload.signature`, the header and payload
+/// base64url-encoded JSON objects, at most [`MAX_JWT_LEN`] characters), described by its size
+/// and shape only; `None` when it looks like one. STS alone checks the signature.
+pub fn jwt_problem(token: &str) -> Option<String> {
+    let size = bytes_of(token.len() as u64);
+    if token.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Some(format!("binary data ({size}), not text"));
+    }
+    if token.contains(char::is_whitespace) {
+        let lines = token.lines().count();
+        let what = if token.starts_with('{') {
+            "a JSON document"
+        } else {
+            "text"
+        };
+        return Some(format!(
+            "{what} of {size} in {lines} line{} with spaces or line breaks inside",
+            if lines == 1 { "" } else { "s" }
+        ));
+    }
+    if token.starts_with('{') || token.starts_with('[') {
+        return Some(format!("a JSON document ({size}), not the token itself"));
+    }
+    if token.len() > MAX_JWT_LEN {
+        return Some(format!(
+            "{size} of text, more than the {MAX_JWT_LEN} characters STS accepts"
+        ));
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return Some(format!(
+            "{size} of text in {} dot-separated part{}, where a JWT has 3",
+            parts.len(),
+            if parts.len() == 1 { "" } else { "s" }
+        ));
+    }
+    let base64url = |p: &str| {
+        p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+    };
+    for (name, part) in ["header", "payload", "signature"].iter().zip(&parts) {
+        if !base64url(part) {
+            return Some(format!(
+                "{size} of text whose {name} holds characters base64url does not use"
+            ));
+        }
+    }
+    for (name, part) in ["header", "payload"].iter().zip(&parts) {
+        let object = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part.trim_end_matches('='))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v.is_object());
+        if !object {
+            return Some(format!(
+                "{size} of text in 3 parts whose {name} is not base64url-encoded JSON"
+            ));
+        }
+    }
+    None
 }
 
 /// An issuer URL as IAM names it in provider ARNs and condition keys: without the scheme and
@@ -73,6 +176,17 @@ impl IdToken {
         IdToken {
             jwt: Secret::new(jwt.into().trim().to_string()),
             source: source.into(),
+        }
+    }
+
+    /// Refuses a token that is not a JWT at all (see [`jwt_problem`]), before it is sent.
+    pub fn check_jwt(&self) -> Result<(), TokenError> {
+        match jwt_problem(self.jwt.expose()) {
+            None => Ok(()),
+            Some(found) => Err(TokenError::NotAJwt {
+                source_desc: self.source.clone(),
+                found,
+            }),
         }
     }
 
@@ -145,5 +259,195 @@ mod tests {
     fn garbage_gives_empty_claims() {
         let t = IdToken::new("not-a-jwt-at-all", "test");
         assert!(t.claims().iss.is_none());
+    }
+
+    #[test]
+    fn a_real_jwt_passes_the_shape_check() {
+        let t = jwt(r#"{"iss":"https://x","aud":"sts.amazonaws.com","sub":"s"}"#);
+        assert_eq!(jwt_problem(&t), None);
+        let padded = format!("{t}==");
+        assert_eq!(jwt_problem(&padded), None, "padding is tolerated");
+    }
+
+    /// What is not a JWT is described by its size and shape, never shown.
+    #[test]
+    fn what_is_not_a_jwt_is_described_not_shown() {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let cases: Vec<(String, &str)> = vec![
+            ("SECRETMARKER".into(), "1 dot-separated part"),
+            ("SECRETMARKER.x".into(), "2 dot-separated parts"),
+            ("a.b.c.d.SECRETMARKER".into(), "5 dot-separated parts"),
+            ("aGVsbG8.SECRET+MARKER.c".into(), "payload holds characters"),
+            (
+                format!("{}.{}.sig", b64("SECRETMARKER"), b64("{}")),
+                "header is not base64url-encoded JSON",
+            ),
+            (
+                format!("{}.{}.sig", b64("{}"), b64("[1]")),
+                "payload is not base64url-encoded JSON",
+            ),
+            ("{\"value\":\"SECRETMARKER\"}".into(), "a JSON document"),
+            ("{\"value\": \"SECRETMARKER\"}".into(), "a JSON document of"),
+            ("SECRET MARKER".into(), "spaces or line breaks inside"),
+            (
+                "-----BEGIN PRIVATE KEY-----\nSECRETMARKER\n-----END PRIVATE KEY-----".into(),
+                "3 lines",
+            ),
+            ("SECRETMARKER\u{0}\u{1}".into(), "binary data"),
+            (
+                format!(
+                    "{}.{}.{}",
+                    "a".repeat(8000),
+                    "b".repeat(8000),
+                    "SECRETMARKER".repeat(500)
+                ),
+                "more than the 20000 characters",
+            ),
+        ];
+        for (token, want) in cases {
+            let found = jwt_problem(&token).unwrap_or_else(|| panic!("{want}: passed"));
+            assert!(found.contains(want), "{want}: {found}");
+            assert!(
+                !found.contains("SECRET"),
+                "{want}: shows the content: {found}"
+            );
+            let e = IdToken::new(token, "the variable X")
+                .check_jwt()
+                .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("from the variable X is not a JWT: found"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_files_that_are_not_a_jwt_are_refused_before_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("token");
+        let refused = |bytes: &[u8], want: &str| {
+            std::fs::write(&p, bytes).unwrap();
+            match read_token_file(&p) {
+                Err(TokenError::NotAJwt { found, source_desc }) => {
+                    assert!(found.contains(want), "{want}: {found}");
+                    assert!(source_desc.contains("token"), "{source_desc}");
+                }
+                other => panic!("{want}: {other:?}"),
+            }
+        };
+        let garbage: Vec<u8> = (0..1 << 20).map(|i| (i * 7 % 251) as u8).collect();
+        refused(&garbage, "1.0 MiB of data");
+        refused(&[0xff, 0xfe, b'a'], "binary data (not UTF-8 text)");
+        refused(&vec![b'a'; 30_000], "more than the 20000 characters");
+        refused(b"  not-a-jwt  \n", "1 dot-separated part");
+        std::fs::write(&p, " \n").unwrap();
+        assert!(matches!(read_token_file(&p), Err(TokenError::Empty { .. })));
+        let good = jwt(r#"{"sub":"s"}"#);
+        std::fs::write(&p, format!("{good}\n")).unwrap();
+        assert_eq!(read_token_file(&p).unwrap().jwt.expose(), good);
+        // A device never ends: only the first bytes are read.
+        #[cfg(unix)]
+        {
+            let e = read_token_file(Path::new("/dev/zero"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("of data, where a token has at most 20000"),
+                "{e}"
+            );
+        }
+    }
+
+    /// Properties (proptest: 256 cases in `cargo test`, `PROPTEST_CASES` or `scripts/fuzz.sh`
+    /// for more; failures are kept in `proptest-regressions/` and replayed first).
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn b64(bytes: &[u8]) -> String {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        }
+
+        /// JSON values of every type, nested a little.
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                "\\PC{0,12}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map("[a-z]{1,4}", inner, 0..4)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_is_decoded_or_described(token in "\\PC{0,200}|.{0,200}|[A-Za-z0-9_.=-]{0,200}") {
+                let _ = decode_claims(&token);
+                if let Some(found) = jwt_problem(&token) {
+                    prop_assert!(!found.is_empty() && found.len() < 200, "{found}");
+                    if token.len() >= 12 {
+                        prop_assert!(!found.contains(&token), "shows the token: {found}");
+                    }
+                }
+            }
+
+            #[test]
+            fn any_three_parts_are_decoded_or_described(
+                header in prop::collection::vec(any::<u8>(), 0..40),
+                payload in prop::collection::vec(any::<u8>(), 0..200),
+                sig in "[A-Za-z0-9_-]{0,40}",
+            ) {
+                let token = format!("{}.{}.{sig}", b64(&header), b64(&payload));
+                let claims = decode_claims(&token);
+                let looks_right = jwt_problem(&token).is_none();
+                let objects = [&header, &payload].iter().all(|b| {
+                    serde_json::from_slice::<serde_json::Value>(b).is_ok_and(|v| v.is_object())
+                });
+                prop_assert_eq!(looks_right, objects);
+                if looks_right {
+                    prop_assert!(claims.is_some());
+                }
+            }
+
+            #[test]
+            fn claims_of_any_payload_are_read_as_stated(
+                iss in proptest::option::of("\\PC{0,30}"),
+                sub in proptest::option::of("\\PC{0,30}"),
+                aud in proptest::option::of(prop::collection::vec("\\PC{0,10}", 0..3)),
+                other in json_value(),
+            ) {
+                let mut payload = serde_json::Map::new();
+                payload.insert("other".into(), other);
+                if let Some(iss) = &iss { payload.insert("iss".into(), iss.clone().into()); }
+                if let Some(sub) = &sub { payload.insert("sub".into(), sub.clone().into()); }
+                if let Some(aud) = &aud {
+                    let v = if aud.len() == 1 { aud[0].clone().into() } else { aud.clone().into() };
+                    payload.insert("aud".into(), v);
+                }
+                let token = format!(
+                    "{}.{}.c2ln",
+                    b64(br#"{"alg":"RS256","typ":"JWT"}"#),
+                    b64(serde_json::Value::Object(payload).to_string().as_bytes())
+                );
+                prop_assert_eq!(jwt_problem(&token), None);
+                let claims = IdToken::new(token, "test").claims();
+                prop_assert_eq!(claims.iss, iss);
+                prop_assert_eq!(claims.sub, sub);
+                prop_assert_eq!(claims.aud, aud.unwrap_or_default());
+            }
+
+            #[test]
+            fn claims_of_any_type_never_fail(value in json_value()) {
+                let token = format!("{}.{}.c2ln", b64(b"{}"), b64(value.to_string().as_bytes()));
+                let _ = IdToken::new(token, "test").claims();
+            }
+        }
     }
 }

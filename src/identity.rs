@@ -359,6 +359,7 @@ pub async fn credentials(
                     platform.fetch_token(audience.as_deref()).await?
                 }
             };
+            token.check_jwt()?;
             tracing::info!(
                 "assuming {role} as session {session_name} with the token from {}",
                 token.source

@@ -131,8 +131,8 @@ fn empty_token_from_the_endpoint_is_retried_then_explained() {
     fails_untouched(&sb, cmd, 3, &["identity token is empty"]);
     assert_eq!(
         issuer.token_requests(),
-        4,
-        "an empty token is retried (4 attempts in all)"
+        10,
+        "an empty token is retried (10 attempts in all)"
     );
     assert!(proxy.calls().is_empty());
 }

@@ -68,6 +68,6 @@ fn persistent_5xx_gives_up_with_a_clear_error() {
         .args(&["--registries", "111111111111"])
         .run()
         .assert_fails(5, &["ServiceUnavailable", "retried"]);
-    assert_eq!(proxy.count("ecr", None), 4, "4 attempts, then give up");
+    assert_eq!(proxy.count("ecr", None), 10, "10 attempts, then give up");
     assert!(!sb.config_path().exists());
 }

@@ -10,11 +10,14 @@
 mod harness;
 
 mod auth_file;
+mod crash;
 mod docs;
 mod doctor;
 mod errors;
+mod faults;
 mod hardening;
 mod helper;
+mod hostile;
 mod identity;
 mod install;
 mod kubelet;
@@ -29,6 +32,7 @@ mod redis;
 mod release;
 mod retries;
 mod secrets;
+mod secrets_all;
 mod status;
 mod telemetry;
 mod wrapper_action;

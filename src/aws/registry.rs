@@ -89,7 +89,7 @@ pub fn parse(
     allow_unknown_region: bool,
 ) -> Result<Registry, UsageError> {
     let err = |reason: &str| UsageError::Registry {
-        input: input.to_string(),
+        input: shown(input),
         reason: reason.to_string(),
     };
     let trimmed = input.trim();
@@ -147,7 +147,8 @@ pub fn parse(
             let partition = regions::partition_of(region);
             if suffix != partition.dns_suffix {
                 return Err(err(&format!(
-                    "registries in {region} end in .{}",
+                    "registries in {} end in .{}",
+                    shown(region),
                     partition.dns_suffix
                 )));
             }
@@ -162,10 +163,16 @@ pub fn parse(
                 Some(ds) if ds == suffix => (region, suffix),
                 Some(ds) => {
                     return Err(err(&format!(
-                        "dual-stack registries in {region} end in .{ds}"
+                        "dual-stack registries in {} end in .{ds}",
+                        shown(region)
                     )))
                 }
-                None => return Err(err(&format!("{region} has no dual-stack registries"))),
+                None => {
+                    return Err(err(&format!(
+                        "{} has no dual-stack registries",
+                        shown(region)
+                    )))
+                }
             }
         }
         _ => {
@@ -175,8 +182,8 @@ pub fn parse(
         }
     };
     debug_assert!(!suffix.is_empty());
-    if !regions::is_region_shaped(region) {
-        return Err(err(&format!("{region:?} is not a region")));
+    if region.len() > 64 || !regions::is_region_shaped(region) {
+        return Err(err(&format!("{:?} is not a region", shown(region))));
     }
     regions::check(region, allow_unknown_region)?;
     Ok(Registry::Private {
@@ -184,6 +191,17 @@ pub fn parse(
         region: region.to_string(),
         host,
     })
+}
+
+/// `input` as an error message shows it: whole when it is short, else its first 100
+/// characters and its length (a registry is under 100 characters; a megabyte pasted by
+/// mistake must not become a megabyte of error).
+pub fn shown(input: &str) -> String {
+    const KEEP: usize = 100;
+    match input.char_indices().nth(KEEP) {
+        None => input.to_string(),
+        Some((end, _)) => format!("{}... ({} bytes)", &input[..end], input.len()),
+    }
 }
 
 /// The registry of a `proxyEndpoint` from ECR's `GetAuthorizationToken` answer in `region`,
@@ -558,9 +576,188 @@ mod tests {
         ));
     }
 
+    /// Hostile inputs found by hand or by the properties below, kept as regression cases:
+    /// each is refused with a reason, or accepted as the registry it names.
+    #[test]
+    fn hostile_corpus() {
+        let refused: &[&str] = &[
+            "\0",
+            "\u{feff}123456789012",
+            "123456789012\n.dkr.ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com\nEVIL=1",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com.",
+            "123456789012.dkr.ecr..amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com:",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com@evil.example",
+            "123456789012.dkr.ecr.US-EAST-1\u{130}.amazonaws.com",
+            "１２３４５６７８９０１２",
+            "https://",
+            "https:///public.ecr.aws",
+            "public.ecr.aws.",
+            "public.ecr.aws:443",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com\\x",
+            "123456789012.dkr.ecr.us-east-999.amazonaws.com",
+        ];
+        for input in refused {
+            let e = parse(input, Some("us-east-1"), true).unwrap_err();
+            assert!(!e.to_string().is_empty(), "{input:?}");
+        }
+        let a_mb = "a".repeat(1 << 20);
+        for huge in [
+            format!("123456789012.dkr.ecr.{a_mb}.amazonaws.com"),
+            format!("123456789012.dkr.ecr.{a_mb}-x-1.example.com"),
+            format!("123456789012.dkr-ecr.{a_mb}.example.com"),
+            format!("123456789012.dkr.ecr.us-east-1.amazonaws.com{a_mb}"),
+            a_mb.clone(),
+        ] {
+            let e = parse(&huge, Some("us-east-1"), false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.len() < 1000,
+                "the message repeats a megabyte: {} bytes",
+                e.len()
+            );
+            assert!(e.contains("bytes)"), "{e}");
+        }
+    }
+
     #[test]
     fn split_list_takes_commas_newlines_and_spaces() {
         let got: Vec<&str> = split_list(" a,b\nc  d,,\n").collect();
         assert_eq!(got, ["a", "b", "c", "d"]);
+    }
+
+    /// Properties (proptest: 256 cases in `cargo test`, `PROPTEST_CASES` or `scripts/fuzz.sh`
+    /// for more; failures are kept in `proptest-regressions/` and replayed first).
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Strings shaped like registry references, right and wrong in every part.
+        fn registry_like() -> impl Strategy<Value = String> {
+            let scheme = prop_oneof!["", "https://", "http://", "HTTPS://", "ftp://"];
+            let account = prop_oneof!["123456789012", "[0-9]{0,14}", "\\PC{0,3}"];
+            let service = prop_oneof![
+                "dkr.ecr",
+                "dkr.ecr-fips",
+                "dkr-ecr",
+                "dkr-ecr-fips",
+                "dkr",
+                "[a-z.-]{0,8}"
+            ];
+            let region = prop_oneof![
+                prop::sample::select(crate::aws::regions::KNOWN_REGIONS),
+                Just("us-nowhere-9"),
+                Just(""),
+                Just("US-EAST-1"),
+            ]
+            .prop_map(str::to_string)
+            .boxed()
+            .prop_union("[a-z0-9-]{0,14}".boxed());
+            let suffix = prop_oneof![
+                prop::sample::select(
+                    crate::aws::regions::PARTITIONS
+                        .iter()
+                        .flat_map(|p| [Some(p.dns_suffix), p.dual_stack_suffix])
+                        .flatten()
+                        .collect::<Vec<_>>()
+                )
+                .prop_map(str::to_string),
+                "[a-z.]{0,12}",
+            ];
+            let tail = prop_oneof!["", "/", "/team/app:1.0", ":443", ":8443/x", "\\PC{0,4}"];
+            (scheme, account, service, region, suffix, tail).prop_map(
+                |(scheme, account, service, region, suffix, tail)| {
+                    format!("{scheme}{account}.{service}.{region}.{suffix}{tail}")
+                },
+            )
+        }
+
+        /// An accepted registry: a clean lowercase host that parses back to itself, and whose
+        /// dual-stack host parses too.
+        fn check_accepted(r: &Registry) -> Result<(), TestCaseError> {
+            let host = r.host();
+            prop_assert!(!host.is_empty());
+            prop_assert!(
+                host.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'.'
+                    || b == b'-'),
+                "host {host:?}"
+            );
+            prop_assert_eq!(&parse(host, None, true).unwrap(), r);
+            if let Some(ds) = r.dual_stack_host() {
+                prop_assert!(parse(&ds, None, true).is_ok(), "dual-stack {ds:?}");
+            }
+            Ok(())
+        }
+
+        fn check_refused(input: &str, e: &UsageError) -> Result<(), TestCaseError> {
+            let text = e.to_string();
+            prop_assert!(!text.is_empty());
+            prop_assert!(text.len() < 2_000, "{} bytes of message", text.len());
+            if let UsageError::Registry { reason, .. } = e {
+                prop_assert!(!reason.is_empty(), "no reason for {input:?}");
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_is_parsed_or_refused_with_a_reason(input in "\\PC{0,80}|.{0,80}") {
+                for (region, allow) in [(Some("us-east-1"), false), (None, true)] {
+                    match parse(&input, region, allow) {
+                        Ok(r) => check_accepted(&r)?,
+                        Err(e) => check_refused(&input, &e)?,
+                    }
+                }
+                if let Ok(r) = from_endpoint(&input, "us-east-1") {
+                    check_accepted(&r)?;
+                }
+                for item in split_list(&input) {
+                    prop_assert!(!item.is_empty() && !item.contains(char::is_whitespace));
+                }
+            }
+
+            #[test]
+            fn registry_like_text_is_parsed_or_refused_with_a_reason(input in registry_like()) {
+                match parse(&input, Some("eu-west-1"), true) {
+                    Ok(r) => check_accepted(&r)?,
+                    Err(e) => check_refused(&input, &e)?,
+                }
+                if let Ok(r) = from_endpoint(&input, "us-east-1") {
+                    check_accepted(&r)?;
+                    let in_region = matches!(&r, Registry::Private { region, .. } if region == "us-east-1");
+                    prop_assert!(in_region, "{:?}", r);
+                }
+            }
+
+            #[test]
+            fn long_inputs_make_short_messages(
+                input in registry_like(),
+                at in any::<prop::sample::Index>(),
+                filler in any::<char>(),
+                n in 200usize..3000,
+            ) {
+                let mut chars: Vec<char> = input.chars().collect();
+                let at = at.index(chars.len() + 1);
+                chars.splice(at..at, std::iter::repeat_n(filler, n));
+                let long: String = chars.into_iter().collect();
+                if let Err(e) = parse(&long, Some("us-east-1"), true) {
+                    check_refused(&long, &e)?;
+                }
+            }
+
+            #[test]
+            fn every_known_region_and_account_makes_a_registry(
+                account in "[0-9]{12}",
+                region in prop::sample::select(crate::aws::regions::KNOWN_REGIONS),
+            ) {
+                let r = parse(&account, Some(region), false).unwrap();
+                check_accepted(&r)?;
+                prop_assert_eq!(parse(&format!("https://{}/a/b:c", r.host()), None, false).unwrap(), r);
+            }
+        }
     }
 }

@@ -52,8 +52,7 @@ pub fn run(cfg: &HelperConfig, printer: &Printer, input: &mut dyn Read) -> Resul
         Action::Get => {
             let server_url = read(input)?;
             let server_url = server_url.trim();
-            let Ok(registry) = aws::registry::parse(&helper::host_of(server_url), None, true)
-            else {
+            let Some(registry) = ecr_registry(server_url) else {
                 printer.protocol_text(NOT_FOUND);
                 return Ok(Outcome::NotFound);
             };
@@ -63,24 +62,49 @@ pub fn run(cfg: &HelperConfig, printer: &Printer, input: &mut dyn Read) -> Resul
     }
 }
 
+/// A request is a server URL or a small JSON object; read no more than this.
+const MAX_REQUEST: u64 = 64 << 10;
+
+/// The request on stdin: UTF-8 text of at most [`MAX_REQUEST`] bytes (what Docker sends is
+/// far smaller), else a usage error that says what came instead.
 fn read(input: &mut dyn Read) -> Result<String, Error> {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     input
-        .read_to_string(&mut text)
+        .take(MAX_REQUEST + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| UsageError::Other(format!("cannot read the request on stdin: {e}")))?;
-    Ok(text)
+    if bytes.len() as u64 > MAX_REQUEST {
+        return Err(UsageError::Other(format!(
+            "the request on stdin is over {} KiB; a credential helper gets a server URL or a small JSON object, as Docker sends them",
+            MAX_REQUEST >> 10
+        ))
+        .into());
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        UsageError::Other(
+            "the request on stdin is not UTF-8 text; a credential helper gets a server URL or a small JSON object, as Docker sends them".into(),
+        )
+        .into()
+    })
+}
+
+/// The ECR registry a server URL names, in any form clients send it; `None` for anything else
+/// (another registry, or text that is no server URL at all).
+fn ecr_registry(server_url: &str) -> Option<Registry> {
+    aws::registry::parse(&helper::host_of(server_url), None, true).ok()
 }
 
 /// `store` and `erase`: ECR logins come from AWS, so there is nothing to keep; succeeding keeps
 /// `docker login`/`logout` to a host served by this helper from failing.
 fn accept_as_no_op(server_url: &str, action: &str) -> Result<Outcome, Error> {
     let host = helper::host_of(server_url);
-    if aws::registry::parse(&host, None, true).is_ok() {
+    if ecr_registry(server_url).is_some() {
         tracing::debug!("{action} for {host}: nothing to do, ECR tokens come from AWS");
         return Ok(Outcome::Done);
     }
     Err(UsageError::Other(format!(
-        "ecr-login only serves Amazon ECR registries, not {host:?}: it cannot {action} that login (point credHelpers at ecr-login for ECR hosts only)"
+        "ecr-login only serves Amazon ECR registries, not {:?}: it cannot {action} that login (point credHelpers at ecr-login for ECR hosts only)",
+        aws::registry::shown(&host)
     ))
     .into())
 }
@@ -216,4 +240,104 @@ async fn fetch(cfg: &HelperConfig, plan: &Plan, registry: &Registry) -> Result<E
             .unwrap_or_else(|| SystemTime::now() + std::time::Duration::from_secs(3600)),
         identity: who.arn,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+    /// Hostile stdin, kept as regression cases: each is answered (an ECR host's registry, or
+    /// Docker's "not found") or refused with a message that says what came instead.
+    #[test]
+    fn hostile_stdin() {
+        let read_bytes = |b: &[u8]| read(&mut &b[..]).map_err(|e| e.to_string());
+        assert_eq!(read_bytes(b"").unwrap(), "");
+        assert!(read_bytes(&[0xff, 0xfe, 0x00])
+            .unwrap_err()
+            .contains("not UTF-8 text"));
+        let e = read_bytes(&vec![b'a'; 10 << 20]).unwrap_err();
+        assert!(e.contains("over 64 KiB"), "{e}");
+        assert!(e.len() < 300, "{e}");
+
+        for not_ecr in [
+            "",
+            "\0",
+            "docker.io",
+            "https://index.docker.io/v1/",
+            "public.ecr.aws.evil.example",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com:8443",
+            "{\"ServerURL\":\"123456789012.dkr.ecr.us-east-1.amazonaws.com\"}",
+        ] {
+            assert!(ecr_registry(not_ecr).is_none(), "{not_ecr:?}");
+            let e = accept_as_no_op(not_ecr, "erase").err().unwrap().to_string();
+            assert!(e.contains("only serves Amazon ECR registries"), "{e}");
+        }
+        for ecr in [
+            HOST.to_string(),
+            format!("https://{HOST}/v2/"),
+            format!("{HOST}:443\n"),
+        ] {
+            assert_eq!(ecr_registry(ecr.trim()).unwrap().host(), HOST, "{ecr:?}");
+        }
+        let huge = format!("{}{HOST}", "x".repeat(1 << 20));
+        let e = accept_as_no_op(&huge, "erase").err().unwrap().to_string();
+        assert!(
+            e.len() < 500,
+            "the message repeats a megabyte: {} bytes",
+            e.len()
+        );
+
+        for bad_store in [
+            "",
+            "null",
+            "[]",
+            "{}",
+            "{\"ServerURL\": 1}",
+            "{\"ServerURL\": \"\\ud800\"}",
+        ] {
+            assert!(
+                serde_json::from_str::<helper::StoreRequest>(bad_store).is_err(),
+                "{bad_store:?}"
+            );
+        }
+    }
+
+    /// Properties (proptest: 256 cases in `cargo test`, `PROPTEST_CASES` or `scripts/fuzz.sh`
+    /// for more; failures are kept in `proptest-regressions/` and replayed first).
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_stdin_is_read_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+                match read(&mut &bytes[..]) {
+                    Ok(text) => prop_assert_eq!(text.as_bytes(), &bytes[..]),
+                    Err(e) => prop_assert!(e.to_string().contains("not UTF-8 text")),
+                }
+            }
+
+            #[test]
+            fn any_server_url_names_an_ecr_registry_or_none(
+                url in "\\PC{0,60}|(https?://)?[0-9]{12}\\.dkr[.-]ecr[a-z.-]{0,30}(:443)?(/\\PC{0,10})?"
+            ) {
+                let found = ecr_registry(url.trim());
+                // get answers for exactly the registry asked about; store and erase agree.
+                if let Some(r) = &found {
+                    prop_assert_eq!(r.host(), helper::host_of(url.trim()));
+                }
+                prop_assert_eq!(accept_as_no_op(&url, "erase").is_ok(), found.is_some());
+            }
+
+            #[test]
+            fn any_store_request_is_parsed_or_refused(text in "\\PC{0,80}|\\{\"ServerURL\": ?\"\\PC{0,40}\"(, ?\"[A-Za-z]{1,8}\": ?\"\\PC{0,8}\")?\\}") {
+                if let Ok(req) = serde_json::from_str::<helper::StoreRequest>(&text) {
+                    let _ = accept_as_no_op(&req.server_url, "store");
+                }
+            }
+        }
+    }
 }

@@ -184,17 +184,31 @@ fn read_stdin() -> Result<String, UsageError> {
             "kubelet-credential-provider reads a {REQUEST_KIND} (JSON) on standard input, as the kubelet sends it; to try it by hand, pipe one in: echo '{{\"apiVersion\":\"{API_VERSION}\",\"kind\":\"{REQUEST_KIND}\",\"image\":\"<account>.dkr.ecr.<region>.amazonaws.com/<repo>\"}}' | ecr-login kubelet-credential-provider"
         )));
     }
-    let mut text = String::new();
-    stdin
-        .lock()
-        .take(MAX_REQUEST)
-        .read_to_string(&mut text)
+    read_request(&mut stdin.lock())
+}
+
+/// The request as text: at most [`MAX_REQUEST`] bytes of UTF-8, else an error that says so.
+fn read_request(input: &mut dyn Read) -> Result<String, UsageError> {
+    let mut bytes = Vec::new();
+    input
+        .take(MAX_REQUEST + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| {
             UsageError::Other(format!(
                 "cannot read the {REQUEST_KIND} on standard input: {e}"
             ))
         })?;
-    Ok(text)
+    if bytes.len() as u64 > MAX_REQUEST {
+        return Err(UsageError::Other(format!(
+            "the kubelet's request: standard input holds over {} MiB, where a {REQUEST_KIND} is a few hundred bytes",
+            MAX_REQUEST >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        UsageError::Other(format!(
+            "the kubelet's request: standard input is not UTF-8 text, so not a {REQUEST_KIND} JSON object"
+        ))
+    })
 }
 
 /// Checks the kubelet's request: JSON, a version answered here, the request kind, an image.
@@ -214,13 +228,17 @@ pub fn parse_request(text: &str) -> Result<Request, UsageError> {
     let api_version = wire.api_version.unwrap_or_default();
     if !API_VERSIONS.contains(&api_version.as_str()) {
         return Err(bad(format!(
-            "apiVersion {api_version:?} is not one this plugin speaks ({}); set the provider's apiVersion in the kubelet's CredentialProviderConfig to {API_VERSION}",
+            "apiVersion {:?} is not one this plugin speaks ({}); set the provider's apiVersion in the kubelet's CredentialProviderConfig to {API_VERSION}",
+            registry::shown(&api_version),
             API_VERSIONS.join(", ")
         )));
     }
     let kind = wire.kind.unwrap_or_default();
     if kind != REQUEST_KIND {
-        return Err(bad(format!("kind {kind:?} is not {REQUEST_KIND:?}")));
+        return Err(bad(format!(
+            "kind {:?} is not {REQUEST_KIND:?}",
+            registry::shown(&kind)
+        )));
     }
     let image = wire.image.unwrap_or_default().trim().to_string();
     if image.is_empty() {
@@ -244,7 +262,7 @@ pub fn registry_of(image: &str) -> Result<Registry, UsageError> {
         }
         _ => {
             return Err(UsageError::Registry {
-                input: image.to_string(),
+                input: registry::shown(image),
                 reason: "the image names no registry host, so it is on Docker Hub; the provider's matchImages should not send it here".into(),
             })
         }
@@ -253,7 +271,7 @@ pub fn registry_of(image: &str) -> Result<Registry, UsageError> {
     // this release must not fail a pull.
     registry::parse(host, None, true).map_err(|e| match e {
         UsageError::Registry { reason, .. } => UsageError::Registry {
-            input: image.to_string(),
+            input: registry::shown(image),
             reason,
         },
         other => other,
@@ -597,5 +615,166 @@ mod tests {
         );
         let token = IdToken::new(jwt, "test");
         assert_eq!(session_name(&token).as_deref(), Some("k8s-team-a-puller"));
+    }
+
+    /// Hostile requests, kept as regression cases: each is refused with a message that says
+    /// what is wrong, short whatever the size of the request.
+    #[test]
+    fn hostile_requests() {
+        let mb = "x".repeat(1 << 20);
+        let cases: Vec<(String, &str)> = vec![
+            (
+                String::new(),
+                "does not hold a CredentialProviderRequest JSON object",
+            ),
+            ("null".into(), "does not hold"),
+            ("[]".into(), "does not hold"),
+            ("\"image\"".into(), "does not hold"),
+            ("{\"apiVersion\": 1}".into(), "does not hold"),
+            ("{}".into(), "apiVersion \"\" is not one"),
+            (
+                request("").replace("\"image\":\"", "\"image\":1,\"x\":\""),
+                "does not hold",
+            ),
+            (
+                format!("{{\"apiVersion\":\"{mb}\"}}"),
+                "is not one this plugin speaks",
+            ),
+            (
+                request("").replace("CredentialProviderRequest", &mb),
+                "is not \"CredentialProviderRequest\"",
+            ),
+            (
+                request("").replace(&format!("{HOST}/app"), ""),
+                "names no image",
+            ),
+            (request(",\"serviceAccountToken\":[1]"), "does not hold"),
+            (
+                request(",\"serviceAccountAnnotations\":{\"a\":1}"),
+                "does not hold",
+            ),
+            (
+                format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+                "does not hold",
+            ),
+            // Skipped (an unknown field) without recursing: no stack overflow either way.
+            (
+                format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000)),
+                "apiVersion \"\" is not one",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse_request(&text).err().unwrap().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+            assert!(e.len() < 1000, "{want}: {} bytes of message", e.len());
+        }
+        let e = registry_of(&format!("{HOST}{mb}/app"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 1000, "{} bytes of message", e.len());
+
+        let read = |b: &[u8]| read_request(&mut &b[..]).map_err(|e| e.to_string());
+        assert!(read(&[0xff, b'{']).unwrap_err().contains("not UTF-8 text"));
+        let e = read(&vec![b' '; (2 << 20) + 1]).unwrap_err();
+        assert!(e.contains("over 1 MiB"), "{e}");
+        assert_eq!(read(request("").as_bytes()).unwrap(), request(""));
+    }
+
+    /// Properties (proptest: 256 cases in `cargo test`, `PROPTEST_CASES` or `scripts/fuzz.sh`
+    /// for more; failures are kept in `proptest-regressions/` and replayed first).
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// JSON of every type, for the request's fields.
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i32>().prop_map(serde_json::Value::from),
+                "\\PC{0,16}".prop_map(serde_json::Value::from),
+                Just(serde_json::Value::from(API_VERSION)),
+                Just(serde_json::Value::from(REQUEST_KIND)),
+                Just(serde_json::Value::from(format!("{HOST}/app:1"))),
+            ];
+            leaf.prop_recursive(2, 12, 3, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map("\\PC{0,8}", inner, 0..3)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Requests with every field present or not, of the right type or not.
+        fn request_like() -> impl Strategy<Value = String> {
+            let field = |name: &'static str| {
+                proptest::option::of(json_value()).prop_map(move |v| v.map(|v| (name, v)))
+            };
+            (
+                field("apiVersion"),
+                field("kind"),
+                field("image"),
+                field("serviceAccountToken"),
+                field("serviceAccountAnnotations"),
+                proptest::option::of(("\\PC{0,8}", json_value())),
+            )
+                .prop_map(|(a, k, i, t, n, extra)| {
+                    let mut m = serde_json::Map::new();
+                    for (name, v) in [a, k, i, t, n].into_iter().flatten() {
+                        m.insert(name.to_string(), v);
+                    }
+                    if let Some((name, v)) = extra {
+                        m.insert(name, v);
+                    }
+                    serde_json::Value::Object(m).to_string()
+                })
+        }
+
+        fn check(text: &str) -> Result<(), TestCaseError> {
+            match parse_request(text) {
+                Ok(r) => {
+                    prop_assert!(API_VERSIONS.contains(&r.api_version.as_str()));
+                    prop_assert!(!r.image.is_empty());
+                    match registry_of(&r.image) {
+                        Ok(reg) => {
+                            prop_assert!(r.image.to_ascii_lowercase().starts_with(reg.host()))
+                        }
+                        Err(e) => prop_assert!(!e.to_string().is_empty()),
+                    }
+                }
+                Err(e) => {
+                    let m = e.to_string();
+                    prop_assert!(m.starts_with("the kubelet's request: "), "{m}");
+                    prop_assert!(m.len() < 1000, "{} bytes", m.len());
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_is_a_request_or_refused(text in "\\PC{0,120}") {
+                check(&text)?;
+            }
+
+            #[test]
+            fn any_request_shape_is_a_request_or_refused(text in request_like()) {
+                check(&text)?;
+            }
+
+            #[test]
+            fn any_image_names_a_registry_or_is_refused(
+                image in "\\PC{0,60}|([0-9]{12}\\.dkr[.-]ecr[a-z.-]{0,30}|public\\.ecr\\.aws|localhost(:[0-9]{1,5})?)(/\\PC{0,20})?"
+            ) {
+                match registry_of(&image) {
+                    Ok(reg) => prop_assert_eq!(
+                        image.split('/').next().unwrap().to_ascii_lowercase(),
+                        reg.host()
+                    ),
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+        }
     }
 }

@@ -27,6 +27,14 @@ use crate::error::AuthFileError;
 /// How long to wait for another process's lock before giving up.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Our temporary files: `.config.json.<pid>.<random>.tmp` (before the pid was in the name:
+/// `.config.json.<random>.tmp`). Docker's own are `.tmp-config.json<random>`.
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// A temporary file of ours this old was left by a write that never finished, whoever made it:
+/// a write takes milliseconds.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(600);
+
 /// Docker's config file in `dir`.
 pub fn config_path(dir: &Path) -> PathBuf {
     dir.join("config.json")
@@ -303,22 +311,54 @@ fn lock(auth_file: &Path) -> Result<File, AuthFileError> {
     }
 }
 
-/// The config as a JSON object; a missing or empty file is an empty object.
+/// The config as a JSON object; a missing or empty file is an empty object. Anything but a
+/// regular file of at most [`MAX_CONFIG_SIZE`] is refused without reading it: a FIFO would
+/// block the read for good, a device (a symlink to `/dev/zero`) never end it.
 pub fn read(path: &Path) -> Result<Map<String, Value>, AuthFileError> {
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Map::new()),
-        Err(e) => {
-            return Err(AuthFileError::Read {
-                path: path.to_path_buf(),
-                source: e,
-            })
-        }
+    use std::io::Read;
+    let read_error = |e| AuthFileError::Read {
+        path: path.to_path_buf(),
+        source: e,
     };
-    if text.trim().is_empty() {
+    // Non-blocking, so that opening a FIFO does not wait for a writer; then the file opened is
+    // checked, not whatever the path names a moment later.
+    let file = match private::open_nonblocking(OpenOptions::new().read(true)).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Map::new()),
+        Err(e) if fs::metadata(path).is_ok_and(|m| m.is_dir()) => {
+            tracing::debug!("cannot open {}: {e}", path.display());
+            return Err(not_a_config(path, "a directory, not a file".into()));
+        }
+        Err(e) => return Err(read_error(e)),
+    };
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(not_a_config(path, file_kind(&meta)));
+    }
+    if meta.len() > MAX_CONFIG_SIZE {
+        return Err(not_a_config(
+            path,
+            format!(
+                "{} MiB, where a Docker config is a few KB (ecr-login reads at most {} MiB)",
+                meta.len() >> 20,
+                MAX_CONFIG_SIZE >> 20
+            ),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_CONFIG_SIZE {
+        return Err(not_a_config(
+            path,
+            format!("over {} MiB and still growing", MAX_CONFIG_SIZE >> 20),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    match serde_json::from_str::<Value>(&text) {
+    match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(AuthFileError::Parse {
             path: path.to_path_buf(),
@@ -329,6 +369,38 @@ pub fn read(path: &Path) -> Result<Map<String, Value>, AuthFileError> {
             reason: e.to_string(),
         }),
     }
+}
+
+/// The largest config.json read: Docker's are a few KB, one with a thousand logins 200 KB.
+const MAX_CONFIG_SIZE: u64 = 32 << 20;
+
+fn not_a_config(path: &Path, what: String) -> AuthFileError {
+    AuthFileError::NotAConfig {
+        path: path.to_path_buf(),
+        what,
+    }
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(meta: &fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe), not a file".into();
+        }
+        if t.is_socket() {
+            return "a socket, not a file".into();
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device, not a file".into();
+        }
+    }
+    if meta.is_dir() {
+        return "a directory, not a file".into();
+    }
+    "not a regular file".into()
 }
 
 /// Writes `root` to `path` through a 0600 temporary file in the same directory and a rename.
@@ -343,10 +415,12 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
         source: e,
     };
     let dir = target.parent().unwrap_or(Path::new("."));
+    // `.<file>.<pid>.<random>.tmp`: the pid lets a later run tell a killed writer's leftover.
     let prefix = format!(".{}.", file_name(&target));
+    sweep_stale_temps(dir, &prefix);
     let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
+        .prefix(&format!("{prefix}{}.", std::process::id()))
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(err)?;
     private::file(tmp.as_file()).map_err(err)?;
@@ -364,6 +438,53 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     Ok(())
 }
 
+/// Removes the temporary files that writes killed before their rename left in `dir` (each a
+/// whole auth file, logins included): only files named like ours (`.<file>.<pid>.*.tmp`),
+/// regular files, and only when the process named in the file's name is gone or the file is
+/// over [`STALE_TEMP_AGE`] old. Runs under the lock, which every writer of ours holds while its
+/// temporary file exists. A file that cannot be removed is left; the write goes on.
+fn sweep_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(middle) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        // The entry itself, not what a symlink points to.
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .unwrap_or_default();
+        let writer_gone = middle
+            .split_once('.')
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            .is_some_and(private::process_is_gone);
+        if writer_gone || age >= STALE_TEMP_AGE {
+            let path = entry.path();
+            match fs::remove_file(&path) {
+                Ok(()) => tracing::info!(
+                    "removed {}, left by an earlier write that was interrupted",
+                    path.display()
+                ),
+                Err(e) => tracing::debug!("cannot remove {}: {e}", path.display()),
+            }
+        }
+    }
+}
+
 /// Owner-only permissions (0700 directories, 0600 files) where the OS has modes, ownership
 /// and the directory checks; elsewhere (Windows) files keep the ACLs of the user's profile
 /// directory they are written in.
@@ -377,6 +498,11 @@ mod private {
         b.mode(0o700)
     }
 
+    /// Opening does not wait (a FIFO without a writer); reads of a regular file are unchanged.
+    pub fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
+        o.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+    }
+
     /// A 0600 file, never opened through a symlink (`O_NOFOLLOW`: the open fails instead).
     pub fn open_nofollow(o: &mut OpenOptions) -> &mut OpenOptions {
         // The flag's value differs between architectures: take it from rustix, not a literal.
@@ -386,6 +512,18 @@ mod private {
 
     pub fn file(f: &File) -> std::io::Result<()> {
         f.set_permissions(Permissions::from_mode(0o600))
+    }
+
+    /// Whether no process `pid` runs (in this PID namespace). A process of another user is
+    /// running, not gone.
+    pub fn process_is_gone(pid: u32) -> bool {
+        let Some(pid) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            return false;
+        };
+        rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
     }
 
     /// Gives the new file `tmp` the owner and group `previous` (the config it replaces) had,
@@ -460,8 +598,17 @@ mod private {
         o
     }
 
+    pub fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
+        o
+    }
+
     pub fn file(_: &File) -> std::io::Result<()> {
         Ok(())
+    }
+
+    /// Not known here: stale temporary files go by their age alone.
+    pub fn process_is_gone(_: u32) -> bool {
+        false
     }
 
     pub fn keep_owner(_: &File, _: &Metadata, _: &Path) {}
@@ -640,6 +787,79 @@ mod tests {
         assert!(p.iter().any(|m| m.contains("world-writable")), "{p:?}");
     }
 
+    /// A pid no process has now: a child that has exited and been reaped.
+    #[cfg(unix)]
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stale_temp_files_of_ours_are_swept_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let dead = dead_pid();
+        let old = std::time::SystemTime::now() - Duration::from_secs(11 * 60);
+        let put = |name: &str, mtime: Option<std::time::SystemTime>| {
+            let p = d.join(name);
+            fs::write(&p, "{\"auths\":{}}").unwrap();
+            if let Some(t) = mtime {
+                File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_modified(t)
+                    .unwrap();
+            }
+            p
+        };
+        let swept = [
+            put(&format!(".config.json.{dead}.AbC123.tmp"), None),
+            put(".config.json.Old123.tmp", Some(old)),
+            put(".config.json.4242.Old456.tmp", Some(old)),
+        ];
+        let mut kept = vec![
+            put(
+                &format!(".config.json.{}.Live12.tmp", std::process::id()),
+                None,
+            ),
+            put(".config.json.Fresh1.tmp", None),
+            put(".tmp-config.json123456", Some(old)),
+            put("config.json.bak", Some(old)),
+            put(".config.json.tmp", Some(old)),
+            put(".config.jsonx.1.tmp", Some(old)),
+        ];
+        let subdir = d.join(format!(".config.json.{dead}.dir.tmp"));
+        fs::create_dir(&subdir).unwrap();
+        kept.push(subdir);
+        let link = d.join(format!(".config.json.{dead}.lnk.tmp"));
+        std::os::unix::fs::symlink(d.join("config.json.bak"), &link).unwrap();
+        kept.push(link);
+
+        let pw = Secret::new("the-password-7");
+        store_logins(d, &login(&pw)).unwrap();
+        for p in &swept {
+            assert!(!p.exists(), "{} was not swept", p.display());
+        }
+        for p in &kept {
+            assert!(
+                fs::symlink_metadata(p).is_ok(),
+                "{} was removed",
+                p.display()
+            );
+        }
+        // And the write itself left nothing behind.
+        let ours: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(".config.json.") && n.ends_with(".tmp"))
+            .collect();
+        assert_eq!(ours.len(), 5, "{ours:?}");
+    }
+
     #[test]
     fn a_podman_file_ignores_creds_store_and_has_its_own_lock() {
         let dir = tempfile::tempdir().unwrap();
@@ -682,5 +902,204 @@ mod tests {
         )
         .unwrap();
         assert!(config_path(&sub).is_file());
+    }
+
+    /// Hostile config.json files, kept as regression cases: each is refused with a clear error
+    /// and left as it was, at once (a FIFO without a writer would block a plain read for good).
+    #[cfg(unix)]
+    #[test]
+    fn hostile_config_files_are_refused_untouched() {
+        let pw = Secret::new("the-password-8");
+        let refused = |dir: &Path, want: &str| {
+            let e = store_logins(dir, &login(&pw)).unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+            let e = remove_logins(dir, &|_| true).unwrap_err().to_string();
+            assert!(e.contains(want), "{want}: {e}");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = config_path(dir.path());
+
+        let made = std::process::Command::new("mkfifo").arg(&path).status();
+        assert!(made.unwrap().success(), "mkfifo");
+        refused(dir.path(), "is a FIFO (named pipe), not a file");
+        fs::remove_file(&path).unwrap();
+
+        fs::create_dir(&path).unwrap();
+        refused(dir.path(), "is a directory, not a file");
+        fs::remove_dir(&path).unwrap();
+
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        refused(dir.path(), "is a device, not a file");
+        fs::remove_file(&path).unwrap();
+
+        let big = File::create(&path).unwrap();
+        big.set_len(100 << 20).unwrap();
+        refused(dir.path(), "is 100 MiB, where a Docker config is a few KB");
+        assert_eq!(fs::metadata(&path).unwrap().len(), 100 << 20);
+
+        for (text, want) in [
+            (&b"\xff\xfe{}"[..], "not valid JSON"),
+            (b"{\"auths\": \"\xff\"}", "not valid JSON"),
+            (b"[]", "the top level is not an object"),
+            (b"null", "the top level is not an object"),
+            (b"{\"auths\": []}", "\"auths\" is not an object"),
+            (b"{\"auths\": {}} trailing", "not valid JSON"),
+            (b"{\"a\": 1, \"a\": 2", "not valid JSON"),
+        ] {
+            fs::write(&path, text).unwrap();
+            let e = store_logins(dir.path(), &login(&pw))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{want}: {e}");
+            assert_eq!(fs::read(&path).unwrap(), text, "{want}: changed");
+        }
+        // Nested past serde_json's depth limit: an error, not a stack overflow.
+        let deep = format!("{{\"x\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        fs::write(&path, &deep).unwrap();
+        let e = store_logins(dir.path(), &login(&pw))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("recursion limit"), "{e}");
+    }
+
+    /// Found by the properties below: a float other tools left came back rounded.
+    #[test]
+    fn numbers_survive_a_rewrite_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = config_path(dir.path());
+        let numbers = r#"{"a":-2.4037819044804887e-51,"b":0.1,"c":1e300,"d":18446744073709551615,"e":-9223372036854775808,"f":5e-324}"#;
+        fs::write(&path, format!(r#"{{"n":{numbers}}}"#)).unwrap();
+        let pw = Secret::new("the-password-9");
+        store_logins(dir.path(), &login(&pw)).unwrap();
+        let after: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let want: Value = serde_json::from_str(numbers).unwrap();
+        assert_eq!(after["n"], want);
+        assert_eq!(after["n"]["a"].as_f64(), Some(-2.4037819044804887e-51));
+    }
+
+    /// Properties (proptest: 256 cases in `cargo test`, `PROPTEST_CASES` or `scripts/fuzz.sh`
+    /// for more; failures are kept in `proptest-regressions/` and replayed first).
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// JSON values of every type, nested a little.
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "\\PC{0,12}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    prop::collection::btree_map("\\PC{0,6}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// A config.json as other tools leave them: any keys and values, `auths` and
+        /// `credHelpers` of any type (but no credential helper that would be run: their values
+        /// are never strings).
+        fn config() -> impl Strategy<Value = Map<String, Value>> {
+            let not_a_string = || json_value().prop_filter("a helper name", |v| !v.is_string());
+            (
+                prop::collection::vec(("[a-zA-Z]{1,10}", json_value()), 0..6),
+                proptest::option::of(prop_oneof![
+                    Just(Value::Null),
+                    prop::collection::btree_map("\\PC{0,20}", json_value(), 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                    json_value(),
+                ]),
+                proptest::option::of(not_a_string()),
+                proptest::option::of(
+                    prop::collection::btree_map("\\PC{0,20}", not_a_string(), 0..3)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ),
+            )
+                .prop_map(|(others, auths, store, helpers)| {
+                    let mut m = Map::new();
+                    for (k, v) in others {
+                        m.insert(k, v);
+                    }
+                    if let Some(a) = auths {
+                        m.insert("auths".into(), a);
+                    }
+                    if let Some(s) = store {
+                        m.insert("credsStore".into(), s);
+                    }
+                    if let Some(h) = helpers {
+                        m.insert("credHelpers".into(), h);
+                    }
+                    m
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn any_bytes_are_read_or_refused_with_a_reason(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = config_path(dir.path());
+                fs::write(&path, &bytes).unwrap();
+                match read(&path) {
+                    Ok(m) => prop_assert!(m.is_empty() || serde_json::from_slice::<Value>(&bytes).is_ok()),
+                    Err(e) => {
+                        prop_assert!(matches!(e, AuthFileError::Parse { .. }), "{e}");
+                        prop_assert!(e.to_string().contains("config.json"));
+                    }
+                }
+            }
+
+            #[test]
+            fn any_text_is_read_or_refused_with_a_reason(text in "\\PC{0,200}|[{}\\[\\]\":,0-9a-z ]{0,200}") {
+                let dir = tempfile::tempdir().unwrap();
+                let path = config_path(dir.path());
+                fs::write(&path, &text).unwrap();
+                if let Err(e) = read(&path) {
+                    prop_assert!(matches!(e, AuthFileError::Parse { .. }), "{e}");
+                }
+            }
+
+            #[test]
+            fn a_login_keeps_every_other_key_or_changes_nothing(root in config()) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = config_path(dir.path());
+                let before = serde_json::to_string_pretty(&root).unwrap();
+                fs::write(&path, &before).unwrap();
+                let pw = Secret::new("the-password-prop");
+                let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+                match store_logins(dir.path(), &login(&pw)) {
+                    Ok(()) => {
+                        let after: Map<String, Value> =
+                            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+                        for (k, v) in &root {
+                            if k != "auths" {
+                                prop_assert_eq!(after.get(k), Some(v), "{}", k);
+                            }
+                        }
+                        let auths = after["auths"].as_object().unwrap();
+                        prop_assert!(auths[host]["auth"].is_string());
+                        if let Some(Value::Object(old)) = root.get("auths") {
+                            for (h, v) in old {
+                                if h != host {
+                                    prop_assert_eq!(auths.get(h), Some(v));
+                                }
+                            }
+                        }
+                        let keys: Vec<&String> = after.keys().filter(|k| *k != "auths").collect();
+                        let want: Vec<&String> = root.keys().filter(|k| *k != "auths").collect();
+                        prop_assert_eq!(keys, want, "the order of the keys changed");
+                    }
+                    Err(e) => {
+                        let auths_ok = matches!(root.get("auths"), None | Some(Value::Null | Value::Object(_)));
+                        prop_assert!(!auths_ok, "refused a config it could merge: {e}");
+                        prop_assert!(e.to_string().contains("\"auths\" is not an object"), "{e}");
+                        prop_assert_eq!(fs::read_to_string(&path).unwrap(), before);
+                    }
+                }
+            }
+        }
     }
 }

@@ -74,6 +74,7 @@ impl GithubActions {
         let shown = redacted_url(&url);
         let client = crate::tls::reqwest_builder()
             .connect_timeout(retry::TIMEOUTS.connect)
+            .read_timeout(retry::TIMEOUTS.read)
             .timeout(retry::TIMEOUTS.attempt)
             .build()
             .map_err(|e| TokenError::Unreachable {
@@ -464,5 +465,48 @@ mod tests {
             output_key("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
             "123456789012_dkr_ecr_us_east_1_amazonaws_com"
         );
+    }
+
+    /// Properties (proptest: 256 cases in `cargo test`, `PROPTEST_CASES` or `scripts/fuzz.sh`
+    /// for more; failures are kept in `proptest-regressions/` and replayed first).
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// `$GITHUB_OUTPUT` read as the runner reads it: `name<<DELIM`, lines, `DELIM`.
+        fn runner_reads(text: &str) -> Vec<(String, String)> {
+            let mut out = Vec::new();
+            let mut lines = text.split('\n');
+            while let Some(line) = lines.next() {
+                if line.is_empty() {
+                    continue;
+                }
+                let (name, delim) = line.split_once("<<").unwrap();
+                let mut value = Vec::new();
+                for l in lines.by_ref() {
+                    if l == delim {
+                        break;
+                    }
+                    value.push(l);
+                }
+                out.push((name.to_string(), value.join("\n")));
+            }
+            out
+        }
+
+        proptest! {
+            /// Any value, line breaks and would-be delimiters included, comes back as one
+            /// output with exactly that value: none can add another.
+            #[test]
+            fn no_value_injects_an_output(values in prop::collection::vec("\\PC{0,20}|[a-z<=\\n]{0,20}|registry<<EOF\\nx=1\\nEOF", 1..4)) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("out");
+                let outputs: Vec<(String, String)> =
+                    values.iter().enumerate().map(|(i, v)| (format!("o{i}"), v.clone())).collect();
+                append_outputs(&path, &outputs).unwrap();
+                let read = runner_reads(&std::fs::read_to_string(&path).unwrap());
+                prop_assert_eq!(read, outputs);
+            }
+        }
     }
 }

@@ -42,18 +42,31 @@ impl std::fmt::Display for CommandFailure {
     }
 }
 
-/// Runs `program args` and takes its stdout as the token; a failure or an empty answer is
-/// retried (token services have bad moments), a missing program is not.
+/// Runs `program args` and takes its stdout as the token; a failure, an empty answer or no
+/// answer within [`retry::TIMEOUTS`]`.attempt` (the program is killed) is retried (token
+/// services have bad moments), a missing program is not.
 pub async fn token_from_command(program: &str, args: &[&str]) -> Result<IdToken, TokenError> {
     retry::retry(
         retry::Policy::STANDARD,
         &format!("running {program}"),
         || async {
-            let out = tokio::process::Command::new(program)
+            let running = tokio::process::Command::new(program)
                 .args(args)
                 .stdin(Stdio::null())
-                .output()
+                .kill_on_drop(true)
+                .output();
+            let out = tokio::time::timeout(retry::TIMEOUTS.attempt, running)
                 .await
+                .map_err(|_| CommandFailure {
+                    transient: true,
+                    error: TokenError::Command {
+                        program: program.to_string(),
+                        reason: format!(
+                            "it did not finish within {} s and was stopped",
+                            retry::TIMEOUTS.attempt.as_secs()
+                        ),
+                    },
+                })?
                 .map_err(|e| CommandFailure {
                     transient: e.kind() != std::io::ErrorKind::NotFound,
                     error: TokenError::Command {
@@ -164,5 +177,58 @@ mod tests {
         let t = token_from_env(&env, &["A".into(), "B".into(), "C".into()]).unwrap();
         assert_eq!(t.jwt.expose(), "tok-b-123456");
         assert!(t.source.contains('B'));
+    }
+
+    /// Properties (proptest: 256 cases in `cargo test`, `PROPTEST_CASES` or `scripts/fuzz.sh`
+    /// for more; failures are kept in `proptest-regressions/` and replayed first).
+    #[cfg(unix)]
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// No value adds a line: a dotenv file gets one `KEY=value` line per variable, or
+            /// nothing at all.
+            #[test]
+            fn no_value_injects_a_dotenv_line(values in prop::collection::vec("\\PC{0,20}|.{0,20}|[a-z=\\n\\r'\"$`\\\\]{0,20}", 1..4)) {
+                let dir = tempfile::tempdir().unwrap();
+                let p = dir.path().join("env");
+                let vars: Vec<(String, String)> =
+                    values.iter().enumerate().map(|(i, v)| (format!("K{i}"), v.clone())).collect();
+                match append_env_file(&p, &vars, EnvFormat::Dotenv) {
+                    Ok(()) => {
+                        let text = std::fs::read_to_string(&p).unwrap();
+                        let lines: Vec<&str> = text.split('\n').filter(|l| !l.is_empty()).collect();
+                        prop_assert_eq!(lines.len(), vars.len());
+                        for (line, (k, v)) in lines.iter().zip(&vars) {
+                            prop_assert_eq!(*line, format!("{k}={v}"));
+                        }
+                    }
+                    Err(e) => {
+                        prop_assert!(values.iter().any(|v| v.contains(['\n', '\r'])), "{e}");
+                        prop_assert!(!p.exists(), "something was written");
+                    }
+                }
+            }
+
+            /// What `export KEY='value'` hands to a shell that sources it is the value itself,
+            /// and nothing else runs.
+            #[test]
+            fn the_shell_reads_back_exactly_the_value(value in "[ -~]{0,24}") {
+                let dir = tempfile::tempdir().unwrap();
+                let p = dir.path().join("bash_env");
+                let vars = [("ECR_LOGIN_X".to_string(), value.clone())];
+                append_env_file(&p, &vars, EnvFormat::Export).unwrap();
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(". \"$1\" && printf '%s' \"$ECR_LOGIN_X\"")
+                    .arg("sh")
+                    .arg(&p)
+                    .output()
+                    .unwrap();
+                prop_assert!(out.status.success());
+                prop_assert_eq!(String::from_utf8_lossy(&out.stdout), value);
+            }
+        }
     }
 }

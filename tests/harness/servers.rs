@@ -193,6 +193,12 @@ impl Issuer {
         v["token_requests"].as_u64().unwrap()
     }
 
+    /// How many /token requests it failed on purpose (`--fail-rate`).
+    pub fn token_faults(&self) -> u64 {
+        let v = http_get_json(&format!("{}/__stats", self.url()));
+        v["token_faults"].as_u64().unwrap()
+    }
+
     /// A signed token from the issuer (for token files).
     pub fn token(&self, query: &str) -> String {
         http_get(&format!("{}/token-file?{query}", self.url()))

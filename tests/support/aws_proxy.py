@@ -13,8 +13,12 @@ bound; exits cleanly on SIGTERM.
 
 Fault rule: {"service": "sts"|"ecr"|"ecr-public", "operation": .., "region": ..,
 "times": N (-1 = always, the default), "status": 503, "code": "ServiceUnavailable",
-"message": "..", "drop": false}; absent keys match anything.  Throttling codes are
-"Throttling" (STS) and "ThrottlingException" (ECR).  A rule with "proxy_endpoint": ".."
+"message": "..", "drop": false, "rate": 1.0, "stall_ms": 0}; absent keys match anything.
+Throttling codes are "Throttling" (STS) and "ThrottlingException" (ECR).  "rate": the share of
+matching requests the rule fires on; one random draw per request is split between the rules
+in order, so five rules of rate 0.06 fail 30% of the calls, each its own way.  "stall_ms":
+hold the request that long first (a stalled answer: past the client's timeout it never
+arrives), then answer as the rest of the rule says (normally when it says nothing else).  A rule with "proxy_endpoint": ".."
 answers normally but puts that value in every proxyEndpoint of an ECR
 GetAuthorizationToken answer (a misbehaving or impostor ECR).  A rule with "expires_in": N
 answers normally with tokens that expire N seconds from now (tests of --watch and status).
@@ -24,6 +28,7 @@ import argparse
 import base64
 import http.client
 import json
+import random
 import re
 import signal
 import socket
@@ -84,10 +89,16 @@ class State:
         return [dict(r, _left=int(r.get("times", -1))) for r in rules]
 
     def take_fault(self, call):
-        """Returns the first matching rule with uses left (consuming one), or None."""
+        """Returns the first matching rule with uses left that fires (consuming one), or None.
+        A rule with a "rate" fires on its own slice of one random draw per request."""
+        draw, taken = random.random(), 0.0
         with self.lock:
             for rule in self.faults:
                 if rule["_left"] != 0 and all(rule.get(k, call[k]) == call[k] for k in CALL_KEYS):
+                    if "rate" in rule:
+                        start, taken = taken, taken + float(rule["rate"])
+                        if not start <= draw < taken:
+                            continue
                     rule["_left"] -= 1 if rule["_left"] > 0 else 0
                     return rule
         return None
@@ -353,13 +364,15 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(st.args.latency_ms / 1000)  # a WAN round trip; sleeping frees the GIL
         endpoint, life = None, TWELVE_HOURS
         if (rule := st.take_fault(call)) is not None:
+            if rule.get("stall_ms"):
+                time.sleep(int(rule["stall_ms"]) / 1000)  # the client may have given up by now
             if "proxy_endpoint" in rule:
                 endpoint = rule["proxy_endpoint"]
             elif "expires_in" in rule:
                 life = float(rule["expires_in"])
             elif rule.get("drop"):
                 return None, {}, b""
-            else:
+            elif "status" in rule or "code" in rule or not rule.get("stall_ms"):
                 return error_response(call, int(rule.get("status", 503)),
                                       rule.get("code", "ServiceUnavailable"),
                                       rule.get("message", "Service is unavailable"))

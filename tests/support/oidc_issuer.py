@@ -16,7 +16,11 @@ Endpoints (all bound to 127.0.0.1):
   GET /token-file?audience=AUD[&sub=..][&iss=..][&ttl=SECONDS]
         no auth; the raw JWT as text/plain (for building token files; the
         optional sub/iss/ttl overrides help make tokens for negative tests)
-  GET /__stats                            {"token_requests": N}
+        with --fail-rate R, a share R of them fail transiently, each in one of
+        these ways (--fail-kinds): 500, 503, 429 (throttled), a connection
+        reset, and with --stall-ms N an answer held N ms (past the client's
+        timeout)
+  GET /__stats                            {"token_requests": N, "token_faults": N}
   GET /container-credentials              ECS/Pod Identity-style AWS credentials (JSON)
 
 Prints "READY <port>" once the socket is bound; exits cleanly on SIGTERM.
@@ -24,8 +28,11 @@ Prints "READY <port>" once the socket is bound; exits cleanly on SIGTERM.
 
 import argparse
 import json
+import random
 import secrets
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -52,6 +59,7 @@ class Issuer:
         self.jwks = {"keys": [jwk]}
         self.lock = threading.Lock()
         self.token_requests = 0
+        self.token_faults = 0
 
     def count_token_request(self):
         """Counts a /token request and returns its 1-based number."""
@@ -174,14 +182,38 @@ class Handler(BaseHTTPRequestHandler):
 
     def get_stats(self, _query):
         with self.issuer.lock:
-            stats = {"token_requests": self.issuer.token_requests}
+            stats = {"token_requests": self.issuer.token_requests,
+                     "token_faults": self.issuer.token_faults}
         self.send_body(200, stats)
+
+    def random_fault(self):
+        """With --fail-rate: fails this /token request transiently, one way or another, and
+        returns True; else returns False (answer normally)."""
+        a = self.issuer.args
+        if random.random() >= a.fail_rate:
+            return False
+        kinds = [k for k in a.fail_kinds.split(",") if k != "stall" or a.stall_ms > 0]
+        kind = random.choice(kinds)
+        with self.issuer.lock:
+            self.issuer.token_faults += 1
+        if kind == "stall":
+            time.sleep(a.stall_ms / 1000)  # the client has given up; answer into the void
+            self.send_body(503, {"message": "stalled"})
+        elif kind == "reset":
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        else:
+            self.send_body(int(kind), {"message": "injected transient failure (%s)" % kind})
+        return True
 
     def get_token(self, query):
         a = self.issuer.args
         number = self.issuer.count_token_request()
         if number <= a.fail_first:
             self.send_body(503, {"message": "service unavailable"})
+            return
+        if a.fail_rate > 0 and self.random_fault():
             return
         if a.status is not None and a.status != 200:
             self.send_body(a.status, {"message": "injected failure (status %d)" % a.status})
@@ -234,8 +266,21 @@ def parse_args(argv=None):
     p.add_argument("--status", type=int, metavar="S",
                    help="every /token request answers status S")
     p.add_argument("--empty-value", action="store_true", help='/token answers {"value": ""}')
+    p.add_argument("--fail-rate", type=float, default=0.0, metavar="R",
+                   help="a share R (0 to 1) of /token requests fail transiently: 500, 503, 429, "
+                        "a connection reset, or (with --stall-ms) a stalled answer")
+    p.add_argument("--stall-ms", type=int, default=0, metavar="N",
+                   help="with --fail-rate: one of the failures holds the answer N ms")
+    p.add_argument("--fail-kinds", default="500,503,429,reset,stall", metavar="LIST",
+                   help="with --fail-rate: the ways to fail, picked at random for each failure")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    kinds = args.fail_kinds.split(",")
+    if not set(kinds) <= {"500", "503", "429", "reset", "stall"}:
+        p.error("--fail-kinds takes 500, 503, 429, reset and stall")
+    if not [k for k in kinds if k != "stall" or args.stall_ms > 0]:
+        p.error("--fail-kinds stall needs --stall-ms")
+    return args
 
 
 def main(argv=None):
