@@ -30,6 +30,7 @@ pub mod platform;
 pub mod retry;
 pub mod secret;
 pub mod telemetry;
+pub mod tempfiles;
 pub mod tls;
 
 use crate::cli::Cli;

@@ -17,10 +17,6 @@ const LOCK_WAIT: Duration = Duration::from_secs(30);
 const TEMP_PREFIX: &str = ".entry.";
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// A temporary entry this old was left by a write that never finished, whoever made it: a
-/// write takes milliseconds.
-const STALE_TEMP_AGE: Duration = Duration::from_secs(600);
-
 /// The cache in one directory.
 #[derive(Debug, Clone)]
 pub struct FileCache {
@@ -40,7 +36,7 @@ impl FileCache {
             tracing::warn!("token cache disabled: {}: {problem}", dir.display());
             return None;
         }
-        sweep_stale_temps(dir);
+        crate::tempfiles::sweep(dir, TEMP_PREFIX, TEMP_SUFFIX);
         Some(FileCache {
             dir: dir.to_path_buf(),
             margin,
@@ -100,7 +96,7 @@ impl FileCache {
     fn try_put(&self, key: &TokenKey, entry: &Entry) -> std::io::Result<()> {
         let text = serde_json::to_string(&Stored::from_entry(key, entry))?;
         let mut tmp = tempfile::Builder::new()
-            .prefix(&format!("{TEMP_PREFIX}{}.", std::process::id()))
+            .prefix(&crate::tempfiles::name_prefix(TEMP_PREFIX))
             .suffix(TEMP_SUFFIX)
             .tempfile_in(&self.dir)?;
         private::file(tmp.as_file())?;
@@ -154,53 +150,6 @@ impl FileCache {
     }
 }
 
-/// Removes the temporary entries that writes killed before their rename left in `dir` (each
-/// holds a token): only files named like ours (`.entry.*.tmp`), regular files, and only when the
-/// process named in the file's name is gone or the file is over [`STALE_TEMP_AGE`] old. Should
-/// a process of another PID namespace sharing the directory lose its file, its `put` fails with
-/// a warning and its token is simply not cached.
-fn sweep_stale_temps(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(middle) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
-            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
-        else {
-            continue;
-        };
-        // The entry itself, not what a symlink points to.
-        let Ok(meta) = entry.metadata() else {
-            continue;
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        let age = meta
-            .modified()
-            .ok()
-            .and_then(|m| m.elapsed().ok())
-            .unwrap_or_default();
-        let writer_gone = middle
-            .split_once('.')
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
-            .is_some_and(private::process_is_gone);
-        if writer_gone || age >= STALE_TEMP_AGE {
-            let path = entry.path();
-            match fs::remove_file(&path) {
-                Ok(()) => tracing::debug!(
-                    "removed {}, left by an earlier write that was interrupted",
-                    path.display()
-                ),
-                Err(e) => tracing::debug!("cannot remove {}: {e}", path.display()),
-            }
-        }
-    }
-}
-
 /// Owner-only permissions, where the OS has modes.
 #[cfg(unix)]
 mod private {
@@ -244,18 +193,6 @@ mod private {
         f.set_permissions(Permissions::from_mode(0o600))
     }
 
-    /// Whether no process `pid` runs (in this PID namespace). A process of another user is
-    /// running, not gone.
-    pub fn process_is_gone(pid: u32) -> bool {
-        let Some(pid) = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-        else {
-            return false;
-        };
-        rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
-    }
-
     pub fn open_lock(path: &Path) -> std::io::Result<File> {
         OpenOptions::new()
             .create(true)
@@ -282,11 +219,6 @@ mod private {
 
     pub fn file(_f: &File) -> std::io::Result<()> {
         Ok(())
-    }
-
-    /// Not known here: stale temporary entries go by their age alone.
-    pub fn process_is_gone(_: u32) -> bool {
-        false
     }
 
     pub fn open_lock(path: &Path) -> std::io::Result<File> {

@@ -31,10 +31,6 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// `.config.json.<random>.tmp`). Docker's own are `.tmp-config.json<random>`.
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// A temporary file of ours this old was left by a write that never finished, whoever made it:
-/// a write takes milliseconds.
-const STALE_TEMP_AGE: Duration = Duration::from_secs(600);
-
 /// Docker's config file in `dir`.
 pub fn config_path(dir: &Path) -> PathBuf {
     dir.join("config.json")
@@ -417,9 +413,9 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     let dir = target.parent().unwrap_or(Path::new("."));
     // `.<file>.<pid>.<random>.tmp`: the pid lets a later run tell a killed writer's leftover.
     let prefix = format!(".{}.", file_name(&target));
-    sweep_stale_temps(dir, &prefix);
+    crate::tempfiles::sweep(dir, &prefix, TEMP_SUFFIX);
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!("{prefix}{}.", std::process::id()))
+        .prefix(&crate::tempfiles::name_prefix(&prefix))
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(err)?;
@@ -436,53 +432,6 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(&target).map_err(|e| err(e.error))?;
     Ok(())
-}
-
-/// Removes the temporary files that writes killed before their rename left in `dir` (each a
-/// whole auth file, logins included): only files named like ours (`.<file>.<pid>.*.tmp`),
-/// regular files, and only when the process named in the file's name is gone or the file is
-/// over [`STALE_TEMP_AGE`] old. Runs under the lock, which every writer of ours holds while its
-/// temporary file exists. A file that cannot be removed is left; the write goes on.
-fn sweep_stale_temps(dir: &Path, prefix: &str) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(middle) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(prefix))
-            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
-        else {
-            continue;
-        };
-        // The entry itself, not what a symlink points to.
-        let Ok(meta) = entry.metadata() else {
-            continue;
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        let age = meta
-            .modified()
-            .ok()
-            .and_then(|m| m.elapsed().ok())
-            .unwrap_or_default();
-        let writer_gone = middle
-            .split_once('.')
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
-            .is_some_and(private::process_is_gone);
-        if writer_gone || age >= STALE_TEMP_AGE {
-            let path = entry.path();
-            match fs::remove_file(&path) {
-                Ok(()) => tracing::info!(
-                    "removed {}, left by an earlier write that was interrupted",
-                    path.display()
-                ),
-                Err(e) => tracing::debug!("cannot remove {}: {e}", path.display()),
-            }
-        }
-    }
 }
 
 /// Owner-only permissions (0700 directories, 0600 files) where the OS has modes, ownership
@@ -512,18 +461,6 @@ mod private {
 
     pub fn file(f: &File) -> std::io::Result<()> {
         f.set_permissions(Permissions::from_mode(0o600))
-    }
-
-    /// Whether no process `pid` runs (in this PID namespace). A process of another user is
-    /// running, not gone.
-    pub fn process_is_gone(pid: u32) -> bool {
-        let Some(pid) = i32::try_from(pid)
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-        else {
-            return false;
-        };
-        rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
     }
 
     /// Gives the new file `tmp` the owner and group `previous` (the config it replaces) had,
@@ -604,11 +541,6 @@ mod private {
 
     pub fn file(_: &File) -> std::io::Result<()> {
         Ok(())
-    }
-
-    /// Not known here: stale temporary files go by their age alone.
-    pub fn process_is_gone(_: u32) -> bool {
-        false
     }
 
     pub fn keep_owner(_: &File, _: &Metadata, _: &Path) {}
