@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::harness::*;
 
@@ -27,23 +27,7 @@ fn helper(sb: &Sandbox, proxy: &Proxy) -> Cmd {
 
 /// Runs `cmd` with `input` on stdin.
 fn with_stdin(cmd: &Cmd, input: &str) -> Run {
-    let mut c = cmd.command();
-    c.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.run_with_stdin(input)
 }
 
 fn get(cmd: &Cmd, server_url: &str) -> Run {
@@ -300,41 +284,13 @@ fn runs_as_docker_credential_ecr_login() {
     let bin = sb.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(BIN, bin.join("docker-credential-ecr-login")).unwrap();
-    let mut c = Command::new(bin.join("docker-credential-ecr-login"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", sb.path().join("home"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", sb.path().join("aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            sb.path().join("aws-credentials"),
-        )
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        )
-        .env("AWS_ENDPOINT_URL", proxy.url())
+    let run = sb
+        .cmd()
+        .aws_keys()
+        .env("AWS_ENDPOINT_URL", &proxy.url())
         .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(H1.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["Secret"], "111111111111-auth-token");
+        .run_of_with_stdin(&bin.join("docker-credential-ecr-login"), H1);
+    assert_eq!(secret_of(&run), "111111111111-auth-token");
 }
 
 #[test]
@@ -391,26 +347,16 @@ except errors.CredentialsNotFound:
     foreign = "not-found"
 print(json.dumps({"secret": creds["Secret"], "foreign": foreign}))
 "#;
-    let out = Command::new(python())
-        .args(["-c", code, H1])
-        .env_clear()
+    let out = sb
+        .cmd()
+        .aws_keys()
+        .env("AWS_ENDPOINT_URL", &proxy.url())
         .env(
             "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
         )
-        .env("HOME", sb.path().join("home"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", sb.path().join("aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            sb.path().join("aws-credentials"),
-        )
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        )
-        .env("AWS_ENDPOINT_URL", proxy.url())
+        .args(&["-c", code, H1])
+        .command_of(&python())
         .output()
         .unwrap();
     assert!(

@@ -4,8 +4,6 @@
 //! `login --output dockerconfigjson` as `kubectl create secret` reads it.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -103,26 +101,8 @@ fn request(api_version: &str, image: &str, extra: serde_json::Value) -> String {
 
 /// Runs the provider as the kubelet does: the request on stdin, then stdin closed.
 fn kubelet(cmd: Cmd, request: &str) -> Run {
-    let mut child = cmd
-        .subcommand("kubelet-credential-provider")
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.subcommand("kubelet-credential-provider")
+        .run_with_stdin(request)
 }
 
 /// The answer on stdout: one line, decoded strictly.

@@ -537,21 +537,9 @@ fn the_credential_helper_shares_through_redis_too() {
             .arg("get")
     };
     let get = |cmd: Cmd| {
-        let mut c = cmd.command();
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(H1.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{stdout}\n{stderr}");
+        let run = cmd.run_with_stdin(H1);
+        let (stdout, stderr) = (run.stdout, run.stderr);
+        assert_eq!(run.code, 0, "{stdout}\n{stderr}");
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
         (v["Secret"].as_str().unwrap().to_string(), stderr)
     };

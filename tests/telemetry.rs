@@ -34,25 +34,7 @@ const ECR_DENIED: &str = r#"[{"service": "ecr", "status": 400, "code": "AccessDe
 
 /// Runs `cmd` with `input` on stdin.
 fn with_stdin(cmd: &Cmd, input: &str) -> Run {
-    let mut child = cmd
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd.run_with_stdin(input)
 }
 
 /// The audit file's lines, each parsed.

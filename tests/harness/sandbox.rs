@@ -3,6 +3,7 @@
 //! the host's CI, AWS or Docker settings leaks in.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -216,12 +217,47 @@ impl Cmd {
     }
 
     pub fn command(&self) -> Command {
-        let mut c = Command::new(BIN);
+        self.command_of(Path::new(BIN))
+    }
+
+    /// This command's environment and arguments for another program: the binary under another
+    /// name (`docker-credential-ecr-login`), or a client that runs it (skopeo, the Docker SDK).
+    pub fn command_of(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
         c.env_clear()
             .envs(&self.env)
             .args(&self.args)
             .stdin(Stdio::null());
         c
+    }
+
+    /// Runs it with `input` on stdin, then stdin closed (a credential helper's or the
+    /// kubelet's request).
+    pub fn run_with_stdin(&self, input: &str) -> Run {
+        self.run_of_with_stdin(Path::new(BIN), input)
+    }
+
+    /// [`Cmd::run_with_stdin`] for another program (see [`Cmd::command_of`]).
+    pub fn run_of_with_stdin(&self, program: &Path, input: &str) -> Run {
+        let mut child = self
+            .command_of(program)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 
     pub fn run(&self) -> Run {
