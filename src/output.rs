@@ -124,6 +124,13 @@ impl Printer {
     }
 }
 
+/// `t` as RFC 3339 in UTC (`2026-11-30T09:56:17.986999Z`), as every report shows times.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    aws_smithy_types::DateTime::from(t)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
 /// `error: ...`, each cause as `caused by: ...`, then `help: ...` lines.
 pub fn error_text(err: &Error) -> String {
     let mut text = format!("error: {err}\n");

@@ -15,7 +15,7 @@ use crate::docker;
 use crate::error::Error;
 use crate::id_token::{read_token_file, TokenSource};
 use crate::identity::{self, Base, Plan};
-use crate::output::{Printer, Report};
+use crate::output::{rfc3339, Printer, Report};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -490,12 +490,6 @@ fn auth_file_checks(cfg: &DoctorConfig, registries: &[Registry]) -> Vec<Check> {
         }
     }
     checks
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    aws_smithy_types::DateTime::from(t)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
 }
 
 /// A known error message: what it means and what to do.

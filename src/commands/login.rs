@@ -18,7 +18,7 @@ use crate::error::{Error, HandoffError, UsageError};
 use crate::id_token::TokenSource;
 use crate::identity;
 use crate::identity::{Base, Plan};
-use crate::output::{Printer, Report};
+use crate::output::{rfc3339, Printer, Report};
 use crate::platform::{self, Handoff};
 
 /// What a login did: the typed result behind the human lines and `--output json`.
@@ -631,12 +631,6 @@ fn write_env_file(path: &Path, hosts: &[&str]) -> Result<(), HandoffError> {
         path: path.to_path_buf(),
         source: e,
     })
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    aws_smithy_types::DateTime::from(t)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

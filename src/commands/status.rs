@@ -22,7 +22,7 @@ use crate::cache::{Entry, FileCache};
 use crate::config::StatusConfig;
 use crate::docker::auth_files::{self, AuthFile, FileLogin};
 use crate::error::{Error, StatusError};
-use crate::output::{Printer, Report};
+use crate::output::{rfc3339, Printer, Report};
 use crate::secret::Secret;
 
 /// What `status` found.
@@ -377,12 +377,6 @@ fn differ(a: &LoginStatus, b: &LoginStatus) -> bool {
     }
     let password = |l: &LoginStatus| l.password.as_ref().map(|p| p.expose().to_string());
     a.username != b.username || password(a) != password(b)
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    aws_smithy_types::DateTime::from(t)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
 }
 
 fn parse_rfc3339(text: &str) -> Option<SystemTime> {
