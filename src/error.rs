@@ -427,10 +427,25 @@ impl AwsError {
             AwsError::Failed { .. } => vec![
                 "this was retried with backoff and kept failing; re-run the job, and check the AWS Health Dashboard for the region".into(),
             ],
-            AwsError::Unreachable { .. } => vec![
-                "check the network path to AWS: HTTPS_PROXY/NO_PROXY, DNS, a VPC endpoint policy, or AWS_ENDPOINT_URL* if set".into(),
-            ],
+            AwsError::Unreachable { reason, .. } => unreachable_help(reason),
         }
+    }
+}
+
+/// Help for an AWS endpoint that could not be reached, by what the connection tripped on.
+fn unreachable_help(reason: &str) -> Vec<String> {
+    let generic = "check the network path to AWS: HTTPS_PROXY/NO_PROXY, DNS, a VPC endpoint policy, or AWS_ENDPOINT_URL* if set";
+    if reason.contains("invalid peer certificate") || reason.contains("UnknownIssuer") {
+        vec![
+            "the endpoint's TLS certificate is not signed by a CA this machine trusts: behind a TLS-inspecting proxy, set SSL_CERT_FILE to a PEM bundle that includes the proxy's CA (the system's bundle plus that CA)".into(),
+            generic.into(),
+        ]
+    } else if reason.contains("dns error") {
+        vec![
+            "the endpoint's host name did not resolve: check the runner's DNS, and AWS_ENDPOINT_URL* if set; behind a proxy, set HTTPS_PROXY and check that NO_PROXY does not list the AWS host".into(),
+        ]
+    } else {
+        vec![generic.into()]
     }
 }
 

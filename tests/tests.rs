@@ -24,6 +24,7 @@ mod kubelet;
 mod layout;
 mod login;
 mod logout;
+mod network;
 mod output;
 mod platforms;
 mod policy;

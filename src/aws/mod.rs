@@ -26,7 +26,7 @@ pub async fn sdk_config(region: &str, profile: Option<&str>) -> SdkConfig {
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
-    if let Some(client) = crate::tls::sdk_http_client() {
+    if let Some(client) = crate::tls::sdk_http_client(TIMEOUTS.connect, TIMEOUTS.read) {
         loader = loader.http_client(client);
     }
     loader

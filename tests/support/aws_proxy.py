@@ -103,11 +103,14 @@ class State:
                     return rule
         return None
 
-    def log_call(self, call, status, body):
+    def log_call(self, call, status, body, absolute_form=False):
         # The request's parameters minus the token, so tests can see what reached STS
         # (session policies, external ids, role ARNs).
         params = {k: v for k, v in call["params"].items() if k != "WebIdentityToken"}
-        entry = dict({k: call[k] for k in CALL_KEYS}, status=status, params=params)
+        # absolute_form: the request line named the whole URL, as a client sends it to a
+        # forward proxy (HTTP_PROXY), not to the server itself.
+        entry = dict({k: call[k] for k in CALL_KEYS}, status=status, params=params,
+                     absolute_form=absolute_form)
         with self.lock:
             self.calls.append(entry)
             if self.args.record and call["service"] in ("sts", "ecr", "ecr-public"):
@@ -353,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
     def proxy(self, body):
         call = identify(self.headers, body)
         status, headers, out = self.answer(call, body)
-        self.state.log_call(call, status, out)
+        self.state.log_call(call, status, out, absolute_form=bool(urlsplit(self.path).scheme))
         if status is not None:
             return self.reply(status, headers, out)
         self.close_connection = True  # drop: TCP reset, no response
@@ -398,7 +401,10 @@ class Handler(BaseHTTPRequestHandler):
         headers["Content-Length"] = str(len(body))
         conn = http.client.HTTPConnection(*self.state.upstream, timeout=60)
         try:
-            conn.request(self.command, self.path, body=body, headers=headers)
+            # A request sent to us as a forward proxy names the whole URL: moto gets the path.
+            url = urlsplit(self.path)
+            target = (url.path or "/") + ("?" + url.query if url.query else "")
+            conn.request(self.command, target, body=body, headers=headers)
             resp = conn.getresponse()
             out = resp.read()
             skip = HOP_BY_HOP | {"content-length", "server", "date"}
