@@ -112,6 +112,8 @@ hyperfine --style basic --warmup 2 --runs "$runs" --export-json "$work/fanout.js
   -n "10 registries in 5 regions" "$(login "$slow" "$ten")" >&2
 
 ms() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 1000 | round' "$work/$1.json"; }
+# The same, to a tenth of a millisecond: a login is a few milliseconds more than the limit.
+ms1() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 10000 | round / 10' "$work/$1.json"; }
 floor=$(ms floor "curl+jq (floor)"); ours=$(ms floor ecr-login)
 one=$(ms fanout "1 registry"); ten_ms=$(ms fanout "10 registries in 5 regions")
 echo
@@ -119,7 +121,8 @@ echo "medians, no added latency: curl+jq floor ${floor} ms, ecr-login ${ours} ms
 echo "  ecr-login / floor = $(awk -v a="$ours" -v b="$floor" 'BEGIN { printf "%.2f", a / b }') (target <= 0.5)"
 limit=$(WARM_RUNS="$runs" AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ENDPOINT_URL="$MOTO" "$warm")
 echo "warm-client limit (the same three requests by one warm process, no start-up): ${limit} ms"
-echo "  ecr-login / warm limit = $(awk -v a="$ours" -v b="$limit" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
+ours1=$(ms1 floor ecr-login)
+echo "  ecr-login / warm limit = ${ours1} ms / ${limit} ms = $(awk -v a="$ours1" -v b="$limit" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
 echo "medians, ${BENCH_LATENCY_MS:-30} ms per AWS answer: 1 registry ${one} ms, 10 registries in 5 regions ${ten_ms} ms"
 echo "  10 registries / 1 = $(awk -v a="$ten_ms" -v b="$one" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
 rss=$(eval "/usr/bin/time -f %M $(login "$slow" "$ten")" 2>&1 >/dev/null | tail -n 1)

@@ -21,7 +21,13 @@ use crate::retry::{Policy, TIMEOUTS};
 ///
 /// Honours the SDK's own settings: `AWS_PROFILE`, `AWS_ENDPOINT_URL[_<SERVICE>]`,
 /// `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`, proxies.
-pub async fn sdk_config(region: &str, profile: Option<&str>) -> SdkConfig {
+///
+/// The HTTP client is made at the call, before the future is first polled: its TLS roots
+/// start loading on a worker thread at once, while the caller sends its first request.
+pub fn sdk_config(
+    region: &str,
+    profile: Option<&str>,
+) -> impl std::future::Future<Output = SdkConfig> + use<> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(p) = profile {
         loader = loader.profile_name(p);
@@ -29,7 +35,7 @@ pub async fn sdk_config(region: &str, profile: Option<&str>) -> SdkConfig {
     if let Some(client) = crate::tls::sdk_http_client(TIMEOUTS.connect, TIMEOUTS.read) {
         loader = loader.http_client(client);
     }
-    loader
+    let loader = loader
         .region(Region::new(region.to_string()))
         .retry_config(
             RetryConfig::standard()
@@ -44,9 +50,8 @@ pub async fn sdk_config(region: &str, profile: Option<&str>) -> SdkConfig {
                 .operation_attempt_timeout(TIMEOUTS.attempt)
                 .operation_timeout(TIMEOUTS.operation)
                 .build(),
-        )
-        .load()
-        .await
+        );
+    loader.load()
 }
 
 /// The region set in the AWS profile files (`~/.aws/config`), if any. Reads files only: no

@@ -215,8 +215,8 @@ async fn fetch(cfg: &HelperConfig, plan: &Plan, registry: &Registry) -> Result<E
         Registry::Private { region, .. } => region.clone(),
         Registry::Public { .. } => "us-east-1".to_string(),
     };
-    let sdk = aws::sdk_config(&region, plan.profile.as_deref()).await;
-    let who = identity::credentials(plan, cfg.planner.platform(), &sdk).await?;
+    let sdk = aws::sdk_config(&region, plan.profile.as_deref());
+    let (sdk, who) = identity::sdk_and_credentials(plan, cfg.planner.platform(), sdk).await?;
     let tokens = aws::ecr::tokens(
         &sdk,
         Some(&who.credentials),

@@ -354,8 +354,8 @@ async fn fetch(
         Registry::Private { region, .. } => region.as_str(),
         Registry::Public { .. } => "us-east-1",
     };
-    let sdk = aws::sdk_config(sts_region, plan.profile.as_deref()).await;
-    let who = identity::credentials(plan, platform, &sdk).await?;
+    let sdk = aws::sdk_config(sts_region, plan.profile.as_deref());
+    let (sdk, who) = identity::sdk_and_credentials(plan, platform, sdk).await?;
     if let Some(arn) = &who.arn {
         tracing::info!("acting as {arn}");
     }

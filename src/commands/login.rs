@@ -439,8 +439,9 @@ async fn fetch(
             })
         })
         .unwrap_or_else(|| "us-east-1".to_string());
-    let sdk = aws::sdk_config(&sts_region, cfg.identity.profile.as_deref()).await;
-    let who = identity::credentials(&cfg.identity, cfg.platform.as_ref(), &sdk).await?;
+    let sdk = aws::sdk_config(&sts_region, cfg.identity.profile.as_deref());
+    let (sdk, who) =
+        identity::sdk_and_credentials(&cfg.identity, cfg.platform.as_ref(), sdk).await?;
     if let Some(arn) = &who.arn {
         tracing::info!("acting as {arn}");
     }

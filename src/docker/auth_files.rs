@@ -91,14 +91,18 @@ impl Locations {
     /// (the same file under two names is one), whether it exists or not.
     pub fn all(&self) -> Vec<AuthFile> {
         let mut out: Vec<AuthFile> = Vec::new();
+        // Each file's identity, computed once (a canonicalize is a readlink per component).
+        let mut ids: Vec<PathBuf> = Vec::new();
         let mut add = |path: &Path, docker: bool, podman: Option<usize>, named: bool| {
             let id = identity(path);
-            if let Some(f) = out.iter_mut().find(|f| identity(&f.path) == id) {
+            if let Some(i) = ids.iter().position(|known| *known == id) {
+                let f = &mut out[i];
                 f.docker |= docker;
                 f.podman = f.podman.or(podman);
                 f.named |= named;
                 return;
             }
+            ids.push(id);
             out.push(AuthFile {
                 path: path.to_path_buf(),
                 format: format_of(path, docker),
