@@ -113,7 +113,7 @@ hyperfine --style basic --warmup 2 --runs "$runs" --export-json "$work/fanout.js
 
 ms() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 1000 | round' "$work/$1.json"; }
 # The same, to a tenth of a millisecond: a login is a few milliseconds more than the limit.
-ms1() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 10000 | round / 10' "$work/$1.json"; }
+ms1() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 1000' "$work/$1.json" | xargs printf '%.1f'; }
 floor=$(ms floor "curl+jq (floor)"); ours=$(ms floor ecr-login)
 one=$(ms fanout "1 registry"); ten_ms=$(ms fanout "10 registries in 5 regions")
 echo
