@@ -92,6 +92,24 @@ impl DoctorConfig {
     }
 }
 
+/// A proxy URL as it may be shown: `user:password@` (a corporate proxy's credentials) becomes
+/// `***@`. Doctor only names the proxy; the HTTP clients read the variable themselves.
+fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    let host = &rest[at + 1..];
+    match scheme {
+        Some(scheme) => format!("{scheme}://***@{host}"),
+        None => format!("***@{host}"),
+    }
+}
+
 /// `login --mode helper`'s settings.
 #[derive(Debug)]
 pub struct HelperMode {
@@ -517,7 +535,7 @@ fn doctor_config(args: DoctorArgs, env: &Env) -> Result<DoctorConfig, Error> {
             .get(EnvVars::AWS_ENDPOINT_URL_ECR)
             .or_else(|| env.get(EnvVars::AWS_ENDPOINT_URL))
             .map(str::to_string),
-        https_proxy: var(EnvVars::HTTPS_PROXY),
+        https_proxy: var(EnvVars::HTTPS_PROXY).map(|p| without_userinfo(&p)),
         no_proxy: var(EnvVars::NO_PROXY)
             .map(|n| n.split(',').map(str::to_string).collect())
             .unwrap_or_default(),
@@ -942,6 +960,24 @@ fn job_url(platform: &str, env: &Env) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_password_is_never_kept_for_display() {
+        assert_eq!(
+            without_userinfo("http://corp%5Cuser:s3cret@proxy.corp:3128/"),
+            "http://***@proxy.corp:3128/"
+        );
+        assert_eq!(without_userinfo("user:pw@proxy:8080"), "***@proxy:8080");
+        assert_eq!(
+            without_userinfo("http://proxy.corp:3128"),
+            "http://proxy.corp:3128"
+        );
+        // An @ in the path is not userinfo.
+        assert_eq!(
+            without_userinfo("http://proxy:3128/a@b"),
+            "http://proxy:3128/a@b"
+        );
+    }
 
     #[test]
     fn role_arns() {

@@ -203,3 +203,35 @@ fn explain_maps_known_messages_and_admits_unknown_ones() {
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("does not know") && run.stdout.contains("ecr-login doctor"));
 }
+
+#[test]
+fn a_proxy_is_named_without_its_password() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    // Nothing listens on port 9: the reachability check through it fails, and says so.
+    let (run, r) = doctor(
+        sb.github(&proxy, &shared_issuer_url())
+            .env(
+                "HTTPS_PROXY",
+                "http://corp-user:s3cret-proxy-pw@127.0.0.1:9",
+            )
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .args(&["--registries", "123456789012", "-vv"]),
+    );
+    let shown = r.to_string();
+    assert!(
+        shown.contains("through the proxy http://***@127.0.0.1:9"),
+        "the registry check names the proxy: {r:#}"
+    );
+    assert!(
+        run.stderr.contains("config:"),
+        "-vv logs the configuration: {}",
+        run.stderr
+    );
+    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.contains("s3cret-proxy-pw") && !text.contains("corp-user"),
+            "{what} shows the proxy's credentials:\n{text}"
+        );
+    }
+}
