@@ -52,11 +52,11 @@ static ROOTS: OnceLock<Option<Roots>> = OnceLock::new();
 
 /// The bundle's certificates that are valid trust anchors, in both forms the clients take.
 #[derive(Debug)]
-pub struct Roots {
+struct Roots {
     /// DER, for reqwest.
-    pub der: Vec<CertificateDer<'static>>,
+    der: Vec<CertificateDer<'static>>,
     /// The same certificates as one PEM document, for the AWS SDK.
-    pub pem: Vec<u8>,
+    pem: Vec<u8>,
 }
 
 /// Decides which bundle the clients will trust, from the environment snapshot. Called once at
@@ -78,7 +78,7 @@ pub fn init(env: &Env) {
 }
 
 /// The bundle's roots, read on first use; `None`: let each client load its own roots.
-pub fn roots() -> Option<&'static Roots> {
+fn roots() -> Option<&'static Roots> {
     ROOTS
         .get_or_init(|| {
             let path = PATH.get().cloned().flatten()?;
@@ -117,12 +117,14 @@ const END: &[u8] = b"-----END CERTIFICATE-----";
 /// The certificates of a PEM bundle that are usable trust anchors, and how many
 /// `CERTIFICATE` blocks were not (bad base64, or DER that is not a certificate). Other blocks
 /// (keys, CRLs, text between blocks) are ignored, as every TLS library does.
-pub fn parse(text: &[u8]) -> (Roots, usize) {
+fn parse(text: &[u8]) -> (Roots, usize) {
     let engine = base64::engine::general_purpose::STANDARD;
     let mut roots = Roots {
         der: Vec::new(),
         pem: Vec::new(),
     };
+    // The check rustls (and so both clients) makes when adding a root.
+    let mut anchors = rustls::RootCertStore::empty();
     let mut skipped = 0;
     let mut rest = text;
     while let Some(start) = find(rest, BEGIN) {
@@ -144,8 +146,7 @@ pub fn parse(text: &[u8]) -> (Roots, usize) {
                 continue;
             }
         };
-        // The check rustls (and so both clients) makes when adding a root.
-        if webpki_anchor_ok(&der) {
+        if anchors.add(der.clone()).is_ok() {
             roots.pem.extend_from_slice(BEGIN);
             roots.pem.push(b'\n');
             for line in body.chunks(64) {
@@ -160,11 +161,6 @@ pub fn parse(text: &[u8]) -> (Roots, usize) {
         }
     }
     (roots, skipped)
-}
-
-fn webpki_anchor_ok(der: &CertificateDer<'_>) -> bool {
-    let mut store = rustls::RootCertStore::empty();
-    store.add(der.clone()).is_ok()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
