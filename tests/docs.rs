@@ -78,21 +78,9 @@ yaml.constructor.add_constructor(
     "!reference", lambda c, node: {"!reference": c.construct_sequence(node)})
 print(json.dumps(yaml.load(sys.stdin.read())))
 "#;
-    let mut child = Command::new(python())
-        .args(["-c", code])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(python());
+    cmd.args(["-c", code]);
+    let out = output_with_stdin(cmd, text);
     assert!(
         out.status.success(),
         "not YAML: {}\n{text}",

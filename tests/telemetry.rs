@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -105,21 +105,9 @@ fn now_unix() -> f64 {
 /// `promtool` with `args` and `stdin`: its exit code and output.
 fn promtool(dir: &Path, args: &[&str], stdin: &str) -> (i32, String) {
     let tool = require_tool("promtool", "--no-install-recommends prometheus");
-    let mut child = Command::new(tool)
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(tool);
+    cmd.current_dir(dir).args(args);
+    let out = output_with_stdin(cmd, stdin);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -3,7 +3,7 @@
 //! the addresses tests/support/hosts gives their names, an OCI image to push, and `skopeo`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
@@ -98,16 +98,14 @@ pub fn registries() -> &'static Registries {
         let mut servers = Vec::new();
         for (i, (_, addr, password)) in REGISTRIES.iter().enumerate() {
             let htpasswd = d.join(format!("htpasswd{i}"));
-            let mut child = Command::new("htpasswd")
-                .args(["-B", "-i", "-c", htpasswd.to_str().unwrap(), "AWS"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
-            assert!(child.wait().unwrap().success());
+            let mut htpasswd_cmd = Command::new("htpasswd");
+            htpasswd_cmd.args(["-B", "-i", "-c", htpasswd.to_str().unwrap(), "AWS"]);
+            let out = super::sandbox::output_with_stdin(htpasswd_cmd, password);
+            assert!(
+                out.status.success(),
+                "htpasswd: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let storage = d.join(format!("storage{i}"));
             let config = d.join(format!("registry{i}.yml"));
             std::fs::write(

@@ -125,6 +125,23 @@ impl Sandbox {
     }
 }
 
+/// Runs `cmd` with `input` on its stdin, its stdout and stderr captured.
+pub fn output_with_stdin(mut cmd: Command, input: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// A command line for the binary.
 #[derive(Clone)]
 pub struct Cmd {
@@ -239,20 +256,7 @@ impl Cmd {
 
     /// [`Cmd::run_with_stdin`] for another program (see [`Cmd::command_of`]).
     pub fn run_of_with_stdin(&self, program: &Path, input: &str) -> Run {
-        let mut child = self
-            .command_of(program)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = output_with_stdin(self.command_of(program), input);
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
