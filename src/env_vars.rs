@@ -65,6 +65,8 @@ impl EnvVars {
     pub const AWS_USE_DUALSTACK_ENDPOINT: &'static str = "AWS_USE_DUALSTACK_ENDPOINT";
     pub const AWS_ENDPOINT_URL: &'static str = "AWS_ENDPOINT_URL";
     pub const AWS_ENDPOINT_URL_ECR: &'static str = "AWS_ENDPOINT_URL_ECR";
+    pub const AWS_ENDPOINT_URL_STS: &'static str = "AWS_ENDPOINT_URL_STS";
+    pub const AWS_ENDPOINT_URL_ECR_PUBLIC: &'static str = "AWS_ENDPOINT_URL_ECR_PUBLIC";
     /// The kubelet credential provider's role for service account tokens (as EKS names it).
     pub const AWS_ECR_ROLE_ARN: &'static str = "AWS_ECR_ROLE_ARN";
 
@@ -76,6 +78,8 @@ impl EnvVars {
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
     pub const XDG_CONFIG_HOME: &'static str = "XDG_CONFIG_HOME";
     pub const HTTPS_PROXY: &'static str = "HTTPS_PROXY";
+    pub const HTTP_PROXY: &'static str = "HTTP_PROXY";
+    pub const ALL_PROXY: &'static str = "ALL_PROXY";
     /// A CA bundle to trust instead of the system's (OpenSSL's and rustls-native-certs' name).
     pub const SSL_CERT_FILE: &'static str = "SSL_CERT_FILE";
     pub const SSL_CERT_DIR: &'static str = "SSL_CERT_DIR";

@@ -12,8 +12,13 @@
 //! that is not (a broken block in `SSL_CERT_FILE`) is skipped with a warning, where the SDK
 //! would abort the process on it. reqwest gets the DER certificates; the SDK, which takes PEM
 //! only, the checked ones re-encoded, and parses them once: its throwaway validation connector
-//! is skipped ([`SkipValidation`]) and its one connector is built on a worker thread while the
+//! is skipped ([`ByScheme`]) and its one TLS connector is built on a worker thread while the
 //! CI token request is in flight ([`sdk_http_client`]).
+//!
+//! Nothing is read for plain HTTP (a local endpoint: LocalStack, moto, the tests): reqwest
+//! checks its roots at the first certificate, and the SDK's plain-HTTP requests take a
+//! connector without roots. Parsing them costs a few milliseconds of CPU, most of a login's
+//! own on such a stack.
 //!
 //! `SSL_CERT_FILE` names another bundle (a TLS-inspecting proxy's CA added); with
 //! `SSL_CERT_DIR`, or on a system without a known bundle, the clients keep their own native
@@ -26,8 +31,10 @@ use std::time::Duration;
 
 use aws_smithy_http_client::{proxy::ProxyConfig, tls, Connector};
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use base64::Engine;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -49,6 +56,10 @@ const BUNDLES: &[&str] = &[
 
 static PATH: OnceLock<Option<PathBuf>> = OnceLock::new();
 static ROOTS: OnceLock<Option<Roots>> = OnceLock::new();
+/// Whether the SDK's requests are expected to use TLS (so its roots are worth parsing ahead).
+static EXPECT_TLS: OnceLock<bool> = OnceLock::new();
+/// Whether a plain-HTTP request's proxy is reached over TLS (`HTTP_PROXY=https://...`).
+static PLAIN_PROXY_TLS: OnceLock<bool> = OnceLock::new();
 
 /// The bundle's certificates that are valid trust anchors, in both forms the clients take.
 #[derive(Debug)]
@@ -75,6 +86,36 @@ pub fn init(env: &Env) {
             .map(Path::to_path_buf),
     };
     let _ = PATH.set(path);
+    let proxy_tls = plain_proxy_tls(env);
+    let _ = PLAIN_PROXY_TLS.set(proxy_tls);
+    let _ = EXPECT_TLS.set(proxy_tls || !aws_endpoints_plain(env));
+}
+
+/// Whether plain-HTTP requests go through a proxy reached over TLS (`HTTP_PROXY=https://…`),
+/// so that they too need the roots.
+fn plain_proxy_tls(env: &Env) -> bool {
+    [EnvVars::HTTP_PROXY, EnvVars::ALL_PROXY]
+        .into_iter()
+        .filter_map(|name| {
+            env.get(name)
+                .or_else(|| env.get(&name.to_ascii_lowercase()))
+        })
+        .any(|proxy| !is_plain_http(proxy) && proxy.contains("://"))
+}
+
+/// Whether every AWS service a login calls has a plain-HTTP endpoint set in
+/// `AWS_ENDPOINT_URL[_<SERVICE>]` (LocalStack, moto); without one, it is AWS itself, over
+/// HTTPS. Only a hint (a profile's `endpoint_url` is not read here): it decides whether the
+/// roots are parsed ahead, not which connector a request takes.
+fn aws_endpoints_plain(env: &Env) -> bool {
+    let general = env.get(EnvVars::AWS_ENDPOINT_URL);
+    [
+        EnvVars::AWS_ENDPOINT_URL_STS,
+        EnvVars::AWS_ENDPOINT_URL_ECR,
+        EnvVars::AWS_ENDPOINT_URL_ECR_PUBLIC,
+    ]
+    .into_iter()
+    .all(|name| env.get(name).or(general).is_some_and(is_plain_http))
 }
 
 /// The bundle's roots, read on first use; `None`: let each client load its own roots.
@@ -119,6 +160,8 @@ const END: &[u8] = b"-----END CERTIFICATE-----";
 /// (keys, CRLs, text between blocks) are ignored, as every TLS library does.
 fn parse(text: &[u8]) -> (Roots, usize) {
     let engine = base64::engine::general_purpose::STANDARD;
+    let begin = memchr::memmem::Finder::new(BEGIN);
+    let end = memchr::memmem::Finder::new(END);
     let mut roots = Roots {
         der: Vec::new(),
         pem: Vec::new(),
@@ -127,19 +170,28 @@ fn parse(text: &[u8]) -> (Roots, usize) {
     let mut anchors = rustls::RootCertStore::empty();
     let mut skipped = 0;
     let mut rest = text;
-    while let Some(start) = find(rest, BEGIN) {
+    let mut body = Vec::new();
+    while let Some(start) = begin.find(rest) {
         let body_and_more = &rest[start + BEGIN.len()..];
-        let Some(end) = find(body_and_more, END) else {
+        let Some(stop) = end.find(body_and_more) else {
             skipped += 1;
             break;
         };
-        let body: Vec<u8> = body_and_more[..end]
-            .iter()
-            .copied()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
-        rest = &body_and_more[end + END.len()..];
-        let der = match engine.decode(&body) {
+        let raw = &body_and_more[..stop];
+        rest = &body_and_more[stop + END.len()..];
+        // The base64 text: each line trimmed (the usual form, found a line at a time), or
+        // else every whitespace byte dropped wherever it is.
+        body.clear();
+        let mut from = 0;
+        for line_end in memchr::memchr_iter(b'\n', raw).chain([raw.len()]) {
+            body.extend_from_slice(raw[from..line_end].trim_ascii());
+            from = line_end + 1;
+        }
+        let decoded = engine.decode(&body).or_else(|_| {
+            body.retain(|b| !b.is_ascii_whitespace());
+            engine.decode(&body)
+        });
+        let der = match decoded {
             Ok(der) => CertificateDer::from(der),
             Err(_) => {
                 skipped += 1;
@@ -161,10 +213,6 @@ fn parse(text: &[u8]) -> (Roots, usize) {
         }
     }
     (roots, skipped)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A reqwest client builder that trusts the shared bundle (when there is one). Building it
@@ -293,9 +341,14 @@ impl ServerCertVerifier for LazyRoots {
 
 /// The AWS SDK's HTTP client: the SDK's default one (rustls with aws-lc, proxies from
 /// `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`) trusting the shared bundle; `None`: the SDK's
-/// default client. Its connector for `connect`/`read` timeouts (the ones every client of the
-/// program uses) is built at once on a worker thread, so that the roots are parsed while the
-/// caller does something else (fetches the CI token); the first request takes it.
+/// default client.
+///
+/// A request over plain HTTP (a local endpoint: LocalStack, moto) goes through a connector
+/// with no roots at all, as curl does not read its CA bundle for an `http://` URL; HTTPS
+/// requests go through the one that trusts the bundle. That one, for the `connect`/`read`
+/// timeouts every client of the program uses, is built on a worker thread at once when the
+/// SDK's endpoints are expected to be HTTPS (see [`init`]), so that the roots are parsed while
+/// the caller does something else (fetches the CI token); the first HTTPS request takes it.
 pub fn sdk_http_client(connect: Duration, read: Duration) -> Option<SharedHttpClient> {
     // Only reads the bundle's path: whether there is one to share.
     PATH.get().cloned().flatten()?;
@@ -303,15 +356,17 @@ pub fn sdk_http_client(connect: Duration, read: Duration) -> Option<SharedHttpCl
         .connect_timeout(connect)
         .read_timeout(read)
         .build();
-    let warm = {
+    let warm = if EXPECT_TLS.get().copied().unwrap_or(true) {
         let settings = settings.clone();
         std::thread::Builder::new()
             .name("tls-roots".into())
-            .spawn(move || connector(Some(&settings), None))
+            .spawn(move || connector(Trust::Bundle, Some(&settings), None))
             .ok()
+    } else {
+        None
     };
     let warm: Mutex<Option<JoinHandle<Connector>>> = Mutex::new(warm);
-    let client = aws_smithy_http_client::Builder::new().build_with_connector_fn(
+    let tls = aws_smithy_http_client::Builder::new().build_with_connector_fn(
         move |wanted, components| {
             let same = wanted.is_some_and(|w| {
                 w.connect_timeout() == settings.connect_timeout()
@@ -323,22 +378,39 @@ pub fn sdk_http_client(connect: Duration, read: Duration) -> Option<SharedHttpCl
                 .flatten();
             match handle.map(JoinHandle::join) {
                 Some(Ok(built)) => built,
-                _ => connector(wanted, components),
+                _ => connector(Trust::Bundle, wanted, components),
             }
         },
     );
-    Some(SharedHttpClient::new(SkipValidation(client)))
+    let plain =
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(|wanted, components| {
+            connector(Trust::Nothing, wanted, components)
+        });
+    Some(SharedHttpClient::new(ByScheme { tls, plain }))
 }
 
-/// The SDK's default connector (`aws_smithy_runtime`'s `default_https_client`), trusting the
-/// shared roots when they parsed, else the system's.
+/// What a connector's TLS trusts.
+#[derive(Clone, Copy)]
+enum Trust {
+    /// The shared bundle when it parsed, else the system's store.
+    Bundle,
+    /// No root at all: for plain-HTTP requests, which never check a certificate.
+    Nothing,
+}
+
+/// The SDK's default connector (`aws_smithy_runtime`'s `default_https_client`) with the given
+/// trust.
 fn connector(
+    trust: Trust,
     settings: Option<&HttpConnectorSettings>,
     components: Option<&RuntimeComponents>,
 ) -> Connector {
-    let store = match roots() {
-        Some(r) => tls::TrustStore::empty().with_pem_certificate(r.pem.as_slice()),
-        None => tls::TrustStore::default(),
+    let store = match trust {
+        Trust::Nothing => tls::TrustStore::empty(),
+        Trust::Bundle => match roots() {
+            Some(r) => tls::TrustStore::empty().with_pem_certificate(r.pem.as_slice()),
+            None => tls::TrustStore::default(),
+        },
     };
     let context = tls::TlsContext::builder()
         .with_trust_store(store)
@@ -357,26 +429,66 @@ fn connector(
     builder.build()
 }
 
-/// The SDK's client, minus the connector it builds (roots parsed) and drops each time a
-/// service client is made (`validate_base_client_config`, there "so that native certs load at
-/// client initialization time"): here they are loaded once, on the worker thread.
+/// The SDK's client: each request on the connector its scheme needs. It also skips the
+/// connector the SDK builds (roots parsed) and drops each time a service client is made
+/// (`validate_base_client_config`, there "so that native certs load at client initialization
+/// time"): here they are loaded once, on the worker thread or at the first HTTPS request.
 #[derive(Debug)]
-struct SkipValidation(SharedHttpClient);
+struct ByScheme {
+    tls: SharedHttpClient,
+    plain: SharedHttpClient,
+}
 
-impl HttpClient for SkipValidation {
+impl HttpClient for ByScheme {
     fn http_connector(
         &self,
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        self.0.http_connector(settings, components)
+        SharedHttpConnector::new(Dispatch {
+            tls: self.tls.clone(),
+            plain: self.plain.clone(),
+            settings: settings.clone(),
+            components: components.clone(),
+        })
     }
 
     fn connector_metadata(
         &self,
     ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
-        self.0.connector_metadata()
+        self.tls.connector_metadata()
     }
+}
+
+/// One request's choice between the two clients' connectors (each client keeps one connector,
+/// and so one connection pool, per timeout settings).
+struct Dispatch {
+    tls: SharedHttpClient,
+    plain: SharedHttpClient,
+    settings: HttpConnectorSettings,
+    components: RuntimeComponents,
+}
+
+impl std::fmt::Debug for Dispatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatch").finish_non_exhaustive()
+    }
+}
+
+impl HttpConnector for Dispatch {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let plain = is_plain_http(request.uri()) && !PLAIN_PROXY_TLS.get().copied().unwrap_or(true);
+        let client = if plain { &self.plain } else { &self.tls };
+        client
+            .http_connector(&self.settings, &self.components)
+            .call(request)
+    }
+}
+
+/// Whether a URL is `http://` (not `https://`), in any case.
+fn is_plain_http(url: &str) -> bool {
+    url.get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
 }
 
 #[cfg(test)]
@@ -398,6 +510,51 @@ mod tests {
         let (again, none) = parse(&roots.pem);
         assert_eq!(none, 0);
         assert_eq!(again.der, roots.der);
+    }
+
+    #[test]
+    fn roots_are_parsed_ahead_unless_every_aws_endpoint_is_plain_http() {
+        let env = |pairs: &[(&str, &str)]| pairs.iter().copied().collect::<Env>();
+        assert!(!aws_endpoints_plain(&env(&[])));
+        assert!(aws_endpoints_plain(&env(&[(
+            "AWS_ENDPOINT_URL",
+            "HTTP://localhost:4566"
+        )])));
+        assert!(!aws_endpoints_plain(&env(&[
+            ("AWS_ENDPOINT_URL", "http://localhost:4566"),
+            ("AWS_ENDPOINT_URL_ECR", "https://ecr.example")
+        ])));
+        assert!(!aws_endpoints_plain(&env(&[(
+            "AWS_ENDPOINT_URL_STS",
+            "http://localhost:4566"
+        )])));
+        assert!(!plain_proxy_tls(&env(&[(
+            "HTTP_PROXY",
+            "http://proxy:3128"
+        )])));
+        assert!(!plain_proxy_tls(&env(&[("http_proxy", "proxy:3128")])));
+        assert!(plain_proxy_tls(&env(&[(
+            "http_proxy",
+            "https://proxy:3128"
+        )])));
+        assert!(plain_proxy_tls(&env(&[("ALL_PROXY", "https://proxy")])));
+        assert!(is_plain_http("http://x") && !is_plain_http("https://x") && !is_plain_http("http"));
+    }
+
+    #[test]
+    fn crlf_lines_and_stray_whitespace_still_parse() {
+        let (clean, _) = parse(CERT.as_bytes());
+        assert_eq!(clean.der.len(), 1);
+        let crlf = CERT.replace('\n', "\r\n");
+        // A space and a tab inside the base64 text, as lax PEM writers leave them.
+        let body_start = CERT.find("-----\n").map(|i| i + 6).unwrap_or(0);
+        let mut spaced = CERT.to_string();
+        spaced.insert_str(body_start + 10, " \t");
+        for text in [crlf, spaced] {
+            let (roots, skipped) = parse(text.as_bytes());
+            assert_eq!(skipped, 0, "{text}");
+            assert_eq!(roots.der, clean.der);
+        }
     }
 
     #[test]

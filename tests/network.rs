@@ -41,13 +41,7 @@ fn aws_calls_over_tls_trust_ssl_cert_file() {
     let https = format!("https://127.0.0.1:{}", proxy.server.port);
     // A bundle with a broken block before the CA: the block is skipped with a warning, the
     // CA still trusted (the SDK alone would abort the process on such a block).
-    let bundle = sb.path().join("bundle.pem");
-    let ca = std::fs::read_to_string(certs.path().join("ca.crt")).unwrap();
-    std::fs::write(
-        &bundle,
-        format!("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n{ca}"),
-    )
-    .unwrap();
+    let bundle = bundle_with_a_broken_block(&sb, certs.path());
     let run = sb
         .github(&proxy, &shared_issuer_url())
         .env("AWS_ENDPOINT_URL", &https)
@@ -60,6 +54,78 @@ fn aws_calls_over_tls_trust_ssl_cert_file() {
     assert!(
         run.stderr.contains("1 block(s) of the CA bundle") && run.stderr.contains("ignored"),
         "the broken block is reported:\n{}",
+        run.stderr
+    );
+}
+
+/// A bundle whose first block is not a certificate (reported when the bundle is read), then
+/// the test CA.
+fn bundle_with_a_broken_block(sb: &Sandbox, certs: &std::path::Path) -> std::path::PathBuf {
+    let bundle = sb.path().join("bundle.pem");
+    let ca = std::fs::read_to_string(certs.join("ca.crt")).unwrap();
+    std::fs::write(
+        &bundle,
+        format!("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n{ca}"),
+    )
+    .unwrap();
+    bundle
+}
+
+#[test]
+fn plain_http_endpoints_never_read_the_ca_bundle() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path(), &["localhost"]);
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let bundle = bundle_with_a_broken_block(&sb, certs.path());
+    // Every endpoint is http:// (a local test stack): no certificate to check, so the bundle
+    // is not even read, as curl does not read its CA file for an http:// URL.
+    let run = sb
+        .github(&proxy, &shared_issuer_url())
+        .env("SSL_CERT_FILE", bundle.to_str().unwrap())
+        .args(&["--registries", "111111111111", "-v"])
+        .run();
+    run.assert_ok();
+    assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
+    assert!(
+        !run.stderr.contains("CA bundle"),
+        "the bundle was read:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn one_login_mixes_a_plain_http_sts_and_an_https_ecr() {
+    let certs = tempfile::tempdir().unwrap();
+    let tls = tls_proxy(certs.path());
+    let plain = Proxy::start();
+    let sb = Sandbox::new();
+    let bundle = bundle_with_a_broken_block(&sb, certs.path());
+    // Each request takes the connector its own scheme needs: the roots are read (and the
+    // broken block reported) for the HTTPS one only.
+    let run = sb
+        .github(&plain, &shared_issuer_url())
+        .env(
+            "AWS_ENDPOINT_URL_ECR",
+            &format!("https://127.0.0.1:{}", tls.server.port),
+        )
+        .env("SSL_CERT_FILE", bundle.to_str().unwrap())
+        .args(&["--registries", "111111111111"])
+        .run();
+    run.assert_ok();
+    assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
+    assert_eq!(
+        plain
+            .calls()
+            .iter()
+            .map(|c| c["service"].clone())
+            .collect::<Vec<_>>(),
+        ["sts"]
+    );
+    assert_eq!(recorded(&tls), ["ecr"]);
+    assert!(
+        run.stderr.contains("1 block(s) of the CA bundle"),
+        "the HTTPS call read the bundle:\n{}",
         run.stderr
     );
 }
