@@ -331,7 +331,18 @@ pub async fn sdk_and_credentials(
             token: TokenSource::Platform { audience, .. },
             ..
         } => {
-            // Polled in order: the request is sent before the configuration starts loading.
+            // Polled in order: the request goes out before the configuration loads. Its
+            // connect, handshake and write each take a turn of the scheduler (hyper writes
+            // from a task of its own): the configuration (CPU work, as are the endpoint tables
+            // that follow) waits three turns, then fills the time the platform takes to answer.
+            let sdk = async {
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                let sdk = sdk.await;
+                crate::aws::warm_up(&sdk);
+                sdk
+            };
             let (token, sdk) = futures::join!(platform.fetch_token(audience.as_deref()), sdk);
             (sdk, Some(token?))
         }

@@ -54,6 +54,29 @@ pub fn sdk_config(
     loader.load()
 }
 
+/// Builds, ahead of the first STS and ECR calls, what each service crate builds once per
+/// process at its first call: its endpoint rules' partition table (a JSON document parsed,
+/// a few regular expressions compiled). Called while the CI platform answers, so that the
+/// calls that follow do not wait for it.
+pub fn warm_up(sdk: &SdkConfig) {
+    use aws_sdk_ecr::config::endpoint::ResolveEndpoint as _;
+    use aws_sdk_sts::config::endpoint::ResolveEndpoint as _;
+    let region = sdk.region().map(|r| r.to_string());
+    if let Ok(params) = aws_sdk_sts::config::endpoint::Params::builder()
+        .set_region(region.clone())
+        .build()
+    {
+        // The endpoint is not wanted, only the tables its resolution builds.
+        drop(aws_sdk_sts::config::endpoint::DefaultResolver::new().resolve_endpoint(&params));
+    }
+    if let Ok(params) = aws_sdk_ecr::config::endpoint::Params::builder()
+        .set_region(region)
+        .build()
+    {
+        drop(aws_sdk_ecr::config::endpoint::DefaultResolver::new().resolve_endpoint(&params));
+    }
+}
+
 /// The region set in the AWS profile files (`~/.aws/config`), if any. Reads files only: no
 /// instance metadata lookups, so it costs nothing off EC2.
 pub async fn profile_region() -> Option<String> {
