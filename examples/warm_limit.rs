@@ -5,7 +5,8 @@
 //! takes beyond this is ours to explain.
 //!
 //! Reads ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN, AWS_ENDPOINT_URL, ROLE and WARM_RUNS; prints
-//! the median of one round, in milliseconds.
+//! the median of one round, in milliseconds. With WARM_PHASES set, also prints to stderr the
+//! median of each of the three requests (token, STS, ECR), to set next to a login's phases.
 
 // It is a measuring tool: its result is what it prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -42,6 +43,7 @@ async fn main() -> Result<()> {
     let sts = aws_sdk_sts::Client::new(&conf);
 
     let mut times: Vec<Duration> = Vec::with_capacity(runs);
+    let mut phases: [Vec<Duration>; 3] = Default::default();
     for i in 0..runs + 5 {
         let start = Instant::now();
         let answer: serde_json::Value = http
@@ -52,6 +54,7 @@ async fn main() -> Result<()> {
             .json()
             .await?;
         let jwt = answer["value"].as_str().ok_or("no token in the answer")?;
+        let t_token = start.elapsed();
         let out = sts
             .assume_role_with_web_identity()
             .role_arn(&role)
@@ -59,6 +62,7 @@ async fn main() -> Result<()> {
             .web_identity_token(jwt)
             .send()
             .await?;
+        let t_sts = start.elapsed();
         let c = out.credentials().ok_or("no credentials")?;
         let creds = Credentials::new(
             c.access_key_id(),
@@ -75,11 +79,26 @@ async fn main() -> Result<()> {
         ecr.get_authorization_token().send().await?;
         // The first rounds open connections and fill caches: not warm yet.
         if i >= 5 {
-            times.push(start.elapsed());
+            let total = start.elapsed();
+            times.push(total);
+            phases[0].push(t_token);
+            phases[1].push(t_sts - t_token);
+            phases[2].push(total - t_sts);
         }
     }
-    times.sort();
-    let median = times[times.len() / 2];
-    println!("{:.1}", median.as_secs_f64() * 1000.0);
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64() * 1000.0
+    };
+    if std::env::var_os("WARM_PHASES").is_some() {
+        let [token, sts, ecr] = &mut phases;
+        eprintln!(
+            "warm process, median per request: token {:.2} ms, STS {:.2} ms, ECR {:.2} ms",
+            median(token),
+            median(sts),
+            median(ecr)
+        );
+    }
+    println!("{:.1}", median(&mut times));
     Ok(())
 }

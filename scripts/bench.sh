@@ -18,7 +18,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 if [ -z "${BENCH_IN_NAMESPACE:-}" ]; then
   source scripts/setup.sh
-  for pair in hyperfine:hyperfine jq:jq /usr/bin/time:time; do
+  for pair in hyperfine:hyperfine jq:jq /usr/bin/time:time strace:strace; do
     command -v "${pair%%:*}" >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq "${pair#*:}" >/dev/null; }
   done
   echo "== building the release binary" >&2
@@ -133,6 +133,53 @@ limit=$(WARM_RUNS="$runs" AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/nu
 echo "warm-client limit (the same three requests by one warm process, no start-up): ${limit} ms"
 ours1=$(ms1 floor ecr-login)
 echo "  ecr-login / warm limit = ${ours1} ms / ${limit} ms = $(awk -v a="$ours1" -v b="$limit" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
+# Where a login's time goes: logins under strace stopped at a handful of syscalls only (the
+# others, filtered by seccomp, run untraced), the median time between them; next to each AWS
+# answer, the same request's median in the warm process.
+for i in $(seq "${BENCH_PHASE_RUNS:-40}"); do
+  # shellcheck disable=SC2046 # login's words are meant to split
+  job "$MOTO" strace -f --seccomp-bpf -ttt -e trace=execve,connect,writev,recvfrom,fsync,exit_group \
+    -o "$work/trace.$i" $(login 111111111111) > /dev/null
+done
+WARM_PHASES=1 WARM_RUNS="$runs" AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+  AWS_ENDPOINT_URL="$MOTO" "$warm" 2>&1 >/dev/null | sed 's/^/  /'
+"$py" - "$work"/trace.* <<'PY'
+import collections, re, statistics, sys
+runs = []
+for path in sys.argv[1:]:
+    events = []
+    for line in open(path):
+        m = re.match(r"\d+\s+([\d.]+) (?:(\w+)\(|\+\+\+ (exited))", line)
+        if m:
+            events.append((float(m.group(1)), m.group(2) or m.group(3)))
+    runs.append(events)
+shapes = collections.Counter(tuple(name for _, name in r) for r in runs)
+shape, count = shapes.most_common(1)[0]
+expected = ("execve", "connect", "writev", "recvfrom", "connect", "writev", "recvfrom",
+            "writev", "recvfrom", "fsync", "exit_group", "exited")
+if shape != expected:
+    sys.exit(f"error: unexpected syscall sequence {shape}")
+labels = [
+    "start-up: exec, relocation, allocator, environment, command line, configuration, runtime, HTTP client",
+    "CI token request: connect, request written",
+    "  the issuer answers (the SDK configuration and endpoint tables load meanwhile)",
+    "token checked, STS client, connect",
+    "STS request written",
+    "  STS answers (moto, through the test proxy)",
+    "credentials, ECR client, SigV4 signature, request written (pooled connection)",
+    "  ECR answers",
+    "auth file: lock, read, merge, temporary file written",
+    "fsync, rename, unlock",
+    "teardown and exit",
+]
+rows = [r for r in runs if tuple(name for _, name in r) == shape]
+print(f"where a login's time goes (median of {len(rows)} logins under strace, seccomp-filtered):")
+for i, label in enumerate(labels, 1):
+    gap = statistics.median((r[i][0] - r[i - 1][0]) * 1000 for r in rows)
+    print(f"  {gap:5.2f} ms  {label}")
+total = statistics.median((r[-1][0] - r[0][0]) * 1000 for r in rows)
+print(f"  {total:5.2f} ms  in all (strace's stops included)")
+PY
 echo "medians, ${BENCH_LATENCY_MS:-30} ms per AWS answer: 1 registry ${one} ms, 10 registries in 5 regions ${ten_ms} ms"
 echo "  10 registries / 1 = $(awk -v a="$ten_ms" -v b="$one" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
 # shellcheck disable=SC2046 # login's words are meant to split
