@@ -190,3 +190,21 @@ fn aws_calls_go_through_http_proxy_and_no_proxy_is_honoured() {
     direct.assert_fails(6, &["did not resolve", "NO_PROXY"]);
     assert_eq!(proxy.calls().len(), 2, "no call went through the proxy");
 }
+
+#[test]
+fn tls_randomness_is_seeded_by_the_kernel_not_by_cpu_jitter() {
+    // aws-lc seeds from CPU jitter measurements unless built with
+    // AWS_LC_SYS_NO_JITTER_ENTROPY=1 (.cargo/config.toml): 30 ms of CPU at every process's
+    // first TLS handshake. The test binary keeps its symbols: aws-lc's are there, and none of
+    // jitterentropy's.
+    let binary = std::fs::read(BIN).unwrap();
+    let has = |needle: &[u8]| memchr::memmem::find(&binary, needle).is_some();
+    assert!(
+        has(b"RAND_bytes"),
+        "{BIN} has no aws-lc symbols to look at (stripped?)"
+    );
+    assert!(
+        !has(b"jent_entropy_init"),
+        "{BIN} links aws-lc's CPU-jitter entropy: set AWS_LC_SYS_NO_JITTER_ENTROPY=1 in .cargo/config.toml [env]"
+    );
+}
