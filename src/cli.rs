@@ -334,6 +334,11 @@ pub struct LogoutArgs {
     /// Directory of Docker's config.json (default: ~/.docker).
     #[arg(long, env = EnvVars::DOCKER_CONFIG, value_name = "DIR")]
     pub docker_config: Option<PathBuf>,
+
+    /// Another auth file to remove the logins from (as `login --auth-file`), besides Docker's
+    /// config.json, $REGISTRY_AUTH_FILE and the Podman auth files. Repeated or comma-separated.
+    #[arg(long, env = EnvVars::ECR_LOGIN_AUTH_FILE, value_name = "PATH", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub auth_file: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -120,9 +120,10 @@ pub struct HelperMode {
 /// `logout`'s settings.
 #[derive(Debug)]
 pub struct LogoutConfig {
-    /// Empty: every ECR registry in the auth file.
+    /// Empty: every ECR registry in the auth files.
     pub registries: Vec<Registry>,
-    pub docker_config: PathBuf,
+    /// The files `login` writes: Docker's, Podman's, `--auth-file`'s.
+    pub auth_files: Locations,
 }
 
 /// `policy`'s settings.
@@ -681,9 +682,10 @@ fn logout_config(args: LogoutArgs, env: &Env) -> Result<LogoutConfig, Error> {
         })
         .transpose()?
         .unwrap_or_default();
+    let docker_config = docker_dir(args.docker_config, env)?;
     Ok(LogoutConfig {
         registries,
-        docker_config: docker_dir(args.docker_config, env)?,
+        auth_files: Locations::new(&docker_config, args.auth_file, env),
     })
 }
 

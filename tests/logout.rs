@@ -91,3 +91,69 @@ fn logout_with_no_config_is_fine() {
     sb.cmd().arg("logout").run().assert_ok();
     assert!(!sb.config_path().exists());
 }
+
+#[test]
+fn logout_cleans_every_auth_file_login_kept_in_step() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    // Podman's primary file exists (a `podman login` to another registry, and one to an ECR
+    // namespace): login keeps it in step, so logout must clean it too.
+    let podman = sb.path().join("run/containers/auth.json");
+    std::fs::create_dir_all(podman.parent().unwrap()).unwrap();
+    std::fs::write(
+        &podman,
+        format!(
+            r#"{{"auths": {{"quay.io": {{"auth": "dXNlcjpwYXNz"}}, "{H3}/team": {{"auth": "QVdTOm9sZA=="}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let named = sb.path().join("skopeo-auth.json");
+    sb.github(&proxy, &shared_issuer_url())
+        .args(&[
+            "--registries",
+            "111111111111",
+            "--auth-file",
+            named.to_str().unwrap(),
+        ])
+        .run()
+        .assert_ok();
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    assert!(
+        read(&podman)["auths"].get(H1).is_some(),
+        "login kept Podman's file in step"
+    );
+    assert!(read(&named)["auths"].get(H1).is_some());
+
+    let run = sb
+        .cmd()
+        .args(&["logout", "--auth-file", named.to_str().unwrap()])
+        .run();
+    run.assert_ok();
+    for h in [H1, H3] {
+        assert_eq!(
+            run.stdout.matches(&format!("Logged out of {h}")).count(),
+            1,
+            "each host once:\n{}",
+            run.stdout
+        );
+    }
+    for file in [
+        podman.as_path(),
+        named.as_path(),
+        sb.config_path().as_path(),
+    ] {
+        let auths = &read(file)["auths"];
+        assert!(
+            auths
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| !k.contains(".dkr.ecr.")),
+            "an ECR login is left in {}: {auths:#}",
+            file.display()
+        );
+    }
+    assert_eq!(read(&podman)["auths"]["quay.io"]["auth"], "dXNlcjpwYXNz");
+}

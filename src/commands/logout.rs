@@ -1,12 +1,13 @@
-//! `ecr-login logout`: removes registry logins from the auth file and its credential stores —
-//! the registries named, or every ECR registry in it (never another registry's login). The
+//! `ecr-login logout`: removes registry logins from every auth file `login` writes (Docker's
+//! config.json, Podman's files, `--auth-file`'s) and from their credential stores: the
+//! registries named, or every ECR registry in them (never another registry's login). The
 //! GitHub action's post step runs it so that self-hosted runners keep no credentials.
 
 use serde::Serialize;
 
 use crate::aws::registry::{self, Registry};
 use crate::config::LogoutConfig;
-use crate::docker;
+use crate::docker::auth_files;
 use crate::error::Error;
 use crate::output::{Printer, Report};
 
@@ -30,14 +31,24 @@ impl Report for LogoutReport {
 
 pub fn run(cfg: &LogoutConfig, printer: &Printer) -> Result<(), Error> {
     let named: Vec<&str> = cfg.registries.iter().map(Registry::host).collect();
-    let selected = |host: &str| {
+    let selected = |key: &str| {
+        let host = auth_files::host_of(key);
         if named.is_empty() {
             registry::parse(host, None, true).is_ok()
         } else {
             named.contains(&host)
         }
     };
-    let removed = docker::config::remove_logins(&cfg.docker_config, &selected)?;
+    let files = cfg.auth_files.to_write();
+    let mut removed: Vec<String> = Vec::new();
+    for (_, keys) in auth_files::remove_logins(&files, &selected)? {
+        for key in keys {
+            let host = auth_files::host_of(&key).to_string();
+            if !removed.contains(&host) {
+                removed.push(host);
+            }
+        }
+    }
     printer.report(&LogoutReport { removed });
     Ok(())
 }

@@ -198,42 +198,43 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| "auth.json".into())
 }
 
-/// Removes the login of every host in `auths` that `selected` accepts, erasing it from its
-/// credential helper too; returns the hosts removed. A missing file removes nothing.
-pub fn remove_logins(
-    dir: &Path,
+/// Removes from the auth file `path` (read as `format`) the login of every key in `auths` that
+/// `selected` accepts, erasing it from its credential helper too; returns the keys removed. A
+/// missing file removes nothing.
+pub fn remove_logins_in(
+    path: &Path,
+    format: Format,
     selected: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<String>, AuthFileError> {
-    let path = config_path(dir);
     if !path.exists() {
         return Ok(Vec::new());
     }
-    warn_if_unsafe(dir);
-    let _lock = lock(&path)?;
-    let mut root = read(&path)?;
-    let hosts: Vec<String> = root
+    warn_if_unsafe(parent(path));
+    let _lock = lock(path)?;
+    let mut root = read(path)?;
+    let keys: Vec<String> = root
         .get("auths")
         .and_then(Value::as_object)
-        .map(|a| a.keys().filter(|h| selected(h)).cloned().collect())
+        .map(|a| a.keys().filter(|k| selected(k)).cloned().collect())
         .unwrap_or_default();
-    for host in &hosts {
-        if let Some(helper) = helper_for(&root, host, Format::Docker) {
+    for key in &keys {
+        if let Some(helper) = helper_for(&root, key, format) {
             // A helper that no longer has it is not a reason to keep the entry.
-            if let Err(e) = helper_client::erase(&helper, host) {
+            if let Err(e) = helper_client::erase(&helper, key) {
                 tracing::warn!("{e}");
             }
         }
     }
-    if hosts.is_empty() {
-        return Ok(hosts);
+    if keys.is_empty() {
+        return Ok(keys);
     }
     if let Some(auths) = root.get_mut("auths").and_then(Value::as_object_mut) {
-        for host in &hosts {
-            auths.remove(host);
+        for key in &keys {
+            auths.remove(key);
         }
     }
-    write_atomically(&path, &root)?;
-    Ok(hosts)
+    write_atomically(path, &root)?;
+    Ok(keys)
 }
 
 /// Creates Docker's config directory (0700) if it is missing.
@@ -632,7 +633,11 @@ mod tests {
         assert_eq!(v["psFormat"], "x");
         // Removing from a null auths removes nothing and leaves the file alone.
         fs::write(&path, r#"{"auths":null}"#).unwrap();
-        assert!(remove_logins(dir.path(), &|_| true).unwrap().is_empty());
+        assert!(
+            remove_logins_in(&config_path(dir.path()), Format::Docker, &|_| true)
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(fs::read_to_string(&path).unwrap(), r#"{"auths":null}"#);
     }
 
@@ -651,7 +656,7 @@ mod tests {
         // Through an existing target too: it is neither truncated nor used.
         fs::write(&victim, "keep").unwrap();
         fs::write(config_path(dir.path()), r#"{"auths":{"x":{}}}"#).unwrap();
-        assert!(remove_logins(dir.path(), &|_| true).is_err());
+        assert!(remove_logins_in(&config_path(dir.path()), Format::Docker, &|_| true).is_err());
         assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
     }
 
@@ -845,7 +850,9 @@ mod tests {
         let refused = |dir: &Path, want: &str| {
             let e = store_logins(dir, &login(&pw)).unwrap_err().to_string();
             assert!(e.contains(want), "{want}: {e}");
-            let e = remove_logins(dir, &|_| true).unwrap_err().to_string();
+            let e = remove_logins_in(&config_path(dir), Format::Docker, &|_| true)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{want}: {e}");
         };
         let dir = tempfile::tempdir().unwrap();
