@@ -209,8 +209,11 @@ per=50
 helper() {
   local prog="$1"; shift
   printf "env -i PATH=/usr/bin:/bin HOME=%q AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ENDPOINT_URL=%q SSL_CERT_FILE=%q %s sh -c 'i=0; while [ \$i -lt %d ]; do printf %%s %s | %q get >/dev/null || exit 1; i=\$((i+1)); done'" \
-    "$work/helper-home" "$MOTO" "$work/ca.crt" "$*" "$per" "$host" "$prog"
+    "$work/helper-home" "$api" "$work/ca.crt" "$*" "$per" "$host" "$prog"
 }
+# Both helpers call ECR over TLS, at the real API name (docker-credential-ecr-login ignores
+# AWS_ENDPOINT_URL; ecr-login is pointed at the same name), trusting the test CA.
+api=https://api.ecr.us-east-1.amazonaws.com
 ours="$work/bin/docker-credential-ecr-login"
 theirs=/usr/bin/docker-credential-ecr-login
 eval "$(helper "$ours")" || { echo "error: ecr-login's helper failed" >&2; exit 1; }
@@ -234,7 +237,6 @@ echo "  miss: ecr-login / docker-credential-ecr-login = $(awk -v a="$om" -v b="$
 # bundle with the test CA added, as a TLS-inspecting proxy's users do; the CI token endpoint
 # stays plain HTTP. curl reads the same bundle.
 cat /etc/ssl/certs/ca-certificates.crt "$work/ca.crt" > "$work/bundle.pem"
-api=https://api.ecr.us-east-1.amazonaws.com
 MOTO="$api" job "$api" env SSL_CERT_FILE="$work/bundle.pem" CURL_CA_BUNDLE="$work/bundle.pem" \
   hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$work/tls.json" \
   -n "curl+jq (floor, HTTPS)" "$work/curl-login.sh" \
