@@ -118,12 +118,17 @@ fn aws_endpoints_plain(env: &Env) -> bool {
     .all(|name| env.get(name).or(general).is_some_and(is_plain_http))
 }
 
+/// The bundle [`init`] chose, if any (its path only: nothing is read).
+fn bundle() -> Option<&'static Path> {
+    PATH.get()?.as_deref()
+}
+
 /// The bundle's roots, read on first use; `None`: let each client load its own roots.
 fn roots() -> Option<&'static Roots> {
     ROOTS
         .get_or_init(|| {
-            let path = PATH.get().cloned().flatten()?;
-            let text = match std::fs::read(&path) {
+            let path = bundle()?;
+            let text = match std::fs::read(path) {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     tracing::warn!(
@@ -231,7 +236,7 @@ fn client_config() -> Option<&'static rustls::ClientConfig> {
     static CONFIG: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            PATH.get().cloned().flatten()?;
+            bundle()?;
             let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let verifier = Arc::new(LazyRoots {
                 provider: Arc::clone(&provider),
@@ -350,8 +355,7 @@ impl ServerCertVerifier for LazyRoots {
 /// SDK's endpoints are expected to be HTTPS (see [`init`]), so that the roots are parsed while
 /// the caller does something else (fetches the CI token); the first HTTPS request takes it.
 pub fn sdk_http_client(connect: Duration, read: Duration) -> Option<SharedHttpClient> {
-    // Only reads the bundle's path: whether there is one to share.
-    PATH.get().cloned().flatten()?;
+    bundle()?;
     let settings = HttpConnectorSettings::builder()
         .connect_timeout(connect)
         .read_timeout(read)

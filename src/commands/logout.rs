@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::aws::registry::{self, Registry};
 use crate::config::LogoutConfig;
 use crate::docker::auth_files;
+use crate::docker::helper::host_of;
 use crate::error::Error;
 use crate::output::{Printer, Report};
 
@@ -32,21 +33,18 @@ impl Report for LogoutReport {
 pub fn run(cfg: &LogoutConfig, printer: &Printer) -> Result<(), Error> {
     let named: Vec<&str> = cfg.registries.iter().map(Registry::host).collect();
     let selected = |key: &str| {
-        let host = auth_files::host_of(key);
+        let host = host_of(key);
         if named.is_empty() {
-            registry::parse(host, None, true).is_ok()
+            registry::parse(&host, None, true).is_ok()
         } else {
-            named.contains(&host)
+            named.contains(&host.as_str())
         }
     };
-    let files = cfg.auth_files.to_write();
     let mut removed: Vec<String> = Vec::new();
-    for (_, keys) in auth_files::remove_logins(&files, &selected)? {
-        for key in keys {
-            let host = auth_files::host_of(&key).to_string();
-            if !removed.contains(&host) {
-                removed.push(host);
-            }
+    for key in auth_files::remove_logins(&cfg.auth_files.to_write(), &selected)? {
+        let host = host_of(&key);
+        if !removed.contains(&host) {
+            removed.push(host);
         }
     }
     printer.report(&LogoutReport { removed });

@@ -174,12 +174,12 @@ pub fn store_logins(files: &[AuthFile], logins: &[Login<'_>]) -> Result<(), Auth
 }
 
 /// Removes from every file of `files` that exists the logins whose key `selected` accepts (see
-/// [`config::remove_logins_in`]); returns each file's path and the keys removed from it. Every
-/// file is read (and so checked) first, so a broken one fails the logout with nothing changed.
+/// [`config::remove_logins_in`]); returns the keys removed, file after file. Every file is
+/// read (and so checked) first, so a broken one fails the logout with nothing changed.
 pub fn remove_logins(
     files: &[AuthFile],
     selected: &dyn Fn(&str) -> bool,
-) -> Result<Vec<(PathBuf, Vec<String>)>, AuthFileError> {
+) -> Result<Vec<String>, AuthFileError> {
     for f in files {
         config::read(&f.path)?;
     }
@@ -188,20 +188,10 @@ pub fn remove_logins(
         let keys = config::remove_logins_in(&f.path, f.format, selected)?;
         if !keys.is_empty() {
             tracing::debug!("removed {} login(s) from {}", keys.len(), f.path.display());
-            removed.push((f.path.clone(), keys));
         }
+        removed.extend(keys);
     }
     Ok(removed)
-}
-
-/// The registry host of an auth-file key: without a scheme (`https://host`, as older `docker
-/// login`s wrote them) and without a Podman namespace (`host/team`).
-pub fn host_of(key: &str) -> &str {
-    let key = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(key);
-    key.split('/').next().unwrap_or(key)
 }
 
 /// One login an auth file holds.
@@ -279,20 +269,6 @@ mod tests {
 
     fn env(vars: &[(&str, &str)]) -> Env {
         vars.iter().copied().collect()
-    }
-
-    #[test]
-    fn a_keys_host_has_no_scheme_and_no_namespace() {
-        let h = "1.dkr.ecr.us-east-1.amazonaws.com";
-        for key in [
-            h.to_string(),
-            format!("https://{h}"),
-            format!("http://{h}/"),
-            format!("{h}/team/app"),
-        ] {
-            assert_eq!(host_of(&key), h, "{key}");
-        }
-        assert_eq!(host_of("https://index.docker.io/v1/"), "index.docker.io");
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub struct StoreRequest {
 }
 
 /// The registry host in a server URL as clients send it: `host`, `host:443`, `https://host`,
-/// `http://host`, `host/repo/path`, with or without a trailing newline.
+/// `http://host`, `host/repo/path`, with or without a trailing newline. Also the host of an
+/// auth file's key (`https://host` from older `docker login`s, Podman's `host/namespace`).
 pub fn host_of(server_url: &str) -> String {
     let s = server_url.trim();
     let s = s
@@ -71,6 +72,20 @@ mod tests {
         ] {
             assert_eq!(host_of(&form), h, "{form:?}");
         }
+    }
+
+    #[test]
+    fn auth_file_keys_too() {
+        let h = "1.dkr.ecr.us-east-1.amazonaws.com";
+        for key in [
+            h.to_string(),
+            format!("https://{h}"),
+            format!("http://{h}/"),
+            format!("{h}/team/app"),
+        ] {
+            assert_eq!(host_of(&key), h, "{key}");
+        }
+        assert_eq!(host_of("https://index.docker.io/v1/"), "index.docker.io");
     }
 
     #[test]
