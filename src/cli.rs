@@ -18,51 +18,106 @@ use crate::env_vars::EnvVars;
 /// command line, an empty value is an error. Exits (as clap does) on `--help`, `--version` and
 /// usage errors.
 pub fn parse(env: &Env, args: impl IntoIterator<Item = OsString>) -> Cli {
-    let command = without_empty_env(Cli::command(), env);
-    let parsed = command
-        .try_get_matches_from(args)
-        .and_then(|m| Cli::from_arg_matches(&m));
-    match parsed {
+    match try_parse(env, args) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     }
 }
 
-/// `cmd` (and its subcommands) with the `env` link removed from every argument whose variable
-/// is set but empty.
-fn without_empty_env(cmd: clap::Command, env: &Env) -> clap::Command {
-    // Rebuilding every argument of every subcommand costs a third of a millisecond: only
-    // when some link is to drop.
-    if !has_empty_env(&cmd, env) {
+/// [`parse`], returning clap's error instead of exiting.
+fn try_parse(env: &Env, args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+    with_blank_env(env, |blank| {
+        without_blank_env(Cli::command(), blank)
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m))
+    })
+}
+
+thread_local! {
+    /// The variables that are set but blank in the environment being parsed, for the
+    /// subcommands whose arguments are built during the parse ([`Deferred`]).
+    static BLANK_ENV: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the names of `env`'s blank variables, which the [`Deferred`] subcommands
+/// built inside `f` (on this thread) unlink too.
+fn with_blank_env<R>(env: &Env, f: impl FnOnce(&[String]) -> R) -> R {
+    let blank: Vec<String> = env.blank_names().map(str::to_owned).collect();
+    BLANK_ENV.set(blank.clone());
+    let out = f(&blank);
+    BLANK_ENV.take();
+    out
+}
+
+/// `cmd` with the `env` link removed from every argument whose variable is in `blank`. Its
+/// subcommands are [`Deferred`]: they do the same when they are built.
+fn without_blank_env(cmd: clap::Command, blank: &[String]) -> clap::Command {
+    // Rebuilding every argument costs a tenth of a millisecond: only when some link is to drop.
+    if blank.is_empty() || !cmd.get_arguments().any(|a| reads_blank(a, blank)) {
         return cmd;
     }
-    let cmd = cmd.mut_args(|arg| {
-        if empty_env(&arg, env) {
+    cmd.mut_args(|arg| {
+        if reads_blank(&arg, blank) {
             arg.env(None::<&str>)
         } else {
             arg
         }
-    });
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .map(|s| s.get_name().to_string())
-        .collect();
-    names.into_iter().fold(cmd, |cmd, name| {
-        cmd.mut_subcommand(name, |sub| without_empty_env(sub, env))
     })
 }
 
-/// Whether `arg` reads a variable that is set but empty.
-fn empty_env(arg: &clap::Arg, env: &Env) -> bool {
+/// Whether `arg` reads one of the `blank` variables.
+fn reads_blank(arg: &clap::Arg, blank: &[String]) -> bool {
     arg.get_env()
         .and_then(|name| name.to_str())
-        .is_some_and(|name| env.is_present(name) && env.get(name).is_none())
+        .is_some_and(|name| blank.iter().any(|b| b == name))
 }
 
-/// Whether an argument of `cmd` or of its subcommands reads a variable that is set but empty.
-fn has_empty_env(cmd: &clap::Command, env: &Env) -> bool {
-    cmd.get_arguments().any(|a| empty_env(a, env))
-        || cmd.get_subcommands().any(|s| has_empty_env(s, env))
+/// A subcommand's arguments, built only when that subcommand is the one parsed
+/// ([`clap::Command::defer`]). Building an argument with an `env` link reads that variable, and
+/// the seven subcommands hold about 160 of them: building them all was a seventh of a login's
+/// instructions, and more on a CI runner's environment of a hundred variables and more. A
+/// credential helper `get` builds only its own.
+#[derive(Debug, Clone)]
+pub struct Deferred<T>(pub T);
+
+impl<T> std::ops::Deref for Deferred<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// What [`clap::Command::defer`] calls: `T`'s arguments, blank variables unlinked.
+fn build_deferred<T: Args>(cmd: clap::Command) -> clap::Command {
+    let cmd = T::augment_args(cmd);
+    BLANK_ENV.with_borrow(|blank| without_blank_env(cmd, blank))
+}
+
+/// The same, for clap's update path.
+fn build_deferred_for_update<T: Args>(cmd: clap::Command) -> clap::Command {
+    let cmd = T::augment_args_for_update(cmd);
+    BLANK_ENV.with_borrow(|blank| without_blank_env(cmd, blank))
+}
+
+impl<T: Args> Args for Deferred<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(build_deferred::<T>)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(build_deferred_for_update::<T>)
+    }
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
 }
 
 /// Log Docker (and friends) in to Amazon ECR from a CI job, a build host or a laptop: CI OIDC
@@ -84,32 +139,32 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Log in to the registries (the default command).
-    Login(LoginArgs),
+    Login(Deferred<LoginArgs>),
     /// Remove registry logins from the auth file (and credential stores): the registries
     /// named, else every ECR registry in it.
-    Logout(LogoutArgs),
+    Logout(Deferred<LogoutArgs>),
     /// Print the IAM OIDC provider, the role trust policy and a least-privilege ECR policy
     /// that fit this CI job (detected, or described by flags).
-    Policy(PolicyArgs),
+    Policy(Deferred<PolicyArgs>),
     /// The Docker credential helper protocol (get, store, erase, list, version): what Docker
     /// runs for hosts that config.json's credHelpers sends to "ecr-login". Also what the binary
     /// does when it runs as `docker-credential-ecr-login`.
-    CredentialHelper(HelperArgs),
+    CredentialHelper(Deferred<HelperArgs>),
     /// Answer the kubelet's image credential provider requests
     /// (credentialprovider.kubelet.k8s.io/v1): the request on stdin, the registry's
     /// credentials on stdout. With a service account token in the request, the token is
     /// exchanged for the service account's role (annotation eks.amazonaws.com/ecr-role-arn, or
     /// AWS_ECR_ROLE_ARN); without one, the usual identity rules apply (the node's role).
     #[command(name = "kubelet-credential-provider")]
-    Kubelet(KubeletArgs),
+    Kubelet(Deferred<KubeletArgs>),
     /// Check everything a login needs, in order (platform, identity token, role, clock, each
     /// registry's DNS/TCP/TLS/proxy and GetAuthorizationToken, the auth files) and say what to
     /// fix; or, with --explain, what a pasted error message means. Exit 0 when all is well.
-    Doctor(DoctorArgs),
+    Doctor(Deferred<DoctorArgs>),
     /// List every ECR login in the auth files Docker and Podman read and in the token cache:
     /// identity, expiry, whether it still holds, and entries that shadow others. Exit 1 when
     /// one in an auth file has expired or expires within --within.
-    Status(StatusArgs),
+    Status(Deferred<StatusArgs>),
 }
 
 /// `doctor`'s arguments: what `login` would be given.
@@ -575,11 +630,8 @@ mod tests {
 
     fn parse_with(vars: &[(&str, &str)], args: &[&str]) -> Result<Cli, clap::Error> {
         let env: Env = vars.iter().copied().collect();
-        let command = without_empty_env(Cli::command(), &env);
         let args = std::iter::once("ecr-login").chain(args.iter().copied());
-        command
-            .try_get_matches_from(args)
-            .and_then(|m| Cli::from_arg_matches(&m))
+        try_parse(&env, args.map(OsString::from))
     }
 
     #[test]
@@ -600,16 +652,53 @@ mod tests {
         let env: Env = [("ECR_LOGIN_REGISTRIES", ""), ("ECR_LOGIN_AUDIENCE", "  ")]
             .into_iter()
             .collect();
-        let cmd = without_empty_env(Cli::command(), &env);
+        // Built as a parse builds it: the top level now, each subcommand when it is reached.
+        let cmd = with_blank_env(&env, |blank| {
+            let mut cmd = without_blank_env(Cli::command(), blank);
+            cmd.build();
+            cmd
+        });
         assert_eq!(env_of(&cmd, "registries"), None);
         assert_eq!(env_of(&cmd, "audience"), None);
         assert_eq!(env_of(&cmd, "region").as_deref(), Some("AWS_REGION"));
-        for sub in ["login", "policy"] {
+        for sub in ["login", "policy", "doctor", "credential-helper"] {
             let sub = cmd.find_subcommand(sub).unwrap();
             assert_eq!(env_of(sub, "audience"), None, "{}", sub.get_name());
+            let role = env_of(sub, "role_arn");
+            assert_eq!(role.as_deref(), Some("AWS_ROLE_ARN"), "{}", sub.get_name());
         }
         let login = cmd.find_subcommand("login").unwrap();
         assert_eq!(env_of(login, "registries"), None);
+        // The blank list lives only as long as the parse.
+        assert!(BLANK_ENV.with_borrow(Vec::is_empty));
+    }
+
+    #[test]
+    fn only_the_subcommand_that_runs_is_built() {
+        let cmd = Cli::command();
+        let args = |name: &str| cmd.find_subcommand(name).unwrap().get_arguments().count();
+        // Not built yet: none of their arguments exist, so none of their variables were read.
+        for sub in [
+            "login",
+            "logout",
+            "policy",
+            "credential-helper",
+            "doctor",
+            "status",
+        ] {
+            assert_eq!(args(sub), 0, "{sub}");
+        }
+        assert!(cmd.get_arguments().any(|a| a.get_id() == "region"));
+        // Parsing one builds it, and its flags and help work as before.
+        let cli = parse_with(&[], &["doctor", "--region", "eu-west-1"]).unwrap();
+        let Some(Command::Doctor(doctor)) = cli.command else {
+            panic!("not doctor: {:?}", cli.command)
+        };
+        assert_eq!(doctor.registries.region.as_deref(), Some("eu-west-1"));
+        let help = parse_with(&[], &["logout", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(help.contains("--auth-file"), "{help}");
     }
 
     #[test]

@@ -11,8 +11,9 @@ use crate::aws::registry::{self, Registry};
 use crate::aws::{self, regions, sts};
 use crate::cache;
 use crate::cli::{
-    CacheArgs, Cli, Command, DoctorArgs, HelperAction, HelperArgs, IdentityArgs, KubeletArgs,
-    LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs, StatusArgs, TelemetryArgs,
+    CacheArgs, Cli, Command, Deferred, DoctorArgs, HelperAction, HelperArgs, IdentityArgs,
+    KubeletArgs, LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs, StatusArgs,
+    TelemetryArgs,
 };
 use crate::commands::policy::{Access, Document};
 use crate::docker::auth_files::Locations;
@@ -228,19 +229,25 @@ impl Config {
     pub fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
         let dockerconfigjson = cli.output.output == OutputFormat::Dockerconfigjson;
         let task = match cli.command {
-            Some(Command::Login(args)) => Task::Login(login_config(args, env, dockerconfigjson)?),
+            Some(Command::Login(Deferred(args))) => {
+                Task::Login(login_config(args, env, dockerconfigjson)?)
+            }
             Some(Command::Policy(_) | Command::Logout(_)) if dockerconfigjson => {
                 return Err(UsageError::Other(
                     "--output dockerconfigjson is an output of `login` only".into(),
                 )
                 .into())
             }
-            Some(Command::Policy(args)) => Task::Policy(policy_config(args, env)?),
-            Some(Command::Logout(args)) => Task::Logout(logout_config(args, env)?),
-            Some(Command::CredentialHelper(args)) => Task::Helper(helper_config(args, env)?),
-            Some(Command::Kubelet(args)) => Task::Kubelet(kubelet_config(args, env)?),
-            Some(Command::Doctor(args)) => Task::Doctor(Box::new(doctor_config(args, env)?)),
-            Some(Command::Status(args)) => Task::Status(status_config(args, env)?),
+            Some(Command::Policy(Deferred(args))) => Task::Policy(policy_config(args, env)?),
+            Some(Command::Logout(Deferred(args))) => Task::Logout(logout_config(args, env)?),
+            Some(Command::CredentialHelper(Deferred(args))) => {
+                Task::Helper(helper_config(args, env)?)
+            }
+            Some(Command::Kubelet(Deferred(args))) => Task::Kubelet(kubelet_config(args, env)?),
+            Some(Command::Doctor(Deferred(args))) => {
+                Task::Doctor(Box::new(doctor_config(args, env)?))
+            }
+            Some(Command::Status(Deferred(args))) => Task::Status(status_config(args, env)?),
             None => Task::Login(login_config(cli.login, env, dockerconfigjson)?),
         };
         let mut printer = match task {

@@ -102,6 +102,15 @@ impl Env {
         self.vars.get(name).is_some_and(|v| v.text().is_some())
     }
 
+    /// The names of the variables that are set as text but blank (empty or spaces): what
+    /// [`Env::get`] treats as unset.
+    pub fn blank_names(&self) -> impl Iterator<Item = &str> {
+        self.vars
+            .iter()
+            .filter(|(_, v)| v.text().is_some_and(|t| t.trim().is_empty()))
+            .map(|(k, _)| k.as_str())
+    }
+
     /// `true` for `true`/`1`/`yes` (any case).
     pub fn is_true(&self, name: &str) -> bool {
         matches!(
