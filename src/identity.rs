@@ -333,14 +333,13 @@ pub async fn sdk_and_credentials(
         } => {
             // Polled in order: the request goes out before the configuration loads. Its
             // connect, handshake and write each take a turn of the scheduler (hyper writes
-            // from a task of its own): the configuration (CPU work, as are the endpoint tables
-            // that follow) waits three turns, then fills the time the platform takes to answer.
+            // from a task of its own): the configuration (CPU work, as are STS's endpoint
+            // tables that follow) waits those turns, then fills the time the platform takes
+            // to answer.
             let sdk = async {
-                for _ in 0..3 {
-                    tokio::task::yield_now().await;
-                }
+                after_requests_written().await;
                 let sdk = sdk.await;
-                crate::aws::warm_up(&sdk);
+                crate::aws::warm_up_sts(&sdk);
                 sdk
             };
             let (token, sdk) = futures::join!(platform.fetch_token(audience.as_deref()), sdk);
@@ -348,8 +347,22 @@ pub async fn sdk_and_credentials(
         }
         _ => (sdk.await, None),
     };
-    let who = credentials_with(plan, platform, &sdk, early).await?;
-    Ok((sdk, who))
+    // ECR's tables, the same way, while STS answers: the first STS request goes out first.
+    let ecr_tables = async {
+        after_requests_written().await;
+        crate::aws::warm_up_ecr(&sdk);
+    };
+    let (who, ()) = futures::join!(credentials_with(plan, platform, &sdk, early), ecr_tables);
+    Ok((sdk, who?))
+}
+
+/// Waits the scheduler turns that a request polled just before takes to be written (the
+/// connect, hyper's connection task, the write), so that CPU work after this does not hold
+/// it back.
+async fn after_requests_written() {
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Carries `plan` out: the base credentials, then each hop; then checks the account against

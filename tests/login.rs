@@ -78,6 +78,40 @@ fn default_registry_is_the_callers_own_with_the_credential_chain() {
     assert_eq!(proxy.count("ecr", Some("eu-west-1")), 1);
 }
 
+/// CI templates export unset inputs as empty strings: a blank variable counts as unset for a
+/// subcommand (whose arguments are built only when it runs) as for the top level, where an
+/// empty `--audience` or `--platform` would be refused.
+#[test]
+fn blank_variables_count_as_unset_in_every_subcommand() {
+    let proxy = Proxy::start();
+    for args in [
+        &["login", "--region", "eu-west-1"][..],
+        &["--region", "eu-west-1"],
+    ] {
+        let sb = Sandbox::new();
+        let run = sb
+            .cmd()
+            .env("AWS_ENDPOINT_URL", &proxy.url())
+            .aws_keys()
+            .env("ECR_LOGIN_AUDIENCE", "")
+            .env("ECR_LOGIN_PLATFORM", " ")
+            .env("ECR_LOGIN_REGISTRIES", "")
+            .env("AWS_ROLE_SESSION_NAME", "")
+            .args(args)
+            .run();
+        run.assert_ok();
+        let host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+        assert_eq!(sb.auth(host), "AWS:123456789012-auth-token", "{args:?}");
+    }
+    let sb = Sandbox::new();
+    let doctor = sb
+        .cmd()
+        .env("ECR_LOGIN_AUDIENCE", "")
+        .args(&["doctor", "--explain", "no basic auth credentials"])
+        .run();
+    doctor.assert_ok();
+}
+
 #[test]
 fn role_with_the_credential_chain_uses_assume_role() {
     let proxy = Proxy::start();

@@ -54,23 +54,27 @@ pub fn sdk_config(
     loader.load()
 }
 
-/// Builds, ahead of the first STS and ECR calls, what each service crate builds once per
-/// process at its first call: its endpoint rules' partition table (a JSON document parsed,
-/// a few regular expressions compiled). Called while the CI platform answers, so that the
-/// calls that follow do not wait for it.
-pub fn warm_up(sdk: &SdkConfig) {
-    use aws_sdk_ecr::config::endpoint::ResolveEndpoint as _;
+/// Builds, ahead of the first STS call, what the STS crate builds once per process at its
+/// first call: its endpoint rules' partition table (a JSON document parsed, a few regular
+/// expressions compiled). Called while the CI platform answers, so that the call does not wait
+/// for it. (Loading the configuration with the default credential chain builds it already;
+/// then this costs nothing.)
+pub fn warm_up_sts(sdk: &SdkConfig) {
     use aws_sdk_sts::config::endpoint::ResolveEndpoint as _;
-    let region = sdk.region().map(|r| r.to_string());
     if let Ok(params) = aws_sdk_sts::config::endpoint::Params::builder()
-        .set_region(region.clone())
+        .set_region(sdk.region().map(|r| r.to_string()))
         .build()
     {
         // The endpoint is not wanted, only the tables its resolution builds.
         drop(aws_sdk_sts::config::endpoint::DefaultResolver::new().resolve_endpoint(&params));
     }
+}
+
+/// The same for ECR, whose first call comes after STS's: called while STS answers.
+pub fn warm_up_ecr(sdk: &SdkConfig) {
+    use aws_sdk_ecr::config::endpoint::ResolveEndpoint as _;
     if let Ok(params) = aws_sdk_ecr::config::endpoint::Params::builder()
-        .set_region(region)
+        .set_region(sdk.region().map(|r| r.to_string()))
         .build()
     {
         drop(aws_sdk_ecr::config::endpoint::DefaultResolver::new().resolve_endpoint(&params));
