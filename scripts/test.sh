@@ -32,6 +32,13 @@ case "$desc" in
   *) echo "error: the release binary is not statically linked: $desc" >&2; exit 1 ;;
 esac
 "$bin" --version >&2
+# Its allocator takes no settings from the environment (mimalloc built with MI_NO_GETENV, in
+# .cargo/config.toml): MIMALLOC_VERBOSE would otherwise print to stderr.
+noise="$(MIMALLOC_VERBOSE=1 MIMALLOC_SHOW_STATS=1 "$bin" --version 2>&1 >/dev/null)"
+if [ -n "$noise" ]; then
+  echo "error: the release binary's allocator read MIMALLOC_* variables: $noise" >&2
+  exit 1
+fi
 
 step "the crate compiles for Windows (cargo check, x86_64-pc-windows-gnu)"
 cargo check --locked --target x86_64-pc-windows-gnu --bin ecr-login
