@@ -26,26 +26,43 @@ pub fn parse(env: &Env, args: impl IntoIterator<Item = OsString>) -> Cli {
 
 /// [`parse`], returning clap's error instead of exiting.
 fn try_parse(env: &Env, args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
-    with_blank_env(env, |blank| {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let words = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .map(str::to_owned)
+        .collect();
+    while_parsing(env, words, |blank| {
         without_blank_env(Cli::command(), blank)
             .try_get_matches_from(args)
             .and_then(|m| Cli::from_arg_matches(&m))
     })
 }
 
-thread_local! {
-    /// The variables that are set but blank in the environment being parsed, for the
-    /// subcommands whose arguments are built during the parse ([`Deferred`]).
-    static BLANK_ENV: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+/// What the [`Deferred`] subcommands, built inside clap, need to know of the parse.
+#[derive(Default)]
+struct Parsing {
+    /// The variables that are set but blank in the environment being parsed.
+    blank: Vec<String>,
+    /// The command line's words: the subcommand they name is built at once.
+    words: Vec<String>,
 }
 
-/// Runs `f` with the names of `env`'s blank variables, which the [`Deferred`] subcommands
-/// built inside `f` (on this thread) unlink too.
-fn with_blank_env<R>(env: &Env, f: impl FnOnce(&[String]) -> R) -> R {
+thread_local! {
+    static PARSING: std::cell::RefCell<Parsing> = std::cell::RefCell::default();
+}
+
+/// Runs `f` (on this thread) with the names of `env`'s blank variables, and tells the
+/// [`Deferred`] subcommands built inside it about them and about the command line's `words`.
+fn while_parsing<R>(env: &Env, words: Vec<String>, f: impl FnOnce(&[String]) -> R) -> R {
     let blank: Vec<String> = env.blank_names().map(str::to_owned).collect();
-    BLANK_ENV.set(blank.clone());
+    PARSING.set(Parsing {
+        blank: blank.clone(),
+        words,
+    });
     let out = f(&blank);
-    BLANK_ENV.take();
+    PARSING.take();
     out
 }
 
@@ -72,11 +89,15 @@ fn reads_blank(arg: &clap::Arg, blank: &[String]) -> bool {
         .is_some_and(|name| blank.iter().any(|b| b == name))
 }
 
-/// A subcommand's arguments, built only when that subcommand is the one parsed
-/// ([`clap::Command::defer`]). Building an argument with an `env` link reads that variable, and
-/// the seven subcommands hold about 160 of them: building them all was a seventh of a login's
-/// instructions, and more on a CI runner's environment of a hundred variables and more. A
-/// credential helper `get` builds only its own.
+/// A subcommand's arguments, built only if the command line names that subcommand. Building
+/// an argument with an `env` link reads that variable, and the seven subcommands hold about
+/// 160 of them: building them all was a seventh of a login's instructions, and more on a CI
+/// runner's environment of a hundred variables and more. A credential helper `get` builds only
+/// its own.
+///
+/// The named subcommand is built at once, as clap derive builds it, so that its help lists
+/// its own options before the top level's global ones. The others are deferred
+/// ([`clap::Command::defer`]): built only if clap needs them after all.
 #[derive(Debug, Clone)]
 pub struct Deferred<T>(pub T);
 
@@ -87,24 +108,55 @@ impl<T> std::ops::Deref for Deferred<T> {
     }
 }
 
-/// What [`clap::Command::defer`] calls: `T`'s arguments, blank variables unlinked.
+/// Whether the command line being parsed names the subcommand `cmd`.
+fn is_named(cmd: &clap::Command) -> bool {
+    PARSING.with_borrow(|p| p.words.iter().any(|w| w == cmd.get_name()))
+}
+
+/// `T`'s arguments on `cmd`, blank variables unlinked. The subcommand keeps the about text it
+/// has (its variant's doc comment), which `T`'s own doc comment would replace.
 fn build_deferred<T: Args>(cmd: clap::Command) -> clap::Command {
-    let cmd = T::augment_args(cmd);
-    BLANK_ENV.with_borrow(|blank| without_blank_env(cmd, blank))
+    let (about, long_about) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
+    keep_about(T::augment_args(cmd), about, long_about)
 }
 
 /// The same, for clap's update path.
 fn build_deferred_for_update<T: Args>(cmd: clap::Command) -> clap::Command {
-    let cmd = T::augment_args_for_update(cmd);
-    BLANK_ENV.with_borrow(|blank| without_blank_env(cmd, blank))
+    let (about, long_about) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
+    keep_about(T::augment_args_for_update(cmd), about, long_about)
+}
+
+/// `cmd` with the given about texts, blank variables unlinked.
+fn keep_about(
+    cmd: clap::Command,
+    about: Option<clap::builder::StyledStr>,
+    long_about: Option<clap::builder::StyledStr>,
+) -> clap::Command {
+    let cmd = match about {
+        Some(a) => cmd.about(a),
+        None => cmd.about(None::<&str>),
+    };
+    let cmd = match long_about {
+        Some(a) => cmd.long_about(a),
+        None => cmd.long_about(None::<&str>),
+    };
+    PARSING.with_borrow(|p| without_blank_env(cmd, &p.blank))
 }
 
 impl<T: Args> Args for Deferred<T> {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        cmd.defer(build_deferred::<T>)
+        if is_named(&cmd) {
+            build_deferred::<T>(cmd)
+        } else {
+            cmd.defer(build_deferred::<T>)
+        }
     }
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        cmd.defer(build_deferred_for_update::<T>)
+        if is_named(&cmd) {
+            build_deferred_for_update::<T>(cmd)
+        } else {
+            cmd.defer(build_deferred_for_update::<T>)
+        }
     }
     fn group_id() -> Option<clap::Id> {
         T::group_id()
@@ -653,7 +705,7 @@ mod tests {
             .into_iter()
             .collect();
         // Built as a parse builds it: the top level now, each subcommand when it is reached.
-        let cmd = with_blank_env(&env, |blank| {
+        let cmd = while_parsing(&env, Vec::new(), |blank| {
             let mut cmd = without_blank_env(Cli::command(), blank);
             cmd.build();
             cmd
@@ -670,7 +722,7 @@ mod tests {
         let login = cmd.find_subcommand("login").unwrap();
         assert_eq!(env_of(login, "registries"), None);
         // The blank list lives only as long as the parse.
-        assert!(BLANK_ENV.with_borrow(Vec::is_empty));
+        assert!(PARSING.with_borrow(|p| p.blank.is_empty() && p.words.is_empty()));
     }
 
     #[test]
@@ -699,6 +751,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(help.contains("--auth-file"), "{help}");
+    }
+
+    #[test]
+    fn a_subcommand_s_help_is_as_clap_derive_makes_it() {
+        for (sub, about) in [
+            ("login", "Log in to the registries"),
+            ("logout", "Remove registry logins"),
+            ("doctor", "Check everything a login needs"),
+            ("credential-helper", "The Docker credential helper protocol"),
+        ] {
+            let help = parse_with(&[], &[sub, "--help"]).unwrap_err().to_string();
+            // The variant's doc comment, not its arguments struct's.
+            assert!(help.starts_with(about), "{sub}:\n{help}");
+            // Its own options first, the top level's global ones (--output...) last.
+            let own = help.find("Options:").unwrap();
+            let output = help.find("Output:").unwrap();
+            assert!(own < output, "{sub}:\n{help}");
+            let via_help = parse_with(&[], &["help", sub]).unwrap_err().to_string();
+            assert_eq!(via_help, help, "{sub}");
+        }
+        // A subcommand clap builds later (not named on the command line) keeps its about too.
+        let mut cmd = Cli::command();
+        cmd.build();
+        let doctor = cmd.find_subcommand("doctor").unwrap();
+        let about = doctor.get_about().unwrap().to_string();
+        assert!(about.starts_with("Check everything"), "{about}");
     }
 
     #[test]
