@@ -114,6 +114,12 @@ slow="http://127.0.0.1:$slow_port"
 # shellcheck disable=SC2046 # login's words are meant to split
 job "$MOTO" $(login 111111111111) > /dev/null || { echo "error: ecr-login failed against the local servers" >&2; exit 1; }
 
+# The warm-client limit, in rounds around the logins' own: the machine drifts between rounds.
+warm_limit() {
+  WARM_RUNS="$runs" AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+    AWS_ENDPOINT_URL="$MOTO" "$warm"
+}
+limits=("$(warm_limit)")
 job "$MOTO" hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$work/floor.json" \
   -n "curl+jq (floor)" "$work/curl-login.sh" \
   -n "ecr-login" "$(login 111111111111)" >&2
@@ -129,8 +135,9 @@ one=$(ms fanout "1 registry"); ten_ms=$(ms fanout "10 registries in 5 regions")
 echo
 echo "medians, no added latency: curl+jq floor ${floor} ms, ecr-login ${ours} ms"
 echo "  ecr-login / floor = $(awk -v a="$ours" -v b="$floor" 'BEGIN { printf "%.2f", a / b }') (target <= 0.5)"
-limit=$(WARM_RUNS="$runs" AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_ENDPOINT_URL="$MOTO" "$warm")
-echo "warm-client limit (the same three requests by one warm process, no start-up): ${limit} ms"
+limits+=("$(warm_limit)" "$(warm_limit)")
+limit=$(printf '%s\n' "${limits[@]}" | sort -n | sed -n 2p)
+echo "warm-client limit (the same three requests by one warm process, no start-up): ${limit} ms (median of ${limits[*]} ms, before and after the logins)"
 ours1=$(ms1 floor ecr-login)
 echo "  ecr-login / warm limit = ${ours1} ms / ${limit} ms = $(awk -v a="$ours1" -v b="$limit" 'BEGIN { printf "%.2f", a / b }') (target <= 1.3)"
 # Where a login's time goes: logins under strace stopped at a handful of syscalls only (the
