@@ -148,8 +148,7 @@ for i in $(seq "${BENCH_PHASE_RUNS:-40}"); do
   job "$MOTO" strace -f --seccomp-bpf -ttt -e trace=execve,connect,writev,recvfrom,fsync,exit_group \
     -o "$work/trace.$i" $(login 111111111111) > /dev/null
 done
-WARM_PHASES=1 WARM_RUNS="$runs" AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-  AWS_ENDPOINT_URL="$MOTO" "$warm" 2>&1 >/dev/null | sed 's/^/  /'
+WARM_PHASES=1 warm_limit 2>&1 >/dev/null | sed 's/^/  /'
 "$py" - "$work"/trace.* <<'PY'
 import collections, re, statistics, sys
 runs = []

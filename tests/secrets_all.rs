@@ -21,7 +21,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
@@ -454,25 +454,13 @@ impl World {
         let cmd = self
             .telemetry
             .wire(case.cmd, case.subcommand, &format!("run{}", self.ran));
-        let mut cmd = if case.subcommand.is_empty() {
+        let cmd = if case.subcommand.is_empty() {
             cmd
         } else {
             cmd.subcommand(case.subcommand)
         }
         .command();
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let input = case.stdin.clone();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
+        let out = output_with_stdin(cmd, &case.stdin);
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

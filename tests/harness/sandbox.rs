@@ -125,21 +125,25 @@ impl Sandbox {
     }
 }
 
-/// Runs `cmd` with `input` on its stdin, its stdout and stderr captured.
-pub fn output_with_stdin(mut cmd: Command, input: &str) -> Output {
+/// Runs `cmd` with `input` on its stdin, its stdout and stderr captured. The input is written
+/// from a thread, so that a program writing much before it reads cannot deadlock the test; a
+/// program that stops reading early (a refusal) is not the writer's business: its exit code
+/// and output are what the caller checks.
+pub fn output_with_stdin(mut cmd: Command, input: impl AsRef<[u8]>) -> Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.as_ref().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
 }
 
 /// A command line for the binary.
