@@ -21,10 +21,12 @@ if [ -z "${BENCH_IN_NAMESPACE:-}" ]; then
   for pair in hyperfine:hyperfine jq:jq /usr/bin/time:time strace:strace; do
     command -v "${pair%%:*}" >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq "${pair#*:}" >/dev/null; }
   done
-  echo "== building the release binary" >&2
-  cargo build --release --locked --target x86_64-unknown-linux-musl --quiet
-  echo "== building the warm-client limit (examples/warm_limit.rs)" >&2
-  cargo build --release --locked --example warm_limit --quiet
+  if [ -z "${BENCH_PROFILE:-}" ]; then
+    echo "== building the release binary" >&2
+    cargo build --release --locked --target x86_64-unknown-linux-musl --quiet
+    echo "== building the warm-client limit (examples/warm_limit.rs)" >&2
+    cargo build --release --locked --example warm_limit --quiet
+  fi
   # The rest runs where only loopback exists, with the real ECR API name on it.
   hosts="$(mktemp)"
   { cat tests/support/hosts; printf '127.0.0.20\tapi.ecr.us-east-1.amazonaws.com\n'; } > "$hosts"
@@ -39,7 +41,7 @@ fi
 venv="${ECR_LOGIN_TEST_VENV:-$root/.venv}"
 py="$venv/bin/python"
 runs="${BENCH_RUNS:-30}"
-bin="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-musl/release/ecr-login"
+bin="${BENCH_BIN:-${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-musl/release/ecr-login}"
 warm="${CARGO_TARGET_DIR:-$root/target}/release/examples/warm_limit"
 
 work="$(mktemp -d)"
@@ -77,6 +79,24 @@ export ACTIONS_ID_TOKEN_REQUEST_TOKEN=bench-token
 export MOTO="http://127.0.0.1:$proxy_port" WORK="$work" BIN="$bin"
 export ROLE=arn:aws:iam::123456789012:role/bench
 
+# The AWS side over TLS as well, at the real ECR API name (127.0.0.20 in this namespace), with a
+# test CA: for the credential helpers and the HTTPS round.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -out "$work/ca.crt" -days 1 \
+  -subj "/CN=bench CA" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$work/api.key" -out "$work/api.csr" -subj "/CN=api" 2>/dev/null
+printf 'subjectAltName=DNS:api.ecr.us-east-1.amazonaws.com\n' > "$work/ext.cnf"
+openssl x509 -req -in "$work/api.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+  -out "$work/api.crt" -days 1 -extfile "$work/ext.cnf" 2>/dev/null
+"$py" tests/support/aws_proxy.py --upstream "http://127.0.0.1:$moto_port" --host 127.0.0.20 --port 443 \
+  --tls-cert "$work/api.crt" --tls-key "$work/api.key" > "$work/tls.out" 2>/dev/null &
+pids+=("$!")
+for _ in $(seq 100); do [ -s "$work/tls.out" ] && break; sleep 0.1; done
+api=https://api.ecr.us-east-1.amazonaws.com
+cat /etc/ssl/certs/ca-certificates.crt "$work/ca.crt" > "$work/bundle.pem"
+# The credential helper, under the name Docker runs it by.
+mkdir -p "$work/bin"
+ln -s "$bin" "$work/bin/docker-credential-ecr-login"
+
 # The floor: what any tool must do, as three curl calls and jq.
 cat > "$work/curl-login.sh" <<'SH'
 #!/usr/bin/env bash
@@ -113,6 +133,26 @@ ten="111111111111,222222222222,333333333333.dkr.ecr.eu-west-1.amazonaws.com,4444
 slow="http://127.0.0.1:$slow_port"
 # shellcheck disable=SC2046 # login's words are meant to split
 job "$MOTO" $(login 111111111111) > /dev/null || { echo "error: ecr-login failed against the local servers" >&2; exit 1; }
+
+# scripts/hot-text.sh: the runs whose code the release binary lays out first, each once under
+# callgrind (its output in $BENCH_PROFILE), then nothing is measured: a login over plain HTTP,
+# one over HTTPS, and the credential helper's `get` on a cache miss and on a hit.
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  grind=(valgrind --tool=callgrind --demangle=no)
+  # shellcheck disable=SC2046 # login's words are meant to split
+  job "$MOTO" "${grind[@]}" --callgrind-out-file="$BENCH_PROFILE/login.out" $(login 111111111111) > /dev/null 2>&1
+  # shellcheck disable=SC2046
+  MOTO="$api" job "$api" env SSL_CERT_FILE="$work/bundle.pem" "${grind[@]}" \
+    --callgrind-out-file="$BENCH_PROFILE/login-https.out" $(login 111111111111) > /dev/null 2>&1
+  for run in helper-miss helper-hit; do
+    printf %s 123456789012.dkr.ecr.us-east-1.amazonaws.com | env -i PATH=/usr/bin:/bin HOME="$work/helper-home" \
+      AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
+      AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+      AWS_ENDPOINT_URL="$api" SSL_CERT_FILE="$work/ca.crt" "${grind[@]}" --callgrind-out-file="$BENCH_PROFILE/$run.out" \
+      "$work/bin/docker-credential-ecr-login" get > /dev/null 2>&1
+  done
+  exit 0
+fi
 
 # The warm-client limit, in rounds around the logins' own: the machine drifts between rounds.
 warm_limit() {
@@ -194,18 +234,6 @@ echo "peak memory, 10 registries: $((rss / 1024)) MB (target < 20 MB)"
 
 # --- the credential helper: ecr-login vs docker-credential-ecr-login, hit and miss ------------
 echo "== credential helper get: ecr-login vs amazon-ecr-credential-helper" >&2
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -out "$work/ca.crt" -days 1 \
-  -subj "/CN=bench CA" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout "$work/api.key" -out "$work/api.csr" -subj "/CN=api" 2>/dev/null
-printf 'subjectAltName=DNS:api.ecr.us-east-1.amazonaws.com\n' > "$work/ext.cnf"
-openssl x509 -req -in "$work/api.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
-  -out "$work/api.crt" -days 1 -extfile "$work/ext.cnf" 2>/dev/null
-"$py" tests/support/aws_proxy.py --upstream "http://127.0.0.1:$moto_port" --host 127.0.0.20 --port 443 \
-  --tls-cert "$work/api.crt" --tls-key "$work/api.key" > "$work/tls.out" 2>/dev/null &
-pids+=("$!")
-for _ in $(seq 100); do [ -s "$work/tls.out" ] && break; sleep 0.1; done
-mkdir -p "$work/bin"
-ln -s "$bin" "$work/bin/docker-credential-ecr-login"
 host=123456789012.dkr.ecr.us-east-1.amazonaws.com
 # helper PROGRAM [ENV...]: 50 `get`s of $host with static keys, as Docker runs them (a fork and
 # an exec each), in one shell with the environment set once. The same loop around /bin/true
@@ -219,7 +247,6 @@ helper() {
 }
 # Both helpers call ECR over TLS, at the real API name (docker-credential-ecr-login ignores
 # AWS_ENDPOINT_URL; ecr-login is pointed at the same name), trusting the test CA.
-api=https://api.ecr.us-east-1.amazonaws.com
 ours="$work/bin/docker-credential-ecr-login"
 theirs=/usr/bin/docker-credential-ecr-login
 eval "$(helper "$ours")" || { echo "error: ecr-login's helper failed" >&2; exit 1; }
@@ -242,7 +269,6 @@ echo "  miss: ecr-login / docker-credential-ecr-login = $(awk -v a="$om" -v b="$
 # The AWS side through the TLS proxy above (the real ECR API name), trusting the system's CA
 # bundle with the test CA added, as a TLS-inspecting proxy's users do; the CI token endpoint
 # stays plain HTTP. curl reads the same bundle.
-cat /etc/ssl/certs/ca-certificates.crt "$work/ca.crt" > "$work/bundle.pem"
 MOTO="$api" job "$api" env SSL_CERT_FILE="$work/bundle.pem" CURL_CA_BUNDLE="$work/bundle.pem" \
   hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$work/tls.json" \
   -n "curl+jq (floor, HTTPS)" "$work/curl-login.sh" \

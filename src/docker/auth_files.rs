@@ -94,15 +94,18 @@ impl Locations {
         // Each file's identity, computed once (a canonicalize is a readlink per component).
         let mut ids: Vec<PathBuf> = Vec::new();
         let mut add = |path: &Path, docker: bool, podman: Option<usize>, named: bool| {
-            let id = identity(path);
-            if let Some(i) = ids.iter().position(|known| *known == id) {
+            // A path met before (Docker's file is also Podman's last) is not resolved again.
+            let same_path = out.iter().position(|f| f.path == path);
+            let id = same_path.is_none().then(|| identity(path));
+            let same_file = || ids.iter().position(|known| Some(known) == id.as_ref());
+            if let Some(i) = same_path.or_else(same_file) {
                 let f = &mut out[i];
                 f.docker |= docker;
                 f.podman = f.podman.or(podman);
                 f.named |= named;
                 return;
             }
-            ids.push(id);
+            ids.push(id.unwrap_or_default());
             out.push(AuthFile {
                 path: path.to_path_buf(),
                 format: format_of(path, docker),

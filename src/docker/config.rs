@@ -342,7 +342,8 @@ pub fn read(path: &Path) -> Result<Map<String, Value>, AuthFileError> {
             ),
         ));
     }
-    let mut bytes = Vec::new();
+    // Sized to the file, so that one read takes it all (and one more sees its end).
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
     file.take(MAX_CONFIG_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
