@@ -65,6 +65,7 @@ pub fn store_logins_in(
     warn_if_unsafe(dir);
     let _lock = lock(&path)?;
     let mut root = read(&path)?;
+    let durability = Durability::when(holds_more_than(&root, logins));
 
     // Helpers first: if one fails, the file is left as it was.
     let mut in_file = Vec::new();
@@ -112,7 +113,45 @@ pub fn store_logins_in(
         // What `docker login` leaves with a credential store: an empty entry naming the host.
         auths.insert(host.to_string(), Value::Object(Map::new()));
     }
-    write_atomically(&path, &root)
+    write_atomically(&path, &root, durability)
+}
+
+/// Whether the auth file as read (`root`) holds anything that writing `logins` into its
+/// `auths` does not replace: another key (`credsStore`, `credHelpers`, a proxy setting...) or
+/// another registry's login.
+fn holds_more_than(root: &Map<String, Value>, logins: &[Login<'_>]) -> bool {
+    root.iter().any(|(key, value)| match (key.as_str(), value) {
+        ("auths", Value::Object(auths)) => auths
+            .keys()
+            .any(|host| !logins.iter().any(|l| l.host == host)),
+        ("auths", Value::Null) => false,
+        _ => true,
+    })
+}
+
+/// Whether a rewrite waits for its data to reach the disk before the rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// The old file holds something the new one keeps from elsewhere (other logins, settings):
+    /// without the sync, a power loss right after the rename can leave an empty file on file
+    /// systems that do not order the data before the rename (XFS; ext4 with
+    /// `noauto_da_alloc`), and that would be lost.
+    Synced,
+    /// The new file holds only what this write brings (a first login, or the same registries
+    /// again, as every CI job does): a power loss can cost at most this login, which the next
+    /// run makes again, so the write does not wait for the disk (as `docker login` never does).
+    /// Spares a journal commit, 0.1 to 0.6 ms.
+    NothingToLose,
+}
+
+impl Durability {
+    fn when(something_to_lose: bool) -> Durability {
+        if something_to_lose {
+            Durability::Synced
+        } else {
+            Durability::NothingToLose
+        }
+    }
 }
 
 /// amazon-ecr-credential-helper installs as `docker-credential-ecr-login` and answers `store` with
@@ -180,7 +219,7 @@ pub fn use_helper(dir: &Path, hosts: &[&str], helper: &str) -> Result<(), AuthFi
             auths.remove(*host);
         }
     }
-    write_atomically(&path, &root)
+    write_atomically(&path, &root, Durability::Synced)
 }
 
 /// The directory an auth file is in.
@@ -233,7 +272,7 @@ pub fn remove_logins_in(
             auths.remove(key);
         }
     }
-    write_atomically(path, &root)?;
+    write_atomically(path, &root, Durability::Synced)?;
     Ok(keys)
 }
 
@@ -401,9 +440,14 @@ fn file_kind(meta: &fs::Metadata) -> String {
     "not a regular file".into()
 }
 
-/// Writes `root` to `path` through a 0600 temporary file in the same directory and a rename.
-/// A symlinked config (dotfile managers do this) is written through to its target.
-fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFileError> {
+/// Writes `root` to `path` through a 0600 temporary file in the same directory and a rename,
+/// synced first as `durability` says. A symlinked config (dotfile managers do this) is written
+/// through to its target.
+fn write_atomically(
+    path: &Path,
+    root: &Map<String, Value>,
+    durability: Durability,
+) -> Result<(), AuthFileError> {
     let target = match fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).unwrap_or(path.to_path_buf()),
         _ => path.to_path_buf(),
@@ -431,7 +475,9 @@ fn write_atomically(path: &Path, root: &Map<String, Value>) -> Result<(), AuthFi
     })?;
     text.push('\n');
     tmp.write_all(text.as_bytes()).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
+    if durability == Durability::Synced {
+        tmp.as_file().sync_all().map_err(err)?;
+    }
     tmp.persist(&target).map_err(|e| err(e.error))?;
     Ok(())
 }
@@ -620,6 +666,38 @@ mod tests {
             username: "AWS",
             password: pw,
         }]
+    }
+
+    #[test]
+    fn a_rewrite_is_synced_only_when_the_old_file_holds_something_else() {
+        let pw = Secret::new("durability-password-1");
+        let ours = login(&pw);
+        let host = ours[0].host;
+        let file = |json: &str| -> Map<String, Value> { serde_json::from_str(json).unwrap() };
+        for (json, synced) in [
+            ("{}", false),
+            (r#"{"auths":null}"#, false),
+            (
+                &format!(r#"{{"auths":{{"{host}":{{"auth":"b2xkOm9sZA=="}}}}}}"#),
+                false,
+            ),
+            (r#"{"auths":{"registry.example":{"auth":"eDp5"}}}"#, true),
+            (r#"{"credsStore":"desktop"}"#, true),
+            (
+                &format!(r#"{{"auths":{{"{host}":{{}}}},"proxies":{{}}}}"#),
+                true,
+            ),
+        ] {
+            assert_eq!(
+                Durability::when(holds_more_than(&file(json), &ours)),
+                if synced {
+                    Durability::Synced
+                } else {
+                    Durability::NothingToLose
+                },
+                "{json}"
+            );
+        }
     }
 
     #[test]
