@@ -93,6 +93,37 @@ impl DoctorConfig {
     }
 }
 
+/// Registers the password of each proxy variable's URL (`http://user:password@proxy:3128`), as
+/// written and percent-decoded, as a secret: the HTTP clients read these variables themselves,
+/// and an error or a log line of theirs that quotes the proxy's URL is then redacted (and
+/// masked in the CI log) like every other secret.
+fn register_proxy_passwords(env: &Env) {
+    for name in [
+        EnvVars::HTTPS_PROXY,
+        EnvVars::HTTP_PROXY,
+        EnvVars::ALL_PROXY,
+    ] {
+        for name in [name.to_string(), name.to_ascii_lowercase()] {
+            let Some(password) = env.get(&name).and_then(proxy_password) else {
+                continue;
+            };
+            let _ = Secret::new(password);
+            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+                let _ = Secret::new(decoded.into_owned());
+            }
+        }
+    }
+}
+
+/// The password in a proxy URL's `user:password@`, if it has one.
+fn proxy_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
+}
+
 /// A proxy URL as it may be shown: `user:password@` (a corporate proxy's credentials) becomes
 /// `***@`. Doctor only names the proxy; the HTTP clients read the variable themselves.
 fn without_userinfo(url: &str) -> String {
@@ -225,8 +256,10 @@ pub struct StatusConfig {
 }
 
 impl Config {
-    /// Checks `cli` against `env`: no network, no file read.
+    /// Checks `cli` against `env`: no network, no file read. Registers the proxy variables'
+    /// passwords as secrets.
     pub fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
+        register_proxy_passwords(env);
         let dockerconfigjson = cli.output.output == OutputFormat::Dockerconfigjson;
         let task = match cli.command {
             Some(Command::Login(Deferred(args))) => {
@@ -986,6 +1019,27 @@ mod tests {
             without_userinfo("http://proxy:3128/a@b"),
             "http://proxy:3128/a@b"
         );
+    }
+
+    #[test]
+    fn proxy_passwords_are_registered_as_secrets() {
+        assert_eq!(
+            proxy_password("http://corp%5Cuser:pa%40ss-word1@proxy:3128/"),
+            Some("pa%40ss-word1")
+        );
+        assert_eq!(proxy_password("user:pw@proxy:8080"), Some("pw"));
+        assert_eq!(proxy_password("http://user@proxy:3128"), None);
+        assert_eq!(proxy_password("http://proxy:3128/a:b@c"), None);
+        let env: Env = [
+            ("https_proxy", "http://u:pr0xy%2Fpass-lower@proxy:3128"),
+            ("ALL_PROXY", "socks5://u:pr0xy-pass-all@proxy:1080"),
+        ]
+        .into_iter()
+        .collect();
+        register_proxy_passwords(&env);
+        let redacted = crate::secret::registry()
+            .redact("via pr0xy%2Fpass-lower, pr0xy/pass-lower and pr0xy-pass-all");
+        assert_eq!(redacted, "via ***, *** and ***");
     }
 
     #[test]

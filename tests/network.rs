@@ -208,3 +208,36 @@ fn tls_randomness_is_seeded_by_the_kernel_not_by_cpu_jitter() {
         "{BIN} links aws-lc's CPU-jitter entropy: set AWS_LC_SYS_NO_JITTER_ENTROPY=1 in .cargo/config.toml [env]"
     );
 }
+
+#[test]
+fn a_proxy_password_is_masked_in_the_ci_log_and_redacted_everywhere() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let url = "http://corp-user:s3cret%2Fproxy-pw@127.0.0.1:9";
+    // NO_PROXY keeps every request off the proxy: its password is registered all the same, as
+    // an HTTP library's error that quotes the proxy's URL could show it.
+    let run = sb
+        .github(&proxy, &shared_issuer_url())
+        .env("HTTPS_PROXY", url)
+        .env("HTTP_PROXY", url)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .args(&["--registries", "111111111111", "-vvv"])
+        .run();
+    run.assert_ok();
+    assert_eq!(sb.auth(H1), "AWS:111111111111-auth-token");
+    for form in ["s3cret%2Fproxy-pw", "s3cret/proxy-pw"] {
+        assert!(
+            run.stdout.contains(&format!("::add-mask::{form}\n")),
+            "GitHub is told to mask the proxy password as {form}:\n{}",
+            run.stdout
+        );
+    }
+    let shown: Vec<&str> = run
+        .stdout
+        .lines()
+        .chain(run.stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .filter(|l| l.contains("s3cret"))
+        .collect();
+    assert!(shown.is_empty(), "the proxy password is shown: {shown:#?}");
+}
