@@ -110,6 +110,11 @@ impl FileCache {
     /// most [`LOCK_WAIT`]. `None` when it cannot be had: go on without (a second fetch is
     /// harmless; a stuck one must not block Docker).
     pub fn lock(&self, key: &TokenKey) -> Option<File> {
+        self.lock_within(key, LOCK_WAIT)
+    }
+
+    /// [`FileCache::lock`], waiting at most `wait`.
+    pub fn lock_within(&self, key: &TokenKey, wait: Duration) -> Option<File> {
         let path = self.dir.join(format!("{}.lock", key.digest()));
         let file = match private::open_lock(&path) {
             Ok(f) => f,
@@ -122,7 +127,7 @@ impl FileCache {
         loop {
             match file.try_lock() {
                 Ok(()) => return Some(file),
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(5 + fastrand::u64(0..15)));
                 }
                 Err(e) => {

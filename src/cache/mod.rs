@@ -173,6 +173,11 @@ impl Cache {
     pub fn lock(&self, key: &TokenKey) -> Option<File> {
         self.file.as_ref().and_then(|f| f.lock(key))
     }
+
+    /// [`Cache::lock`], waiting at most `wait` for another process's fetch.
+    pub fn lock_within(&self, key: &TokenKey, wait: std::time::Duration) -> Option<File> {
+        self.file.as_ref().and_then(|f| f.lock_within(key, wait))
+    }
 }
 
 /// Parses a duration as `3600`, `90s`, `30m`, `1h` or `1h30m`.

@@ -124,10 +124,21 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
         .as_ref()
         .and(plan.cache_key())
         .map(|identity| TokenKey::new(&identity, &registry));
-    let cached = match (&cache, &key) {
+    let mut cached = match (&cache, &key) {
         (Some(c), Some(k)) => c.get(k).await,
         _ => Lookup::Miss,
     };
+    // Single flight, as the credential helper's: when pods start, the kubelet asks for many
+    // images of one registry at once. The first request fetches; the others wait for its
+    // entry (no longer than the deadline leaves), then answer from it. Held to the end.
+    let mut _flight = None;
+    if let (Some(c), Some(k), false) = (&cache, &key, matches!(cached, Lookup::Fresh(_))) {
+        // A blocking wait: nothing else runs in this process meanwhile.
+        _flight = c.lock_within(k, cfg.deadline.saturating_sub(start.elapsed()));
+        if let fresh @ Lookup::Fresh(_) = c.get_local(k) {
+            cached = fresh;
+        }
+    }
 
     let token = if let Lookup::Fresh(entry) = &cached {
         tracing::info!("the token came from the cache: no AWS call");
