@@ -38,9 +38,12 @@ pub fn check_url(url: &str) -> Result<Option<String>, String> {
         return Err("it names no host".into());
     }
     Client::open(url).map_err(|e| e.to_string())?;
-    Ok(parsed
-        .password()
-        .map(|p| percent_decode(p).unwrap_or_else(|| p.to_string())))
+    Ok(parsed.password().map(
+        |p| match percent_encoding::percent_decode_str(p).decode_utf8() {
+            Ok(decoded) => decoded.into_owned(),
+            Err(_) => p.to_string(),
+        },
+    ))
 }
 
 /// `url` with its password, if any, shown as `***`: for messages.
@@ -53,23 +56,6 @@ pub fn shown(url: &str) -> String {
         Some(u) => u.to_string(),
         None => "the --cache URL".into(),
     }
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The fleet cache behind one URL. Nothing touches the network until the first lookup.
