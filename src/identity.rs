@@ -325,6 +325,7 @@ pub async fn sdk_and_credentials(
     plan: &Plan,
     platform: &dyn Platform,
     sdk: impl std::future::Future<Output = SdkConfig>,
+    while_sts_answers: impl FnOnce(&SdkConfig),
 ) -> Result<(SdkConfig, Resolved), Error> {
     let (sdk, early) = match &plan.base {
         Base::WebIdentity {
@@ -347,10 +348,10 @@ pub async fn sdk_and_credentials(
         }
         _ => (sdk.await, None),
     };
-    // ECR's tables, the same way, while STS answers: the first STS request goes out first.
+    // `while_sts_answers` (ECR's tables), the same way: the first STS request goes out first.
     let ecr_tables = async {
         after_requests_written().await;
-        crate::aws::warm_up_ecr(&sdk);
+        while_sts_answers(&sdk);
     };
     let (who, ()) = futures::join!(credentials_with(plan, platform, &sdk, early), ecr_tables);
     Ok((sdk, who?))

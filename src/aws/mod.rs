@@ -12,6 +12,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+use crate::aws::registry::Registry;
 use crate::retry::{Policy, TIMEOUTS};
 
 /// The shared SDK configuration: one HTTP client (so connections are reused across STS and
@@ -70,14 +71,38 @@ pub fn warm_up_sts(sdk: &SdkConfig) {
     }
 }
 
-/// The same for ECR, whose first call comes after STS's: called while STS answers.
-pub fn warm_up_ecr(sdk: &SdkConfig) {
-    use aws_sdk_ecr::config::endpoint::ResolveEndpoint as _;
-    if let Ok(params) = aws_sdk_ecr::config::endpoint::Params::builder()
-        .set_region(sdk.region().map(|r| r.to_string()))
-        .build()
-    {
-        drop(aws_sdk_ecr::config::endpoint::DefaultResolver::new().resolve_endpoint(&params));
+/// The same for the ECR crates `registries` will call, whose first calls come after STS's:
+/// called while STS answers. ECR for private registries (and for the caller's own registry,
+/// when none is named), ECR Public for `public.ecr.aws`.
+pub fn warm_up_ecr(sdk: &SdkConfig, registries: &[Registry]) {
+    let public = registries
+        .iter()
+        .any(|r| matches!(r, Registry::Public { .. }));
+    let private = registries.is_empty()
+        || registries
+            .iter()
+            .any(|r| matches!(r, Registry::Private { .. }));
+    if private {
+        use aws_sdk_ecr::config::endpoint::ResolveEndpoint as _;
+        if let Ok(params) = aws_sdk_ecr::config::endpoint::Params::builder()
+            .set_region(sdk.region().map(|r| r.to_string()))
+            .build()
+        {
+            drop(aws_sdk_ecr::config::endpoint::DefaultResolver::new().resolve_endpoint(&params));
+        }
+    }
+    if public {
+        use aws_sdk_ecrpublic::config::endpoint::ResolveEndpoint as _;
+        // ECR Public is served from us-east-1 alone (see ecr::public_call).
+        if let Ok(params) = aws_sdk_ecrpublic::config::endpoint::Params::builder()
+            .region("us-east-1")
+            .build()
+        {
+            drop(
+                aws_sdk_ecrpublic::config::endpoint::DefaultResolver::new()
+                    .resolve_endpoint(&params),
+            );
+        }
     }
 }
 

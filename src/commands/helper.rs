@@ -216,7 +216,10 @@ async fn fetch(cfg: &HelperConfig, plan: &Plan, registry: &Registry) -> Result<E
         Registry::Public { .. } => "us-east-1".to_string(),
     };
     let sdk = aws::sdk_config(&region, plan.profile.as_deref());
-    let (sdk, who) = identity::sdk_and_credentials(plan, cfg.planner.platform(), sdk).await?;
+    let (sdk, who) = identity::sdk_and_credentials(plan, cfg.planner.platform(), sdk, |sdk| {
+        aws::warm_up_ecr(sdk, std::slice::from_ref(registry))
+    })
+    .await?;
     let tokens = aws::ecr::tokens(
         &sdk,
         Some(&who.credentials),

@@ -366,7 +366,10 @@ async fn fetch(
         Registry::Public { .. } => "us-east-1",
     };
     let sdk = aws::sdk_config(sts_region, plan.profile.as_deref());
-    let (sdk, who) = identity::sdk_and_credentials(plan, platform, sdk).await?;
+    let (sdk, who) = identity::sdk_and_credentials(plan, platform, sdk, |sdk| {
+        aws::warm_up_ecr(sdk, std::slice::from_ref(registry))
+    })
+    .await?;
     if let Some(arn) = &who.arn {
         tracing::info!("acting as {arn}");
     }

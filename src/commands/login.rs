@@ -441,7 +441,10 @@ async fn fetch(
         .unwrap_or_else(|| "us-east-1".to_string());
     let sdk = aws::sdk_config(&sts_region, cfg.identity.profile.as_deref());
     let (sdk, who) =
-        identity::sdk_and_credentials(&cfg.identity, cfg.platform.as_ref(), sdk).await?;
+        identity::sdk_and_credentials(&cfg.identity, cfg.platform.as_ref(), sdk, |sdk| {
+            aws::warm_up_ecr(sdk, registries)
+        })
+        .await?;
     if let Some(arn) = &who.arn {
         tracing::info!("acting as {arn}");
     }
