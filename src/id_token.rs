@@ -96,9 +96,14 @@ fn bytes_of(n: u64) -> String {
 /// base64url-encoded JSON objects, at most [`MAX_JWT_LEN`] characters), described by its size
 /// and shape only; `None` when it looks like one. STS alone checks the signature.
 pub fn jwt_problem(token: &str) -> Option<String> {
+    inspect(token).err()
+}
+
+/// [`jwt_problem`]'s check; on success, the payload decoded (for its claims).
+fn inspect(token: &str) -> Result<serde_json::Value, String> {
     let size = bytes_of(token.len() as u64);
     if token.chars().any(|c| c.is_control() && !c.is_whitespace()) {
-        return Some(format!("binary data ({size}), not text"));
+        return Err(format!("binary data ({size}), not text"));
     }
     if token.contains(char::is_whitespace) {
         let lines = token.lines().count();
@@ -107,22 +112,22 @@ pub fn jwt_problem(token: &str) -> Option<String> {
         } else {
             "text"
         };
-        return Some(format!(
+        return Err(format!(
             "{what} of {size} in {lines} line{} with spaces or line breaks inside",
             if lines == 1 { "" } else { "s" }
         ));
     }
     if token.starts_with('{') || token.starts_with('[') {
-        return Some(format!("a JSON document ({size}), not the token itself"));
+        return Err(format!("a JSON document ({size}), not the token itself"));
     }
     if token.len() > MAX_JWT_LEN {
-        return Some(format!(
+        return Err(format!(
             "{size} of text, more than the {MAX_JWT_LEN} characters STS accepts"
         ));
     }
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
-        return Some(format!(
+        return Err(format!(
             "{size} of text in {} dot-separated part{}, where a JWT has 3",
             parts.len(),
             if parts.len() == 1 { "" } else { "s" }
@@ -134,24 +139,28 @@ pub fn jwt_problem(token: &str) -> Option<String> {
     };
     for (name, part) in ["header", "payload", "signature"].iter().zip(&parts) {
         if !base64url(part) {
-            return Some(format!(
+            return Err(format!(
                 "{size} of text whose {name} holds characters base64url does not use"
             ));
         }
     }
+    let mut payload = serde_json::Value::Null;
     for (name, part) in ["header", "payload"].iter().zip(&parts) {
         let object = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(part.trim_end_matches('='))
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .is_some_and(|v| v.is_object());
-        if !object {
-            return Some(format!(
-                "{size} of text in 3 parts whose {name} is not base64url-encoded JSON"
-            ));
+            .filter(serde_json::Value::is_object);
+        match object {
+            Some(value) => payload = value,
+            None => {
+                return Err(format!(
+                    "{size} of text in 3 parts whose {name} is not base64url-encoded JSON"
+                ))
+            }
         }
     }
-    None
+    Ok(payload)
 }
 
 /// An issuer URL as IAM names it in provider ARNs and condition keys: without the scheme and
@@ -169,6 +178,8 @@ pub fn issuer_host(issuer: &str) -> String {
 pub struct IdToken {
     pub jwt: Secret,
     pub source: String,
+    /// The claims, decoded once ([`IdToken::check_jwt`] decodes them on its way).
+    claims: std::sync::OnceLock<ClaimsSummary>,
 }
 
 impl IdToken {
@@ -176,14 +187,18 @@ impl IdToken {
         IdToken {
             jwt: Secret::new(jwt.into().trim().to_string()),
             source: source.into(),
+            claims: std::sync::OnceLock::new(),
         }
     }
 
     /// Refuses a token that is not a JWT at all (see [`jwt_problem`]), before it is sent.
     pub fn check_jwt(&self) -> Result<(), TokenError> {
-        match jwt_problem(self.jwt.expose()) {
-            None => Ok(()),
-            Some(found) => Err(TokenError::NotAJwt {
+        match inspect(self.jwt.expose()) {
+            Ok(payload) => {
+                let _ = self.claims.set(claims_of(&payload));
+                Ok(())
+            }
+            Err(found) => Err(TokenError::NotAJwt {
                 source_desc: self.source.clone(),
                 found,
             }),
@@ -192,7 +207,9 @@ impl IdToken {
 
     /// `iss`, `aud` and `sub` as the token states them; empty when it is not a readable JWT.
     pub fn claims(&self) -> ClaimsSummary {
-        decode_claims(self.jwt.expose()).unwrap_or_default()
+        self.claims
+            .get_or_init(|| decode_claims(self.jwt.expose()).unwrap_or_default())
+            .clone()
     }
 }
 
@@ -202,6 +219,11 @@ fn decode_claims(jwt: &str) -> Option<ClaimsSummary> {
         .decode(payload.trim_end_matches('='))
         .ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Some(claims_of(&value))
+}
+
+/// The claims a payload states.
+fn claims_of(value: &serde_json::Value) -> ClaimsSummary {
     let text = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let aud = match value.get("aud") {
         Some(serde_json::Value::String(s)) => vec![s.clone()],
@@ -211,12 +233,12 @@ fn decode_claims(jwt: &str) -> Option<ClaimsSummary> {
             .collect(),
         _ => Vec::new(),
     };
-    Some(ClaimsSummary {
+    ClaimsSummary {
         iss: text("iss"),
         aud,
         sub: text("sub"),
         exp: value.get("exp").and_then(serde_json::Value::as_i64),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -247,6 +269,20 @@ mod tests {
             c.issuer_host().as_deref(),
             Some("token.actions.githubusercontent.com")
         );
+    }
+
+    #[test]
+    fn the_check_decodes_the_claims_it_validates() {
+        let t = IdToken::new(
+            jwt(r#"{"iss":"https://issuer.example","aud":"sts.amazonaws.com","sub":"s","exp":7}"#),
+            "test",
+        );
+        t.check_jwt().unwrap();
+        let c = t.claims();
+        assert_eq!(c.iss.as_deref(), Some("https://issuer.example"));
+        assert_eq!((c.sub.as_deref(), c.exp), (Some("s"), Some(7)));
+        assert_eq!(c.aud, ["sts.amazonaws.com"]);
+        assert_eq!(format!("{:?}", t.claims()), format!("{c:?}"));
     }
 
     #[test]
