@@ -7,8 +7,9 @@
 # 2. Runs it once under callgrind for each case scripts/bench.sh profiles (BENCH_PROFILE): a
 #    login over HTTP and over HTTPS, the credential helper's `get` on a miss and on a hit.
 # 3. Writes every function those runs executed as a section pattern. Rust's legacy symbol hash
-#    (`17h<16 hex digits>E`) becomes `*`, so that a version bump or a dependency's new hash
-#    does not empty the list; the other instances of the same generic function come along.
+#    (`17h<16 hex digits>E`) and LLVM's numbering of local copies (`.1234`) become `*`, so
+#    that a version bump or a dependency's new hash does not empty the list; the other
+#    instances of the same generic function come along.
 #
 # Run it after changes that move much code (a dependency upgrade, a new subsystem on the login
 # path), and commit link/hot-text.ld. scripts/test.sh fails when the laid-out code has shrunk
@@ -48,10 +49,17 @@ for i, path in enumerate(sys.argv[2:]):
         m = re.match(r"c?fn=\(\d+\) (\S+)$", line)
         if m and m.group(1) in symbols:
             rank.setdefault(m.group(1), i)
+def pattern(name):
+    # LLVM's numbering of a function's local copies (`.1234`, `.llvm.1234`) and Rust's legacy
+    # hash (`17h<16 hex digits>E`) change from build to build: both become `*`.
+    base = re.sub(r"(\.llvm)?\.\d+$", "", name)
+    base = re.sub(r"17h[0-9a-f]{16}E$", "17h", base)
+    return base + "*" if base != name else name
+
 first = {}
 for name, i in rank.items():
-    pattern = re.sub(r"17h[0-9a-f]{16}E(\.llvm\.\d+)?$", "17h*", name)
-    first[pattern] = min(i, first.get(pattern, i))
+    p = pattern(name)
+    first[p] = min(i, first.get(p, i))
 patterns = sorted(first, key=lambda p: (first[p], p))
 print("/* The functions a login and a credential-helper `get` run, laid out first in the")
 print("   release binary's code: see build.rs. Made by scripts/hot-text.sh; do not edit. */")
