@@ -265,6 +265,13 @@ fn chain_source(env: &Env, profile: Option<&str>) -> ChainSource {
 }
 
 impl Plan {
+    /// Whether the plan uses the AWS credential chain's credentials. A web-identity plan does
+    /// not: AssumeRoleWithWebIdentity is unsigned, and each later call is given the
+    /// credentials it returned.
+    pub fn uses_chain(&self) -> bool {
+        !matches!(self.base, Base::WebIdentity { .. })
+    }
+
     /// The role whose credentials the command ends up with, if any.
     pub fn final_role(&self) -> Option<&str> {
         self.hops.last().map(String::as_str).or(match &self.base {

@@ -25,13 +25,22 @@ use crate::retry::{Policy, TIMEOUTS};
 ///
 /// The HTTP client is made at the call, before the future is first polled: its TLS roots
 /// start loading on a worker thread at once, while the caller sends its first request.
+///
+/// `chain`: whether the default credential chain is wanted (see `Plan::uses_chain`); without
+/// it, every call must be given credentials or be unsigned.
 pub fn sdk_config(
     region: &str,
     profile: Option<&str>,
+    chain: bool,
 ) -> impl std::future::Future<Output = SdkConfig> + use<> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(p) = profile {
         loader = loader.profile_name(p);
+    }
+    if !chain {
+        // The default credential chain is not built (its web-identity provider alone, with an
+        // STS client of its own, was an eighth of a login's instructions).
+        loader = loader.no_credentials();
     }
     if let Some(client) = crate::tls::sdk_http_client(TIMEOUTS.connect, TIMEOUTS.read) {
         loader = loader.http_client(client);

@@ -140,7 +140,12 @@ pub async fn run(cfg: &DoctorConfig, printer: &Printer) -> Result<bool, Error> {
         }
         None => None,
     };
-    let sdk = aws::sdk_config(&region, plan.as_ref().and_then(|p| p.profile.as_deref())).await;
+    let sdk = aws::sdk_config(
+        &region,
+        plan.as_ref().and_then(|p| p.profile.as_deref()),
+        true,
+    )
+    .await;
     let who = match &plan {
         Some(plan) => match identity::credentials(plan, platform, &sdk).await {
             Ok(who) => {

@@ -215,7 +215,7 @@ async fn fetch(cfg: &HelperConfig, plan: &Plan, registry: &Registry) -> Result<E
         Registry::Private { region, .. } => region.clone(),
         Registry::Public { .. } => "us-east-1".to_string(),
     };
-    let sdk = aws::sdk_config(&region, plan.profile.as_deref());
+    let sdk = aws::sdk_config(&region, plan.profile.as_deref(), plan.uses_chain());
     let (sdk, who) = identity::sdk_and_credentials(plan, cfg.planner.platform(), sdk, |sdk| {
         aws::warm_up_ecr(sdk, std::slice::from_ref(registry))
     })

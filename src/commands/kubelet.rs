@@ -365,7 +365,7 @@ async fn fetch(
         Registry::Private { region, .. } => region.as_str(),
         Registry::Public { .. } => "us-east-1",
     };
-    let sdk = aws::sdk_config(sts_region, plan.profile.as_deref());
+    let sdk = aws::sdk_config(sts_region, plan.profile.as_deref(), plan.uses_chain());
     let (sdk, who) = identity::sdk_and_credentials(plan, platform, sdk, |sdk| {
         aws::warm_up_ecr(sdk, std::slice::from_ref(registry))
     })

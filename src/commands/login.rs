@@ -439,7 +439,11 @@ async fn fetch(
             })
         })
         .unwrap_or_else(|| "us-east-1".to_string());
-    let sdk = aws::sdk_config(&sts_region, cfg.identity.profile.as_deref());
+    let sdk = aws::sdk_config(
+        &sts_region,
+        cfg.identity.profile.as_deref(),
+        cfg.identity.uses_chain(),
+    );
     let (sdk, who) =
         identity::sdk_and_credentials(&cfg.identity, cfg.platform.as_ref(), sdk, |sdk| {
             aws::warm_up_ecr(sdk, registries)
