@@ -2,9 +2,7 @@
 //! cache (a hit makes no call at all; identities never share; concurrent misses fetch once;
 //! margin, expiry and corruption), per-registry identity, and `login --mode helper`.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use crate::harness::*;
 
@@ -149,29 +147,7 @@ fn twenty_concurrent_cold_gets_fetch_once() {
     let proxy = Proxy::start();
     let sb = Sandbox::new();
     let cmd = helper(&sb, &proxy).env("AWS_ROLE_ARN", ROLE).arg("get");
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            let mut c = cmd.command();
-            c.stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let mut child = c.spawn().unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(H1.as_bytes())
-                .unwrap();
-            child
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for out in run_together((0..20).map(|_| cmd.command()), H1.as_bytes()) {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["Secret"], "111111111111-auth-token");
     }

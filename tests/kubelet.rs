@@ -349,8 +349,6 @@ fn the_token_cache_answers_repeats_and_keeps_service_accounts_apart() {
 
 #[test]
 fn twenty_concurrent_requests_for_one_registry_fetch_once() {
-    use std::io::Write;
-    use std::process::Stdio;
     let proxy = Proxy::start();
     let sb = Sandbox::new();
     let cache = sb.path().join("cache");
@@ -359,29 +357,7 @@ fn twenty_concurrent_requests_for_one_registry_fetch_once() {
         .subcommand("kubelet-credential-provider");
     let ask = request(V1, &format!("{HOST}/app"), serde_json::json!({}));
     // Started together, as the kubelet does when a node's pods start.
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            let mut c = cmd.command();
-            c.stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let mut child = c.spawn().unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(ask.as_bytes())
-                .unwrap();
-            child
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for out in run_together((0..20).map(|_| cmd.command()), ask.as_bytes()) {
         let r: CredentialProviderResponse = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(r.auth[HOST].password, "123456789012-auth-token");
     }

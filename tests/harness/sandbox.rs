@@ -146,6 +146,37 @@ pub fn output_with_stdin(mut cmd: Command, input: impl AsRef<[u8]>) -> Output {
     out
 }
 
+/// Starts every command of `cmds` at once, each given `input` on stdin (as concurrent callers
+/// give it: Docker's helper requests, the kubelet's), waits for all, and returns their outputs;
+/// each must have succeeded. `input` is small: it fits a pipe's buffer.
+pub fn run_together(cmds: impl IntoIterator<Item = Command>, input: &[u8]) -> Vec<Output> {
+    let children: Vec<_> = cmds
+        .into_iter()
+        .map(|mut c| {
+            let mut child = c
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(input).unwrap();
+            child
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out
+        })
+        .collect()
+}
+
 /// A command line for the binary.
 #[derive(Clone)]
 pub struct Cmd {
