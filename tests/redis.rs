@@ -1,7 +1,8 @@
 //! The fleet cache (issue 9, `--cache redis://…`): a real `redis-server` (Debian's) started by
 //! each test on 127.0.0.1, and runners that are separate sandboxes (their own cache dirs,
 //! Docker configs and AWS proxies) sharing it. A token one runner fetched costs the others no
-//! AWS call; Redis holds only ciphertext; a wrong key is a miss and is overwritten; TLS and
+//! AWS call; helpers and kubelet providers on five machines missing at once fetch once; Redis
+//! holds only ciphertext; a wrong key is a miss and is overwritten; TLS and
 //! AUTH come from the URL; a Redis that is stopped, frozen or not Redis at all costs a warning
 //! and never the login.
 
@@ -521,21 +522,84 @@ fn empty_ca(dir: &Path) -> PathBuf {
     other.join("ca.crt")
 }
 
+/// The credential helper's `get` on the machine `s` (its own file cache), with the fleet cache
+/// at `url` and AWS at `proxy_url`.
+fn helper(s: &Sandbox, url: &str, proxy_url: &str) -> Cmd {
+    s.cmd()
+        .aws_keys()
+        .env("AWS_ENDPOINT_URL", proxy_url)
+        .env("XDG_CACHE_HOME", s.path().join("cache").to_str().unwrap())
+        .env("ECR_LOGIN_CACHE", url)
+        .env("ECR_LOGIN_CACHE_KEY", KEY)
+        .subcommand("credential-helper")
+        .arg("get")
+}
+
+#[test]
+fn helpers_on_five_machines_at_once_fetch_once_through_the_fleet() {
+    let redis = Redis::start();
+    let proxy = Proxy::start();
+    // Five machines (five file caches: no lock of one machine serialises them), one AWS.
+    let machines: Vec<Sandbox> = (0..5).map(|_| Sandbox::new()).collect();
+    let gets = machines
+        .iter()
+        .map(|m| helper(m, &redis.url(), &proxy.url()).command());
+    for out in run_together(gets, H1.as_bytes()) {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["Secret"], TOKEN);
+    }
+    assert_eq!(
+        proxy.count("ecr", None),
+        1,
+        "the machines that lost the claim did not wait for the winner's token: {:?}",
+        proxy.calls()
+    );
+    let keys = redis.keys();
+    assert_eq!(
+        keys.len(),
+        1,
+        "the claim is gone once the token is shared: {keys:?}"
+    );
+}
+
+#[test]
+fn kubelet_providers_on_five_nodes_at_once_fetch_once_through_the_fleet() {
+    let redis = Redis::start();
+    let proxy = Proxy::start();
+    let nodes: Vec<Sandbox> = (0..5).map(|_| Sandbox::new()).collect();
+    let request = format!(
+        r#"{{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"{H1}/app"}}"#
+    );
+    let asks = nodes.iter().map(|n| {
+        n.cmd()
+            .aws_keys()
+            .env("AWS_ENDPOINT_URL", &proxy.url())
+            .env(
+                "ECR_LOGIN_CACHE_DIR",
+                n.path().join("cache").to_str().unwrap(),
+            )
+            .env("ECR_LOGIN_CACHE", &redis.url())
+            .env("ECR_LOGIN_CACHE_KEY", KEY)
+            .subcommand("kubelet-credential-provider")
+            .command()
+    });
+    for out in run_together(asks, request.as_bytes()) {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["auth"][H1]["password"], TOKEN);
+    }
+    assert_eq!(
+        proxy.count("ecr", None),
+        1,
+        "the nodes that lost the claim did not wait for the winner's token: {:?}",
+        proxy.calls()
+    );
+}
+
 #[test]
 fn the_credential_helper_shares_through_redis_too() {
     let redis = Redis::start();
     let proxy = Proxy::start();
     let (sa, sb) = (Sandbox::new(), Sandbox::new());
-    let helper = |s: &Sandbox, url: &str, proxy_url: &str| {
-        s.cmd()
-            .aws_keys()
-            .env("AWS_ENDPOINT_URL", proxy_url)
-            .env("XDG_CACHE_HOME", s.path().join("cache").to_str().unwrap())
-            .env("ECR_LOGIN_CACHE", url)
-            .env("ECR_LOGIN_CACHE_KEY", KEY)
-            .subcommand("credential-helper")
-            .arg("get")
-    };
     let get = |cmd: Cmd| {
         let run = cmd.run_with_stdin(H1);
         let (stdout, stderr) = (run.stdout, run.stderr);

@@ -169,6 +169,42 @@ impl Cache {
         }
     }
 
+    /// Single flight across the fleet, after a miss or a stale entry: `true` when this process
+    /// is to fetch `key`'s token (it won the fleet's claim, or there is no fleet cache or it
+    /// failed), `false` when another machine is fetching it now.
+    pub async fn fleet_claim(&self, key: &TokenKey) -> bool {
+        match &self.fleet {
+            Some(fleet) => fleet.claim(key).await,
+            None => true,
+        }
+    }
+
+    /// The token another machine of the fleet is fetching for `key`, waited for at most
+    /// `wait` (and [`redis::CLAIM`]); it then fills the files.
+    pub async fn fleet_wait(&self, key: &TokenKey, wait: Duration) -> Option<Entry> {
+        let fleet = self.fleet.as_ref()?;
+        tracing::info!("another machine of the fleet is fetching this token: waiting for it");
+        let until = std::time::Instant::now() + wait.min(redis::CLAIM);
+        let entry = fleet.wait_for(key, until).await?;
+        match Lookup::classify(entry, SystemTime::now(), self.margin) {
+            Lookup::Fresh(e) => {
+                tracing::info!("{}: token from the fleet cache", e.registry);
+                if let Some(f) = &self.file {
+                    f.put(key, &e);
+                }
+                Some(e)
+            }
+            _ => None,
+        }
+    }
+
+    /// Gives up this process's claim after a failed fetch (see [`Cache::fleet_claim`]).
+    pub async fn fleet_release(&self, key: &TokenKey) {
+        if let Some(fleet) = &self.fleet {
+            fleet.release(key).await;
+        }
+    }
+
     /// `key`'s lock on this machine (see [`FileCache::lock`]); `None` without a file cache.
     pub fn lock(&self, key: &TokenKey) -> Option<File> {
         self.file.as_ref().and_then(|f| f.lock(key))

@@ -9,9 +9,13 @@
 //! answering garbage, it costs one warning and the login goes on without it for the rest of
 //! the process. An entry that does not open (another key, altered) is a miss, and the fetched
 //! token replaces it.
+//!
+//! A miss can be claimed for the fleet ([`RedisCache::claim`]): the credential helpers and
+//! kubelet providers of other machines then wait for the claimer's entry instead of all asking
+//! AWS at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError};
@@ -22,6 +26,13 @@ use super::{Entry, Stored, TokenKey};
 
 /// The longest any step (connecting, with TLS and AUTH; one command) may take.
 pub const TIMEOUT: Duration = Duration::from_millis(200);
+
+/// How long a claim to fetch a token for the fleet holds: a fetch takes well under a second,
+/// and a claimer that dies frees it after this.
+pub const CLAIM: Duration = Duration::from_secs(5);
+
+/// How often a machine that lost the claim looks for the winner's entry.
+const POLL: Duration = Duration::from_millis(50);
 
 /// Every key ecr-login writes starts with this.
 pub const PREFIX: &str = "ecr-login:v1:";
@@ -173,6 +184,64 @@ impl RedisCache {
                 ttl.as_secs()
             );
         }
+    }
+
+    /// Claims the fetch of `key`'s token for the fleet (`SET <name>:fetching <pid> NX PX`):
+    /// `true` when this process is to fetch it (the claim is won, or the fleet cache failed:
+    /// then everyone fetches), `false` when another machine is fetching it now.
+    pub async fn claim(&self, key: &TokenKey) -> bool {
+        let Some(mut conn) = self.connection().await else {
+            return true;
+        };
+        let mut set = ::redis::cmd("SET");
+        set.arg(Self::claim_name(key))
+            .arg(std::process::id())
+            .arg("NX")
+            .arg("PX")
+            .arg(u64::try_from(CLAIM.as_millis()).unwrap_or(u64::MAX));
+        let won: Option<Option<String>> = self
+            .step(
+                "SET NX",
+                tokio::time::timeout(TIMEOUT, set.query_async(&mut conn)),
+            )
+            .await;
+        // `OK` when set; nil when another machine holds the claim.
+        !matches!(won, Some(None))
+    }
+
+    /// Another machine's entry for `key`, looked for every [`POLL`] until `until`.
+    pub async fn wait_for(&self, key: &TokenKey, until: Instant) -> Option<Entry> {
+        while Instant::now() < until {
+            tokio::time::sleep(POLL).await;
+            if let Some(e) = self.get(key).await {
+                return Some(e);
+            }
+            if self.off.load(Ordering::Relaxed) {
+                return None;
+            }
+        }
+        tracing::debug!("fleet cache: no entry for {} came in time", Self::name(key));
+        None
+    }
+
+    /// Gives up a claim whose fetch failed, so that the others need not wait it out.
+    pub async fn release(&self, key: &TokenKey) {
+        let Some(mut conn) = self.connection().await else {
+            return;
+        };
+        let mut del = ::redis::cmd("DEL");
+        del.arg(Self::claim_name(key));
+        let _: Option<i64> = self
+            .step(
+                "DEL",
+                tokio::time::timeout(TIMEOUT, del.query_async(&mut conn)),
+            )
+            .await;
+    }
+
+    /// The Redis key of the claim to fetch `key`'s token.
+    fn claim_name(key: &TokenKey) -> String {
+        format!("{}:fetching", Self::name(key))
     }
 
     /// The connection, made on first use (at most [`TIMEOUT`], TLS and AUTH included).

@@ -171,11 +171,27 @@ fn get(
             Lookup::Stale(e) => Some(e),
             Lookup::Miss => None,
         };
-        match fetch(cfg, &plan, registry).await {
-            Ok(entry) => {
-                cache.put(&key, &entry).await;
-                Ok(entry)
+        // Single flight across the fleet: when another machine is fetching this token, its
+        // entry (or, refreshing, the cached one, still valid) instead of a fetch of our own.
+        let claimed = cache.fleet_claim(&key).await;
+        if !claimed {
+            if let Some(old) = stale.clone() {
+                return Ok(old);
             }
+            if let Some(e) = cache.fleet_wait(&key, crate::cache::redis::CLAIM).await {
+                return Ok(e);
+            }
+        }
+        let fetched = fetch(cfg, &plan, registry).await;
+        if let Ok(entry) = &fetched {
+            cache.put(&key, entry).await;
+        }
+        if claimed {
+            // The token is shared now, or the others fetch their own.
+            cache.fleet_release(&key).await;
+        }
+        match fetched {
+            Ok(entry) => Ok(entry),
             Err(e) => match stale {
                 Some(old) => {
                     printer.warn(&format!(

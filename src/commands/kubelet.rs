@@ -140,6 +140,24 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
         }
     }
 
+    // Single flight across the fleet: when another machine is fetching this token, its entry
+    // (or, refreshing, the cached one, still valid) instead of a fetch of our own.
+    let mut claimed = false;
+    if let (Some(c), Some(k), false) = (&cache, &key, matches!(cached, Lookup::Fresh(_))) {
+        claimed = c.fleet_claim(k).await;
+        if !claimed {
+            cached = match cached {
+                Lookup::Stale(e) => Lookup::Fresh(e),
+                _ => match c
+                    .fleet_wait(k, cfg.deadline.saturating_sub(start.elapsed()))
+                    .await
+                {
+                    Some(e) => Lookup::Fresh(e),
+                    None => Lookup::Miss,
+                },
+            };
+        }
+    }
     let token = if let Lookup::Fresh(entry) = &cached {
         tracing::info!("the token came from the cache: no AWS call");
         from_entry(entry, &registry)
@@ -149,23 +167,27 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
             Ok(result) => result,
             Err(_) => Err(deadline_error(cfg.deadline, &registry)),
         };
-        match (fetched, cached) {
-            (Ok((token, identity)), _) => {
-                if let (Some(c), Some(k), Some(expires_at)) = (&cache, &key, token.expires_at) {
-                    c.put(
-                        k,
-                        &Entry {
-                            registry: token.host.clone(),
-                            username: token.username.clone(),
-                            password: token.password.clone(),
-                            expires_at,
-                            identity,
-                        },
-                    )
-                    .await;
-                }
-                token
+        if let (Ok((token, identity)), Some(c), Some(k)) = (&fetched, &cache, &key) {
+            if let Some(expires_at) = token.expires_at {
+                c.put(
+                    k,
+                    &Entry {
+                        registry: token.host.clone(),
+                        username: token.username.clone(),
+                        password: token.password.clone(),
+                        expires_at,
+                        identity: identity.clone(),
+                    },
+                )
+                .await;
             }
+        }
+        if let (true, Some(c), Some(k)) = (claimed, &cache, &key) {
+            // The token is shared now, or the others fetch their own.
+            c.fleet_release(k).await;
+        }
+        match (fetched, cached) {
+            (Ok((token, _)), _) => token,
             (Err(e), Lookup::Stale(entry)) => {
                 printer.warn(&format!(
                     "refreshing the cached token for {} failed ({e}); the cached one is still valid and is used",
