@@ -563,6 +563,34 @@ fn helpers_on_five_machines_at_once_fetch_once_through_the_fleet() {
 }
 
 #[test]
+fn a_claim_whose_fetch_died_is_not_waited_out() {
+    let redis = Redis::start();
+    let proxy = Proxy::start();
+    // The token's Redis key, as a first machine names it; then the token gone, and the claim
+    // of a machine whose fetch dies in 300 ms (the claim lasts 5 s when its holder is alive).
+    let run = helper(&Sandbox::new(), &redis.url(), &proxy.url()).run_with_stdin(H1);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let keys = redis.keys();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let name = &keys[0];
+    assert_eq!(redis.cli_text(&["DEL", name]), "1");
+    let claim = format!("{name}:fetching");
+    assert_eq!(redis.cli_text(&["SET", &claim, "4242", "PX", "300"]), "OK");
+
+    let start = Instant::now();
+    let run = helper(&Sandbox::new(), &redis.url(), &proxy.url()).run_with_stdin(H1);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["Secret"], TOKEN);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "waited {:?} for a claim whose holder was gone",
+        start.elapsed()
+    );
+    assert_eq!(proxy.count("ecr", None), 2, "it fetched its own");
+}
+
+#[test]
 fn kubelet_providers_on_five_nodes_at_once_fetch_once_through_the_fleet() {
     let redis = Redis::start();
     let proxy = Proxy::start();

@@ -169,38 +169,50 @@ impl Cache {
         }
     }
 
-    /// Single flight across the fleet, after a miss or a stale entry: `true` when this process
-    /// is to fetch `key`'s token (it won the fleet's claim, or there is no fleet cache or it
-    /// failed), `false` when another machine is fetching it now.
-    pub async fn fleet_claim(&self, key: &TokenKey) -> bool {
-        match &self.fleet {
-            Some(fleet) => fleet.claim(key).await,
-            None => true,
+    /// Single flight across the fleet, after a local miss or a stale local entry (`stale`):
+    /// whether to answer with an entry (another machine of the fleet fetched it meanwhile,
+    /// waited for at most `wait`, or is refreshing it and `stale` is still valid) or to fetch
+    /// (this process won the fleet's claim, or there is no fleet cache, or it failed, or the
+    /// other machine gave up).
+    pub async fn fleet_turn(&self, key: &TokenKey, stale: Option<&Entry>, wait: Duration) -> Turn {
+        let Some(fleet) = &self.fleet else {
+            return Turn::Fetch(Claim::default());
+        };
+        if fleet.claim(key).await {
+            return Turn::Fetch(Claim(true));
         }
-    }
-
-    /// The token another machine of the fleet is fetching for `key`, waited for at most
-    /// `wait` (and [`redis::CLAIM`]); it then fills the files.
-    pub async fn fleet_wait(&self, key: &TokenKey, wait: Duration) -> Option<Entry> {
-        let fleet = self.fleet.as_ref()?;
+        if let Some(e) = stale {
+            return Turn::Serve(e.clone());
+        }
         tracing::info!("another machine of the fleet is fetching this token: waiting for it");
         let until = std::time::Instant::now() + wait.min(redis::CLAIM);
-        let entry = fleet.wait_for(key, until).await?;
-        match Lookup::classify(entry, SystemTime::now(), self.margin) {
-            Lookup::Fresh(e) => {
+        let fresh = match fleet.wait_for(key, until).await {
+            Some(entry) => match Lookup::classify(entry, SystemTime::now(), self.margin) {
+                Lookup::Fresh(e) => Some(e),
+                _ => None,
+            },
+            None => None,
+        };
+        match fresh {
+            Some(e) => {
                 tracing::info!("{}: token from the fleet cache", e.registry);
                 if let Some(f) = &self.file {
                     f.put(key, &e);
                 }
-                Some(e)
+                Turn::Serve(e)
             }
-            _ => None,
+            None => Turn::Fetch(Claim::default()),
         }
     }
 
-    /// Gives up this process's claim after a failed fetch (see [`Cache::fleet_claim`]).
-    pub async fn fleet_release(&self, key: &TokenKey) {
-        if let Some(fleet) = &self.fleet {
+    /// After a fetch ([`Turn::Fetch`]): stores the `fetched` entry, if any, in the files and
+    /// the fleet, then gives up `claim`, so that no other machine waits for a token that is
+    /// not coming.
+    pub async fn settle(&self, key: &TokenKey, claim: Claim, fetched: Option<&Entry>) {
+        if let Some(entry) = fetched {
+            self.put(key, entry).await;
+        }
+        if let (Claim(true), Some(fleet)) = (claim, &self.fleet) {
             fleet.release(key).await;
         }
     }
@@ -215,6 +227,20 @@ impl Cache {
         self.file.as_ref().and_then(|f| f.lock_within(key, wait))
     }
 }
+
+/// What to do about a token this machine's files do not hold fresh (see [`Cache::fleet_turn`]).
+#[derive(Debug)]
+pub enum Turn {
+    /// Answer with this entry: no fetch.
+    Serve(Entry),
+    /// Fetch the token, then [`Cache::settle`] the claim.
+    Fetch(Claim),
+}
+
+/// Whether this process holds the fleet's claim to fetch a token.
+#[derive(Debug, Default)]
+#[must_use = "a claim is given up with Cache::settle"]
+pub struct Claim(bool);
 
 /// Parses a duration as `3600`, `90s`, `30m`, `1h` or `1h30m`.
 pub fn parse_duration(text: &str) -> Option<Duration> {

@@ -209,7 +209,8 @@ impl RedisCache {
         !matches!(won, Some(None))
     }
 
-    /// Another machine's entry for `key`, looked for every [`POLL`] until `until`.
+    /// Another machine's entry for `key`, looked for every [`POLL`] until `until`, or until
+    /// its claim is gone with no entry (its fetch failed: no token is coming).
     pub async fn wait_for(&self, key: &TokenKey, until: Instant) -> Option<Entry> {
         while Instant::now() < until {
             tokio::time::sleep(POLL).await;
@@ -219,12 +220,34 @@ impl RedisCache {
             if self.off.load(Ordering::Relaxed) {
                 return None;
             }
+            if !self.claimed(key).await {
+                // Shared just before the claim went, or not at all.
+                return self.get(key).await;
+            }
         }
         tracing::debug!("fleet cache: no entry for {} came in time", Self::name(key));
         None
     }
 
-    /// Gives up a claim whose fetch failed, so that the others need not wait it out.
+    /// Whether some machine holds the claim to fetch `key`'s token (`false` when the fleet
+    /// cache fails: nothing to wait for then).
+    async fn claimed(&self, key: &TokenKey) -> bool {
+        let Some(mut conn) = self.connection().await else {
+            return false;
+        };
+        let mut exists = ::redis::cmd("EXISTS");
+        exists.arg(Self::claim_name(key));
+        let n: Option<i64> = self
+            .step(
+                "EXISTS",
+                tokio::time::timeout(TIMEOUT, exists.query_async(&mut conn)),
+            )
+            .await;
+        n.is_some_and(|n| n > 0)
+    }
+
+    /// Gives up a claim: the token is shared, or the fetch failed and the others fetch their
+    /// own.
     pub async fn release(&self, key: &TokenKey) {
         let Some(mut conn) = self.connection().await else {
             return;

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::time::SystemTime;
 
 use crate::aws::{self, registry::Registry};
-use crate::cache::{Cache, Entry, FileCache, Lookup, TokenKey};
+use crate::cache::{Cache, Entry, FileCache, Lookup, TokenKey, Turn};
 use crate::config::HelperConfig;
 use crate::config_file::ConfigFile;
 use crate::docker::helper::{self, Action, Credentials, NOT_FOUND};
@@ -173,23 +173,15 @@ fn get(
         };
         // Single flight across the fleet: when another machine is fetching this token, its
         // entry (or, refreshing, the cached one, still valid) instead of a fetch of our own.
-        let claimed = cache.fleet_claim(&key).await;
-        if !claimed {
-            if let Some(old) = stale.clone() {
-                return Ok(old);
-            }
-            if let Some(e) = cache.fleet_wait(&key, crate::cache::redis::CLAIM).await {
-                return Ok(e);
-            }
-        }
+        let claim = match cache
+            .fleet_turn(&key, stale.as_ref(), crate::cache::redis::CLAIM)
+            .await
+        {
+            Turn::Serve(e) => return Ok(e),
+            Turn::Fetch(claim) => claim,
+        };
         let fetched = fetch(cfg, &plan, registry).await;
-        if let Ok(entry) = &fetched {
-            cache.put(&key, entry).await;
-        }
-        if claimed {
-            // The token is shared now, or the others fetch their own.
-            cache.fleet_release(&key).await;
-        }
+        cache.settle(&key, claim, fetched.as_ref().ok()).await;
         match fetched {
             Ok(entry) => Ok(entry),
             Err(e) => match stale {

@@ -28,7 +28,7 @@ use crate::aws::{
     regions,
     registry::{self, Registry},
 };
-use crate::cache::{Cache, Entry, Lookup, TokenKey};
+use crate::cache::{Cache, Claim, Entry, Lookup, TokenKey, Turn};
 use crate::config::KubeletConfig;
 use crate::error::{AwsError, Error, UsageError};
 use crate::id_token::IdToken;
@@ -142,20 +142,16 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
 
     // Single flight across the fleet: when another machine is fetching this token, its entry
     // (or, refreshing, the cached one, still valid) instead of a fetch of our own.
-    let mut claimed = false;
+    let mut claim = Claim::default();
     if let (Some(c), Some(k), false) = (&cache, &key, matches!(cached, Lookup::Fresh(_))) {
-        claimed = c.fleet_claim(k).await;
-        if !claimed {
-            cached = match cached {
-                Lookup::Stale(e) => Lookup::Fresh(e),
-                _ => match c
-                    .fleet_wait(k, cfg.deadline.saturating_sub(start.elapsed()))
-                    .await
-                {
-                    Some(e) => Lookup::Fresh(e),
-                    None => Lookup::Miss,
-                },
-            };
+        let stale = match &cached {
+            Lookup::Stale(e) => Some(e),
+            _ => None,
+        };
+        let budget = cfg.deadline.saturating_sub(start.elapsed());
+        match c.fleet_turn(k, stale, budget).await {
+            Turn::Serve(e) => cached = Lookup::Fresh(e),
+            Turn::Fetch(won) => claim = won,
         }
     }
     let token = if let Lookup::Fresh(entry) = &cached {
@@ -167,24 +163,17 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
             Ok(result) => result,
             Err(_) => Err(deadline_error(cfg.deadline, &registry)),
         };
-        if let (Ok((token, identity)), Some(c), Some(k)) = (&fetched, &cache, &key) {
-            if let Some(expires_at) = token.expires_at {
-                c.put(
-                    k,
-                    &Entry {
-                        registry: token.host.clone(),
-                        username: token.username.clone(),
-                        password: token.password.clone(),
-                        expires_at,
-                        identity: identity.clone(),
-                    },
-                )
-                .await;
-            }
-        }
-        if let (true, Some(c), Some(k)) = (claimed, &cache, &key) {
-            // The token is shared now, or the others fetch their own.
-            c.fleet_release(k).await;
+        if let (Some(c), Some(k)) = (&cache, &key) {
+            let entry = fetched.as_ref().ok().and_then(|(token, identity)| {
+                Some(Entry {
+                    registry: token.host.clone(),
+                    username: token.username.clone(),
+                    password: token.password.clone(),
+                    expires_at: token.expires_at?,
+                    identity: identity.clone(),
+                })
+            });
+            c.settle(k, claim, entry.as_ref()).await;
         }
         match (fetched, cached) {
             (Ok((token, _)), _) => token,
