@@ -115,11 +115,21 @@ fn register_proxy_passwords(env: &Env) {
     }
 }
 
+/// A proxy URL (which may lack a scheme) split around its `user:password@`: the scheme, the
+/// userinfo and what follows the `@`; `None` without userinfo.
+fn split_userinfo(url: &str) -> Option<(Option<&str>, &str, &str)> {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    Some((scheme, &rest[..at], &rest[at + 1..]))
+}
+
 /// The password in a proxy URL's `user:password@`, if it has one.
 fn proxy_password(url: &str) -> Option<&str> {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, userinfo, _) = split_userinfo(url)?;
     let (_, password) = userinfo.split_once(':')?;
     (!password.is_empty()).then_some(password)
 }
@@ -127,18 +137,10 @@ fn proxy_password(url: &str) -> Option<&str> {
 /// A proxy URL as it may be shown: `user:password@` (a corporate proxy's credentials) becomes
 /// `***@`. Doctor only names the proxy; the HTTP clients read the variable themselves.
 fn without_userinfo(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, url),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_string();
-    };
-    let host = &rest[at + 1..];
-    match scheme {
-        Some(scheme) => format!("{scheme}://***@{host}"),
-        None => format!("***@{host}"),
+    match split_userinfo(url) {
+        Some((Some(scheme), _, host)) => format!("{scheme}://***@{host}"),
+        Some((None, _, host)) => format!("***@{host}"),
+        None => url.to_string(),
     }
 }
 
