@@ -113,25 +113,22 @@ fn is_named(cmd: &clap::Command) -> bool {
     PARSING.with_borrow(|p| p.words.iter().any(|w| w == cmd.get_name()))
 }
 
-/// `T`'s arguments on `cmd`, blank variables unlinked. The subcommand keeps the about text it
-/// has (its variant's doc comment), which `T`'s own doc comment would replace.
+/// `T`'s arguments on `cmd` (see [`with_args`]).
 fn build_deferred<T: Args>(cmd: clap::Command) -> clap::Command {
-    let (about, long_about) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
-    keep_about(T::augment_args(cmd), about, long_about)
+    with_args(cmd, T::augment_args)
 }
 
 /// The same, for clap's update path.
 fn build_deferred_for_update<T: Args>(cmd: clap::Command) -> clap::Command {
-    let (about, long_about) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
-    keep_about(T::augment_args_for_update(cmd), about, long_about)
+    with_args(cmd, T::augment_args_for_update)
 }
 
-/// `cmd` with the given about texts, blank variables unlinked.
-fn keep_about(
-    cmd: clap::Command,
-    about: Option<clap::builder::StyledStr>,
-    long_about: Option<clap::builder::StyledStr>,
-) -> clap::Command {
+/// `cmd` with the arguments `augment` adds, blank variables unlinked. The subcommand keeps
+/// the about texts it has (its variant's doc comment), which the arguments struct's own doc
+/// comment would replace.
+fn with_args(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
+    let (about, long_about) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
+    let cmd = augment(cmd);
     let cmd = match about {
         Some(a) => cmd.about(a),
         None => cmd.about(None::<&str>),

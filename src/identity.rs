@@ -356,11 +356,11 @@ pub async fn sdk_and_credentials(
         _ => (sdk.await, None),
     };
     // `while_sts_answers` (ECR's tables), the same way: the first STS request goes out first.
-    let ecr_tables = async {
+    let meanwhile = async {
         after_requests_written().await;
         while_sts_answers(&sdk);
     };
-    let (who, ()) = futures::join!(credentials_with(plan, platform, &sdk, early), ecr_tables);
+    let (who, ()) = futures::join!(credentials_with(plan, platform, &sdk, early), meanwhile);
     Ok((sdk, who?))
 }
 
