@@ -194,9 +194,8 @@ echo "  ecr-login / warm limit = ${ours1} ms / ${limit} ms = $(awk -v a="$ours1"
 # Where a login's time goes: logins under strace stopped at a handful of syscalls only (the
 # others, filtered by seccomp, run untraced), the median time between them; next to each AWS
 # answer, the same request's median in the warm process.
-# In the state the measured logins found: a config.json holding this registry alone (the
-# fan-out round left nine more, which would make each rewrite sync).
-rm -rf "$work/docker"
+# The third round's logins left the state the measured logins found: a config.json holding
+# this registry alone.
 for i in $(seq "${BENCH_PHASE_RUNS:-40}"); do
   # shellcheck disable=SC2046 # login's words are meant to split
   job "$MOTO" strace -f --seccomp-bpf -ttt -e trace=execve,connect,writev,recvfrom,renameat2,exit_group \

@@ -41,7 +41,7 @@ if [ -n "$noise" ]; then
 fi
 
 # Its start-up code is laid out first (build.rs, link/hot-text.ld): the section is there, and
-# holds more than a fraction of what the list named when it was made (about 2.7 MB).
+# holds more than a fraction of what the list named when it was made (about 3 MiB).
 hot="$(readelf -SW "$bin" | sed -n 's/.* \.text\.hot  *PROGBITS  *[0-9a-f]*  *[0-9a-f]*  *\([0-9a-f]*\) .*/\1/p')"
 [ -z "$hot" ] || hot=$((16#$hot))
 if [ -z "$hot" ] || [ "$hot" -lt $((1 << 20)) ]; then
