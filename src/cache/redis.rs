@@ -110,16 +110,10 @@ impl RedisCache {
     /// The fleet's entry for `key`, if it has one that opens with our key. Never fails: any
     /// trouble is a warning and a miss.
     pub async fn get(&self, key: &TokenKey) -> Option<Entry> {
-        let mut conn = self.connection().await?;
         let name = Self::name(key);
         let mut get = ::redis::cmd("GET");
         get.arg(&name);
-        let sealed: Option<Vec<u8>> = self
-            .step(
-                "GET",
-                tokio::time::timeout(TIMEOUT, get.query_async(&mut conn)),
-            )
-            .await?;
+        let sealed: Option<Vec<u8>> = self.query("GET", &get).await?;
         let sealed = sealed?;
         let entry = self
             .sealer
@@ -164,19 +158,11 @@ impl RedisCache {
             tracing::warn!("fleet cache: cannot seal the entry for {}", entry.registry);
             return;
         };
-        let Some(mut conn) = self.connection().await else {
-            return;
-        };
         let name = Self::name(key);
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         let mut set = ::redis::cmd("SET");
         set.arg(&name).arg(sealed).arg("PX").arg(millis);
-        let done: Option<()> = self
-            .step(
-                "SET",
-                tokio::time::timeout(TIMEOUT, set.query_async(&mut conn)),
-            )
-            .await;
+        let done: Option<()> = self.query("SET", &set).await;
         if done.is_some() {
             tracing::debug!(
                 "fleet cache: {} shared at {name} for {} s",
@@ -190,21 +176,13 @@ impl RedisCache {
     /// `true` when this process is to fetch it (the claim is won, or the fleet cache failed:
     /// then everyone fetches), `false` when another machine is fetching it now.
     pub async fn claim(&self, key: &TokenKey) -> bool {
-        let Some(mut conn) = self.connection().await else {
-            return true;
-        };
         let mut set = ::redis::cmd("SET");
         set.arg(Self::claim_name(key))
             .arg(std::process::id())
             .arg("NX")
             .arg("PX")
             .arg(u64::try_from(CLAIM.as_millis()).unwrap_or(u64::MAX));
-        let won: Option<Option<String>> = self
-            .step(
-                "SET NX",
-                tokio::time::timeout(TIMEOUT, set.query_async(&mut conn)),
-            )
-            .await;
+        let won: Option<Option<String>> = self.query("SET NX", &set).await;
         // `OK` when set; nil when another machine holds the claim.
         !matches!(won, Some(None))
     }
@@ -232,39 +210,34 @@ impl RedisCache {
     /// Whether some machine holds the claim to fetch `key`'s token (`false` when the fleet
     /// cache fails: nothing to wait for then).
     async fn claimed(&self, key: &TokenKey) -> bool {
-        let Some(mut conn) = self.connection().await else {
-            return false;
-        };
         let mut exists = ::redis::cmd("EXISTS");
         exists.arg(Self::claim_name(key));
-        let n: Option<i64> = self
-            .step(
-                "EXISTS",
-                tokio::time::timeout(TIMEOUT, exists.query_async(&mut conn)),
-            )
-            .await;
+        let n: Option<i64> = self.query("EXISTS", &exists).await;
         n.is_some_and(|n| n > 0)
     }
 
     /// Gives up a claim: the token is shared, or the fetch failed and the others fetch their
     /// own.
     pub async fn release(&self, key: &TokenKey) {
-        let Some(mut conn) = self.connection().await else {
-            return;
-        };
         let mut del = ::redis::cmd("DEL");
         del.arg(Self::claim_name(key));
-        let _: Option<i64> = self
-            .step(
-                "DEL",
-                tokio::time::timeout(TIMEOUT, del.query_async(&mut conn)),
-            )
-            .await;
+        let _: Option<i64> = self.query("DEL", &del).await;
     }
 
     /// The Redis key of the claim to fetch `key`'s token.
     fn claim_name(key: &TokenKey) -> String {
         format!("{}:fetching", Self::name(key))
+    }
+
+    /// `cmd`'s answer, on the connection (made on first use), waited for at most [`TIMEOUT`];
+    /// `None` when the fleet cache is off or the step failed (see [`RedisCache::step`]).
+    async fn query<T: ::redis::FromRedisValue>(&self, what: &str, cmd: &::redis::Cmd) -> Option<T> {
+        let mut conn = self.connection().await?;
+        self.step(
+            what,
+            tokio::time::timeout(TIMEOUT, cmd.query_async(&mut conn)),
+        )
+        .await
     }
 
     /// The connection, made on first use (at most [`TIMEOUT`], TLS and AUTH included).
