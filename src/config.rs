@@ -653,7 +653,12 @@ pub(crate) fn cache_settings(
         .as_deref()
         .map(|url| fleet_settings(url, args, env))
         .transpose()?;
-    Ok((dir.is_some() || fleet.is_some()).then_some(cache::Settings { dir, margin, fleet }))
+    Ok((dir.is_some() || fleet.is_some()).then_some(cache::Settings {
+        dir,
+        dir_named: args.cache_dir.is_some(),
+        margin,
+        fleet,
+    }))
 }
 
 /// `--cache redis://…` and the key that seals its values. The URL's password is registered as
@@ -693,6 +698,8 @@ fn fleet_settings(url: &str, args: &CacheArgs, env: &Env) -> Result<cache::Fleet
     Ok(cache::Fleet {
         url: url.to_string(),
         key,
+        // clap read it from the command line unless the environment holds this very value.
+        url_on_command_line: env.get(EnvVars::ECR_LOGIN_CACHE).map(str::trim) != Some(url),
     })
 }
 

@@ -56,6 +56,15 @@ impl EnvVars {
     pub const AWS_REGION: &'static str = "AWS_REGION";
     pub const AWS_DEFAULT_REGION: &'static str = "AWS_DEFAULT_REGION";
     pub const AWS_ACCESS_KEY_ID: &'static str = "AWS_ACCESS_KEY_ID";
+    pub const AWS_SECRET_ACCESS_KEY: &'static str = "AWS_SECRET_ACCESS_KEY";
+    pub const AWS_SESSION_TOKEN: &'static str = "AWS_SESSION_TOKEN";
+    pub const AWS_SHARED_CREDENTIALS_FILE: &'static str = "AWS_SHARED_CREDENTIALS_FILE";
+    pub const AWS_CONFIG_FILE: &'static str = "AWS_CONFIG_FILE";
+    pub const AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: &'static str =
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+    pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &'static str =
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+    pub const AWS_EC2_METADATA_DISABLED: &'static str = "AWS_EC2_METADATA_DISABLED";
     pub const AWS_PROFILE: &'static str = "AWS_PROFILE";
     pub const AWS_DEFAULT_PROFILE: &'static str = "AWS_DEFAULT_PROFILE";
     pub const AWS_CONTAINER_CREDENTIALS_FULL_URI: &'static str =

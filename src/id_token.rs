@@ -213,13 +213,75 @@ impl IdToken {
     }
 }
 
-fn decode_claims(jwt: &str) -> Option<ClaimsSummary> {
+impl IdToken {
+    /// The claims an IAM trust policy can evaluate for a web identity, as one canonical text:
+    /// `iss`, `aud` (sorted), `sub`, the session tags claim (`https://aws.amazon.com/tags`) and
+    /// the provider-specific keys IAM documents (`amr`, `azp`, `email`) when present; never a
+    /// per-run claim (`jti`, `iat`, `exp`, `run_id`...). `None` when the token is not a
+    /// readable JWT with an `iss` and a `sub`: then nothing may be shared for it.
+    pub fn trust_claims(&self) -> Option<String> {
+        let payload = payload(self.jwt.expose())?;
+        let claims = self.claims();
+        let (iss, sub) = (claims.iss?, claims.sub?);
+        let mut aud = claims.aud;
+        aud.sort();
+        let mut out = serde_json::Map::new();
+        out.insert("iss".into(), iss.into());
+        out.insert("aud".into(), aud.into());
+        out.insert("sub".into(), sub.into());
+        for name in ["https://aws.amazon.com/tags", "amr", "azp", "email"] {
+            if let Some(v) = payload.get(name) {
+                out.insert(name.into(), canonical(v));
+            }
+        }
+        Some(serde_json::Value::Object(out).to_string())
+    }
+
+    /// Whether the token says its job runs for a pull or merge request (GitHub's
+    /// `pull_request*` events, GitLab's merge request and external pull request pipelines).
+    pub fn for_pull_request(&self) -> bool {
+        let Some(payload) = payload(self.jwt.expose()) else {
+            return false;
+        };
+        let text = |k: &str| payload.get(k).and_then(serde_json::Value::as_str);
+        text("event_name").is_some_and(|e| e.starts_with("pull_request"))
+            || text("pipeline_source").is_some_and(|s| {
+                matches!(s, "merge_request_event" | "external_pull_request_event")
+            })
+    }
+}
+
+/// `value` with every object's keys in order, so that equal claims are equal texts.
+fn canonical(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let sorted: std::collections::BTreeMap<&String, serde_json::Value> =
+                map.iter().map(|(k, v)| (k, canonical(v))).collect();
+            serde_json::Value::Object(
+                sorted
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), v))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(canonical).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A JWT's payload, decoded (not verified).
+fn payload(jwt: &str) -> Option<serde_json::Value> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    Some(claims_of(&value))
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn decode_claims(jwt: &str) -> Option<ClaimsSummary> {
+    payload(jwt).map(|value| claims_of(&value))
 }
 
 /// The claims a payload states.
@@ -248,6 +310,44 @@ mod tests {
     fn jwt(payload: &str) -> String {
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
+    }
+
+    #[test]
+    fn trust_claims_are_what_iam_evaluates_and_nothing_per_run() {
+        let a = IdToken::new(
+            jwt(
+                r#"{"iss":"https://gitlab.com","aud":["b","a"],"sub":"project_path:g/p:ref_type:branch:ref:main","jti":"1","iat":1,"exp":2,"pipeline_id":"7","https://aws.amazon.com/tags":{"principal_tags":{"z":["1"],"a":["2"]}}}"#,
+            ),
+            "test",
+        );
+        let b = IdToken::new(
+            jwt(
+                r#"{"iss":"https://gitlab.com","aud":["a","b"],"sub":"project_path:g/p:ref_type:branch:ref:main","jti":"2","iat":5,"exp":9,"pipeline_id":"8","https://aws.amazon.com/tags":{"principal_tags":{"a":["2"],"z":["1"]}}}"#,
+            ),
+            "test",
+        );
+        assert_eq!(a.trust_claims(), b.trust_claims());
+        let text = a.trust_claims().unwrap();
+        assert!(text.contains("project_path:g/p"), "{text}");
+        assert!(!text.contains("pipeline_id") && !text.contains("jti"), "{text}");
+        let other = IdToken::new(
+            jwt(r#"{"iss":"https://gitlab.com","aud":["a","b"],"sub":"project_path:g/p:ref_type:branch:ref:dev"}"#),
+            "test",
+        );
+        assert_ne!(other.trust_claims(), a.trust_claims());
+        assert!(IdToken::new("not-a-jwt", "t").trust_claims().is_none());
+        assert!(IdToken::new(jwt(r#"{"iss":"x"}"#), "t").trust_claims().is_none());
+    }
+
+    #[test]
+    fn pull_request_jobs_are_told_by_their_own_token() {
+        let t = |p: &str| IdToken::new(jwt(p), "t").for_pull_request();
+        assert!(t(r#"{"event_name":"pull_request_target"}"#));
+        assert!(t(r#"{"event_name":"pull_request"}"#));
+        assert!(t(r#"{"pipeline_source":"merge_request_event"}"#));
+        assert!(!t(r#"{"event_name":"push"}"#));
+        assert!(!t(r#"{"pipeline_source":"push"}"#));
+        assert!(!IdToken::new("x", "t").for_pull_request());
     }
 
     #[test]

@@ -4,10 +4,17 @@
 //! [`plan`] is pure: from the checked settings, the CI platform and the environment snapshot it
 //! decides whether to use the AWS credential chain as it is ([`Base::Chain`]), to assume a role
 //! with it ([`Base::AssumeRole`]), or to exchange a CI identity token for a role
-//! ([`Base::WebIdentity`]), then any further roles to chain into. The plan yields a
-//! [`CacheKey`] without a network call: the role and the token's `iss`/`sub`/`aud` (decoded
-//! locally, never the token itself), or the profile, or a hash of a static access key id.
-//! [`credentials`] then carries the plan out against STS.
+//! ([`Base::WebIdentity`]), then any further roles to chain into. [`credentials`] then carries
+//! the plan out against STS.
+//!
+//! The token cache keys an identity two ways:
+//! - [`Plan::local_key`], without a network call, for this machine's private files: the role
+//!   and a token's `iss`/`sub`/`aud` (decoded locally, never the token itself), or the job
+//!   identity the platform's variables state, or where the credential chain will find its
+//!   credentials ([`ChainInputs`]);
+//! - [`Plan::fleet_key`], for the cache shared between machines and jobs: what STS will see,
+//!   from a [`Proof`] (the job's own CI token, fetched; or the chain's credentials, resolved
+//!   locally), never a hint from the environment that any job can set.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -16,6 +23,7 @@ use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use sha2::{Digest, Sha256};
 
+use crate::aws::credential_source::ChainInputs;
 use crate::aws::{self, sts};
 use crate::config_file::Rule;
 use crate::env::Env;
@@ -74,10 +82,6 @@ pub enum Base {
     WebIdentity { role: String, token: TokenSource },
 }
 
-/// Which credentials the AWS credential chain will find, as far as the environment tells: for
-/// cache keys only (no secret in it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainSource(String);
 
 /// The identity to act as, decided; nothing fetched yet.
 #[derive(Debug, Clone)]
@@ -91,23 +95,60 @@ pub struct Plan {
     pub session: Session,
     /// The AWS profile the credential chain reads (see [`Settings::profile`]).
     pub profile: Option<String>,
-    pub chain: ChainSource,
+    /// Where the credential chain will look, for [`Plan::local_key`].
+    pub chain: ChainInputs,
 }
 
 /// What identifies an identity for caching: never a secret, and different for any two
-/// identities that could be granted different registries.
+/// identities that could be granted different registries; with the accounts a cached token's
+/// identity must be in (`--allowed-account-ids`), checked on every hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheKey(String);
+pub struct CacheKey {
+    text: String,
+    allowed_accounts: Vec<String>,
+}
 
 impl CacheKey {
     /// The key as text (for messages and debugging): role, claims, profile; no secret.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
-    /// The key's SHA-256, hex: a file name or a Redis key.
+    /// `--allowed-account-ids`; empty: any.
+    pub fn allowed_accounts(&self) -> &[String] {
+        &self.allowed_accounts
+    }
+
+    /// The key's SHA-256, hex.
     pub fn digest(&self) -> String {
-        hex(&Sha256::digest(self.0.as_bytes()))
+        hex(&Sha256::digest(self.text.as_bytes()))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests(text: &str, allowed: &[&str]) -> CacheKey {
+        CacheKey {
+            text: text.to_string(),
+            allowed_accounts: allowed.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// What STS will see of an identity, had before any AWS call: the CI token the role is assumed
+/// with (fetched from the platform, read from its file or variable), or the credential chain's
+/// credentials (resolved locally: environment, profile, container or instance endpoint).
+#[derive(Debug, Clone)]
+pub enum Proof {
+    Token(IdToken),
+    Chain(Credentials),
+}
+
+impl Proof {
+    /// The CI token, if the identity is one.
+    pub fn token(&self) -> Option<&IdToken> {
+        match self {
+            Proof::Token(t) => Some(t),
+            Proof::Chain(_) => None,
+        }
     }
 }
 
@@ -119,6 +160,8 @@ pub struct Resolved {
     /// chain's own credentials unless --allowed-account-ids made us ask.
     pub arn: Option<String>,
     pub expires: Option<SystemTime>,
+    /// The `sub` of the CI token the first role was assumed with, if one was.
+    pub sub: Option<String>,
 }
 
 /// Plans identities for registries known only at run time (the credential helper's): the
@@ -170,7 +213,7 @@ pub fn plan(
     env: &Env,
     stdin_token: Option<IdToken>,
 ) -> Result<Plan, Error> {
-    let chain = chain_source(env, settings.profile.as_deref());
+    let chain = ChainInputs::capture(env, settings.profile.as_deref());
     let mut roles = settings.roles.iter();
     let first = roles.next().cloned();
     let hops: Vec<String> = roles.cloned().collect();
@@ -240,30 +283,6 @@ fn token_source(
     }
 }
 
-fn chain_source(env: &Env, profile: Option<&str>) -> ChainSource {
-    if let Some(key) = env.get(EnvVars::AWS_ACCESS_KEY_ID) {
-        // The key id is not secret, but it names an IAM user: keep only a hash.
-        let digest = hex(&Sha256::digest(key.trim().as_bytes()));
-        return ChainSource(format!("static-key-sha256={}", &digest[..16]));
-    }
-    let profile = profile
-        .or_else(|| env.get(EnvVars::AWS_PROFILE))
-        .or_else(|| env.get(EnvVars::AWS_DEFAULT_PROFILE))
-        .unwrap_or("default");
-    let mut text = format!("profile={profile}");
-    for name in [
-        EnvVars::AWS_CONTAINER_CREDENTIALS_FULL_URI,
-        EnvVars::AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
-        EnvVars::AWS_ROLE_ARN,
-        EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE,
-    ] {
-        if let Some(v) = env.get(name) {
-            text.push_str(&format!(",{name}={v}"));
-        }
-    }
-    ChainSource(text)
-}
-
 impl Plan {
     /// Whether the plan uses the AWS credential chain's credentials. A web-identity plan does
     /// not: AssumeRoleWithWebIdentity is unsigned, and each later call is given the
@@ -280,14 +299,16 @@ impl Plan {
         })
     }
 
-    /// The cache key, made without a network call (a token file is read, nothing is
-    /// fetched). `None` when the identity cannot be told apart without fetching the token (a
-    /// platform token service with no local stand-in for its claims): then nothing may be
-    /// cached.
-    pub fn cache_key(&self) -> Option<CacheKey> {
-        let mut text = match &self.base {
-            Base::Chain => format!("chain[{}]", self.chain.0),
-            Base::AssumeRole { role } => format!("assume-role={role}[{}]", self.chain.0),
+    /// The key of this machine's files, made without a network call (a token file and the
+    /// AWS config files are read, nothing is fetched). `None` when the identity cannot be told
+    /// apart without fetching the token (a platform token service with no local stand-in for
+    /// its claims): then the files cannot serve it.
+    pub fn local_key(&self) -> Option<CacheKey> {
+        let base = match &self.base {
+            Base::Chain => format!("chain[{}]", self.chain.describe()),
+            Base::AssumeRole { role } => {
+                format!("assume-role={role}[{}]", self.chain.describe())
+            }
             Base::WebIdentity { role, token } => {
                 let who = match token {
                     TokenSource::Platform {
@@ -306,8 +327,41 @@ impl Plan {
                 format!("web-identity={role}[{who}]")
             }
         };
+        Some(self.key_with(base))
+    }
+
+    /// The key of the cache shared between machines and jobs: what STS will see, from
+    /// `proof` — the claims of the token an IAM trust policy can evaluate
+    /// ([`IdToken::trust_claims`]), or `digest` (keyed by the fleet's key) of the resolved
+    /// access key id and secret. `None` when the token has no claims to key on.
+    pub fn fleet_key(&self, proof: &Proof, digest: &dyn Fn(&[u8]) -> String) -> Option<CacheKey> {
+        let credentials = |c: &Credentials| {
+            let mut material = c.access_key_id().as_bytes().to_vec();
+            material.push(0);
+            material.extend_from_slice(c.secret_access_key().as_bytes());
+            digest(&material)
+        };
+        let base = match (&self.base, proof) {
+            (Base::WebIdentity { role, .. }, Proof::Token(t)) => {
+                format!("web-identity={role}[{}]", t.trust_claims()?)
+            }
+            (Base::Chain, Proof::Chain(c)) => format!("chain[credentials={}]", credentials(c)),
+            (Base::AssumeRole { role }, Proof::Chain(c)) => {
+                format!("assume-role={role}[credentials={}]", credentials(c))
+            }
+            _ => return None,
+        };
+        Some(self.key_with(base))
+    }
+
+    /// `base` with what every key adds: the roles chained into, the external id, the session
+    /// policies; and the accounts a served token must be in.
+    fn key_with(&self, mut text: String) -> CacheKey {
         for hop in &self.hops {
             text.push_str(&format!(",then={hop}"));
+        }
+        if let Some(id) = &self.external_id {
+            text.push_str(&format!(",external-id-sha256={}", &sha256_hex(id.as_bytes())[..16]));
         }
         if self.session.narrows() {
             let mut h = Sha256::new();
@@ -321,8 +375,64 @@ impl Plan {
                 &hex(&h.finalize())[..16]
             ));
         }
-        Some(CacheKey(text))
+        CacheKey {
+            text,
+            allowed_accounts: self.session.allowed_accounts.clone(),
+        }
     }
+}
+
+/// The SDK's configuration (`sdk`, still to load) and the plan's [`Proof`], with no AWS API
+/// call: the platform's token request goes out first, and the configuration loads while the
+/// platform answers (as in [`sdk_and_credentials`]).
+pub async fn sdk_and_proof(
+    plan: &Plan,
+    platform: &dyn Platform,
+    sdk: impl std::future::Future<Output = SdkConfig>,
+) -> Result<(SdkConfig, Proof), Error> {
+    match &plan.base {
+        Base::WebIdentity { token, .. } => match token {
+            TokenSource::Platform { audience, .. } => {
+                let sdk = async {
+                    after_requests_written().await;
+                    let sdk = sdk.await;
+                    crate::aws::warm_up_sts(&sdk);
+                    sdk
+                };
+                let (token, sdk) =
+                    futures::join!(platform.fetch_token(audience.as_deref()), sdk);
+                Ok((sdk, Proof::Token(token?)))
+            }
+            TokenSource::Value(t) => Ok((sdk.await, Proof::Token(t.clone()))),
+            TokenSource::File(p) => {
+                let token = read_token_file(p)?;
+                Ok((sdk.await, Proof::Token(token)))
+            }
+        },
+        Base::Chain | Base::AssumeRole { .. } => {
+            let sdk = sdk.await;
+            let credentials = sts::chain_credentials(&sdk).await?;
+            Ok((sdk, Proof::Chain(credentials)))
+        }
+    }
+}
+
+/// [`credentials`] from a [`Proof`] already had ([`sdk_and_proof`]): the token is not fetched
+/// again, nor the chain's credentials resolved again. `while_sts_answers` runs once the first
+/// request is out.
+pub async fn credentials_proven(
+    plan: &Plan,
+    platform: &dyn Platform,
+    sdk: &SdkConfig,
+    proof: Proof,
+    while_sts_answers: impl FnOnce(&SdkConfig),
+) -> Result<Resolved, Error> {
+    let meanwhile = async {
+        after_requests_written().await;
+        while_sts_answers(sdk);
+    };
+    let (who, ()) = futures::join!(credentials_with(plan, platform, sdk, Some(proof)), meanwhile);
+    who
 }
 
 /// [`credentials`] with the SDK's configuration still to load (`sdk`): when the plan starts
@@ -351,7 +461,7 @@ pub async fn sdk_and_credentials(
                 sdk
             };
             let (token, sdk) = futures::join!(platform.fetch_token(audience.as_deref()), sdk);
-            (sdk, Some(token?))
+            (sdk, Some(Proof::Token(token?)))
         }
         _ => (sdk.await, None),
     };
@@ -383,12 +493,13 @@ pub async fn credentials(
     credentials_with(plan, platform, sdk, None).await
 }
 
-/// [`credentials`], with the platform's token when it was fetched already (`early`).
+/// [`credentials`], with the platform's token or the chain's credentials when they were had
+/// already (`early`).
 async fn credentials_with(
     plan: &Plan,
     platform: &dyn Platform,
     sdk: &SdkConfig,
-    early: Option<IdToken>,
+    early: Option<Proof>,
 ) -> Result<Resolved, Error> {
     let session_name = plan.session_name.clone().unwrap_or_else(|| {
         let secs = SystemTime::now()
@@ -402,28 +513,36 @@ async fn credentials_with(
     let mut resolved = match &plan.base {
         Base::Chain => {
             tracing::info!("no --role-arn: using the AWS credential chain");
-            let credentials = sts::chain_credentials(sdk).await?;
+            let credentials = match early {
+                Some(Proof::Chain(c)) => c,
+                _ => sts::chain_credentials(sdk).await?,
+            };
             Resolved {
                 expires: credentials.expiry(),
                 credentials,
                 arn: None,
+                sub: None,
             }
         }
         Base::AssumeRole { role } => {
             tracing::info!("assuming {role} with the AWS credential chain");
-            sts::chain_credentials(sdk).await?;
+            let chain = match early {
+                Some(Proof::Chain(c)) => c,
+                _ => sts::chain_credentials(sdk).await?,
+            };
             let request = role_request(plan, &session_name, role, last_call == 0, external_id);
-            let assumed = sts::assume_role(sdk, None, &request).await?;
+            let assumed = sts::assume_role(sdk, Some(&chain), &request).await?;
             to_resolved(assumed)
         }
         Base::WebIdentity { role, token } => {
-            let token = match token {
-                TokenSource::Value(t) => t.clone(),
-                TokenSource::File(p) => read_token_file(p)?,
-                TokenSource::Platform { audience, .. } => match early {
-                    Some(token) => token,
-                    None => platform.fetch_token(audience.as_deref()).await?,
-                },
+            // The token the cache was keyed on, when there is one: the same, not a newer one.
+            let token = match (early, token) {
+                (Some(Proof::Token(t)), _) => t,
+                (_, TokenSource::Value(t)) => t.clone(),
+                (_, TokenSource::File(p)) => read_token_file(p)?,
+                (_, TokenSource::Platform { audience, .. }) => {
+                    platform.fetch_token(audience.as_deref()).await?
+                }
             };
             token.check_jwt()?;
             tracing::info!(
@@ -433,7 +552,10 @@ async fn credentials_with(
             let request = role_request(plan, &session_name, role, last_call == 0, None);
             let assumed =
                 sts::assume_role_with_web_identity(sdk, &request, &token, platform.name()).await?;
-            to_resolved(assumed)
+            Resolved {
+                sub: token.claims().sub,
+                ..to_resolved(assumed)
+            }
         }
     };
 
@@ -441,7 +563,10 @@ async fn credentials_with(
         tracing::info!("assuming {hop} with the credentials of the previous role");
         let request = role_request(plan, &session_name, hop, i + 1 == last_call, external_id);
         let assumed = sts::assume_role(sdk, Some(&resolved.credentials), &request).await?;
-        resolved = to_resolved(assumed);
+        resolved = Resolved {
+            sub: resolved.sub.take(),
+            ..to_resolved(assumed)
+        };
     }
 
     let allowed = &plan.session.allowed_accounts;
@@ -494,6 +619,7 @@ fn to_resolved(a: sts::Assumed) -> Resolved {
         credentials: a.credentials,
         arn: a.arn,
         expires: a.expires,
+        sub: None,
     }
 }
 
@@ -542,7 +668,12 @@ mod tests {
     fn no_role_is_the_chain() {
         let p = plan_for(&settings(&[]), &env(&[]), None).unwrap();
         assert!(matches!(p.base, Base::Chain));
-        assert_eq!(p.cache_key().unwrap().as_str(), "chain[profile=default]");
+        let key = p.local_key().unwrap();
+        assert!(
+            key.as_str().starts_with("chain[profile=default,config="),
+            "{}",
+            key.as_str()
+        );
     }
 
     #[test]
@@ -550,9 +681,12 @@ mod tests {
         let e = env(&[("AWS_PROFILE", "dev")]);
         let p = plan_for(&settings(&[ROLE]), &e, None).unwrap();
         assert!(matches!(&p.base, Base::AssumeRole { role } if role == ROLE));
-        assert_eq!(
-            p.cache_key().unwrap().as_str(),
-            format!("assume-role={ROLE}[profile=dev]")
+        let key = p.local_key().unwrap();
+        assert!(
+            key.as_str()
+                .starts_with(&format!("assume-role={ROLE}[profile=dev,")),
+            "{}",
+            key.as_str()
         );
     }
 
@@ -561,9 +695,9 @@ mod tests {
         let e = env(&[("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")]);
         let key = plan_for(&settings(&[]), &e, None)
             .unwrap()
-            .cache_key()
+            .local_key()
             .unwrap();
-        assert!(key.as_str().starts_with("chain[static-key-sha256="));
+        assert!(key.as_str().starts_with("chain[static-keys-sha256="));
         assert!(!key.as_str().contains("AKIA"));
     }
 
@@ -574,7 +708,7 @@ mod tests {
         );
         let e = env(&[("GITLAB_CI", "true"), ("GITLAB_OIDC_TOKEN", &token)]);
         let p = plan_for(&settings(&[ROLE]), &e, None).unwrap();
-        let key = p.cache_key().unwrap();
+        let key = p.local_key().unwrap();
         assert_eq!(
             key.as_str(),
             format!("web-identity={ROLE}[iss=https://gitlab.com,sub=project_path:g/p:ref_type:branch:ref:main,aud=sts.amazonaws.com]")
@@ -592,7 +726,7 @@ mod tests {
             let e = env(&[("GITLAB_CI", "true"), ("GITLAB_OIDC_TOKEN", &token)]);
             plan_for(&settings(&[ROLE]), &e, None)
                 .unwrap()
-                .cache_key()
+                .local_key()
                 .unwrap()
         };
         assert_ne!(key("project_path:g/p:x"), key("project_path:g/q:x"));
@@ -620,7 +754,7 @@ mod tests {
             }
         ));
         assert!(plan
-            .cache_key()
+            .local_key()
             .unwrap()
             .as_str()
             .contains("sub=system:serviceaccount:ns:sa"));
@@ -636,7 +770,7 @@ mod tests {
             ("GITHUB_REF", "refs/heads/main"),
         ]);
         let p = plan_for(&settings(&[ROLE]), &e, None).unwrap();
-        let key = p.cache_key().unwrap();
+        let key = p.local_key().unwrap();
         assert!(key.as_str().contains("hint=repo:o/r:ref:refs/heads/main"));
         assert!(key.as_str().contains("aud=sts.amazonaws.com"));
         assert!(!key.as_str().contains("request-token-123"));
@@ -647,7 +781,7 @@ mod tests {
         ]);
         assert!(plan_for(&settings(&[ROLE]), &e, None)
             .unwrap()
-            .cache_key()
+            .local_key()
             .is_none());
     }
 
@@ -682,10 +816,64 @@ mod tests {
             Some("arn:aws:iam::210987654321:role/target")
         );
         assert!(p
-            .cache_key()
+            .local_key()
             .unwrap()
             .as_str()
             .ends_with(",then=arn:aws:iam::210987654321:role/target"));
+    }
+
+    #[test]
+    fn the_fleet_key_is_the_token_claims_never_the_environment_hints() {
+        // The variables claim production; the job's own token says pull request.
+        let e = env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/t"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token-123"),
+            ("GITHUB_REPOSITORY", "acme/app"),
+            ("GITHUB_REF", "refs/heads/main"),
+        ]);
+        let p = plan_for(&settings(&[ROLE]), &e, None).unwrap();
+        let digest = |b: &[u8]| sha256_hex(b);
+        let token = |sub: &str| {
+            Proof::Token(IdToken::new(
+                jwt(&format!(
+                    r#"{{"iss":"https://token.actions.githubusercontent.com","aud":"sts.amazonaws.com","sub":"{sub}","run_id":"1"}}"#
+                )),
+                "test",
+            ))
+        };
+        let prod = p
+            .fleet_key(&token("repo:acme/app:environment:production"), &digest)
+            .unwrap();
+        let pr = p
+            .fleet_key(&token("repo:acme/app:pull_request"), &digest)
+            .unwrap();
+        assert_ne!(prod, pr);
+        assert!(pr.as_str().contains("repo:acme/app:pull_request"));
+        assert!(!pr.as_str().contains("hint="));
+        // Credentials: keyed by the digest of id and secret, so a shared key id is not enough.
+        let chain = plan_for(&settings(&[]), &env(&[]), None).unwrap();
+        let creds = |secret: &str| {
+            Proof::Chain(Credentials::new("AKIAIOSFODNN7EXAMPLE", secret, None, None, "t"))
+        };
+        let a = chain.fleet_key(&creds("one"), &digest).unwrap();
+        let b = chain.fleet_key(&creds("two"), &digest).unwrap();
+        assert_ne!(a, b);
+        assert!(!a.as_str().contains("AKIA") && !a.as_str().contains("one"));
+        // A proof of another kind keys nothing.
+        assert!(chain.fleet_key(&token("x"), &digest).is_none());
+    }
+
+    #[test]
+    fn external_ids_and_allowed_accounts_go_with_the_key() {
+        let mut s = settings(&[ROLE]);
+        let plain = plan_for(&s, &env(&[]), None).unwrap().local_key().unwrap();
+        s.external_id = Some("ext-1".into());
+        s.session.allowed_accounts = vec!["123456789012".into()];
+        let with = plan_for(&s, &env(&[]), None).unwrap().local_key().unwrap();
+        assert_ne!(plain.as_str(), with.as_str());
+        assert!(!with.as_str().contains("ext-1"));
+        assert_eq!(with.allowed_accounts(), ["123456789012"]);
     }
 
     #[test]
@@ -694,9 +882,9 @@ mod tests {
         s.session.inline_policy = Some("{}".into());
         assert!(plan_for(&s, &env(&[]), None).is_err());
         let mut a = settings(&[ROLE]);
-        let plain = plan_for(&a, &env(&[]), None).unwrap().cache_key();
+        let plain = plan_for(&a, &env(&[]), None).unwrap().local_key();
         a.session.inline_policy = Some(r#"{"Version":"2012-10-17"}"#.into());
-        let narrowed = plan_for(&a, &env(&[]), None).unwrap().cache_key();
+        let narrowed = plan_for(&a, &env(&[]), None).unwrap().local_key();
         assert_ne!(plain, narrowed);
     }
 }

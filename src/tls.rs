@@ -231,6 +231,34 @@ pub fn reqwest_builder() -> reqwest::ClientBuilder {
     }
 }
 
+/// The rustls configuration of the fleet cache's `rediss://` connections: the shared bundle's
+/// roots, else the system's certificate store; no ALPN.
+pub fn redis_client_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    Arc::clone(CONFIG.get_or_init(|| {
+        if let Some(shared) = client_config() {
+            let mut config = shared.clone();
+            config.alpn_protocols.clear();
+            return Arc::new(config);
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        let (added, _) = roots.add_parsable_certificates(found.certs);
+        if added == 0 {
+            tracing::warn!("no trusted root certificate found: rediss:// connections will fail");
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        // Invariant: aws-lc-rs's provider supports rustls' default protocol versions.
+        #[allow(clippy::expect_used)]
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("aws-lc-rs supports TLS 1.2 and 1.3")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    }))
+}
+
 /// The rustls configuration reqwest clients share; `None` without a bundle to share.
 fn client_config() -> Option<&'static rustls::ClientConfig> {
     static CONFIG: OnceLock<Option<rustls::ClientConfig>> = OnceLock::new();

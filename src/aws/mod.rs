@@ -2,6 +2,7 @@
 //! credentials, and credentials into ECR registry tokens. Knows no CI platform and no auth
 //! file format.
 
+pub mod credential_source;
 pub mod ecr;
 pub mod regions;
 pub mod registry;

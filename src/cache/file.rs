@@ -1,16 +1,29 @@
 //! The on-disk token cache: one JSON file per token in a private directory (0700, entries
 //! 0600), written to a temporary file and renamed, so a reader (or a process killed mid-write)
 //! never sees half an entry; a lock file per key makes concurrent misses fetch once.
+//!
+//! The directory must be this user's alone: one that is a symbolic link, belongs to another
+//! user, or lets others in (any group or other permission bit) is never adopted. A directory
+//! named with `--cache-dir` like that is an error; the default one, if it is ours, is emptied
+//! of our files and made private before use (another user may have planted entries while it
+//! was open), else the cache is off. An entry is read only if it is a regular file (opened
+//! without following symbolic links), ours, and readable by us alone, and at most
+//! [`MAX_ENTRY`] bytes long: anything else is a miss, with a warning.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{Entry, Lookup, Stored, TokenKey};
+use crate::error::UsageError;
+use crate::secret::Secret;
 
 /// How long a miss waits for another process fetching the same token.
-const LOCK_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// An entry is far smaller (an ECR token is about 2 KiB); a larger file is not ours.
+pub(crate) const MAX_ENTRY: u64 = 64 << 10;
 
 /// Our temporary files: `.entry.<pid>.<random>.tmp` (before the pid was in the name:
 /// `.entry.<random>.tmp`).
@@ -25,22 +38,68 @@ pub struct FileCache {
 }
 
 impl FileCache {
-    /// The cache in `dir` (created 0700 if missing). `None`, with a warning, when the directory
-    /// cannot be made or is not private to this user: a cache others can read hands them tokens.
-    pub fn open(dir: &Path, margin: Duration) -> Option<FileCache> {
+    /// The cache in `dir` (created 0700 if missing), ready to read and write. A directory that
+    /// is not this user's alone is an error when it was `named` (`--cache-dir`); the default
+    /// one is emptied and made private if it is ours, else `None` with a warning (no cache).
+    pub fn open(dir: &Path, margin: Duration, named: bool) -> Result<Option<FileCache>, UsageError> {
+        let refuse = |problem: String| {
+            if named {
+                Err(UsageError::Other(format!(
+                    "the token cache directory {} (--cache-dir, ECR_LOGIN_CACHE_DIR) {problem}: a cache others can reach hands them tokens, or serves theirs; fix: point --cache-dir at a new directory (ecr-login creates it 0700), or remove this one's files and `chmod 700` it",
+                    dir.display()
+                )))
+            } else {
+                tracing::warn!("token cache disabled: {} {problem}", dir.display());
+                Ok(None)
+            }
+        };
         if let Err(e) = private::create_dir(dir) {
-            tracing::warn!("token cache disabled: cannot create {}: {e}", dir.display());
-            return None;
+            return refuse(format!("cannot be created: {e}"));
         }
-        if let Some(problem) = private::problem(dir) {
-            tracing::warn!("token cache disabled: {}: {problem}", dir.display());
-            return None;
+        match private::state(dir) {
+            private::State::Private => {}
+            private::State::Refused(problem) => return refuse(problem),
+            private::State::Open(mode) if named => {
+                return refuse(format!("has mode {mode:o}: others may read or write it"))
+            }
+            private::State::Open(mode) => {
+                let removed = empty(dir);
+                if let Err(e) = private::make_private(dir) {
+                    return refuse(format!("has mode {mode:o}, and chmod 700 failed: {e}"));
+                }
+                tracing::warn!(
+                    "the token cache directory {} had mode {mode:o} (others could read or plant entries): removed its {removed} entries and made it private (0700)",
+                    dir.display()
+                );
+            }
         }
         crate::tempfiles::sweep(dir, TEMP_PREFIX, TEMP_SUFFIX);
-        Some(FileCache {
+        Ok(Some(FileCache {
             dir: dir.to_path_buf(),
             margin,
-        })
+        }))
+    }
+
+    /// The cache in `dir` as it is, to read only (`status`): nothing is created, changed or
+    /// swept. `None`, with a warning, when the directory is not this user's alone.
+    pub fn inspect(dir: &Path) -> Option<FileCache> {
+        match private::state(dir) {
+            private::State::Private => Some(FileCache {
+                dir: dir.to_path_buf(),
+                margin: Duration::ZERO,
+            }),
+            private::State::Refused(problem) => {
+                tracing::warn!("not reading the token cache {}: it {problem}", dir.display());
+                None
+            }
+            private::State::Open(mode) => {
+                tracing::warn!(
+                    "not reading the token cache {}: it has mode {mode:o} (others may read or write it)",
+                    dir.display()
+                );
+                None
+            }
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -60,21 +119,18 @@ impl FileCache {
 
     fn read(&self, key: &TokenKey) -> Lookup {
         let path = self.entry_path(key);
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
-            Err(e) => {
-                tracing::warn!("ignoring the cache entry {}: {e}", path.display());
+        let bytes = match read_entry(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Lookup::Miss,
+            Err(why) => {
+                tracing::warn!("ignoring the cache entry {}: {why}", path.display());
                 return Lookup::Miss;
             }
         };
-        let entry = serde_json::from_str::<Stored>(&text)
-            .ok()
-            .and_then(|s| s.into_entry(Some(key)));
-        match entry {
-            Some(e) => Lookup::classify(e, SystemTime::now(), self.margin),
+        match Stored::parse(&bytes, Some(key)) {
+            Some(e) => Lookup::judge(e, key, SystemTime::now(), self.margin),
             None => {
-                tracing::warn!(
+                tracing::debug!(
                     "ignoring the corrupt cache entry {} (it will be replaced)",
                     path.display()
                 );
@@ -106,14 +162,14 @@ impl FileCache {
         Ok(())
     }
 
-    /// Takes `key`'s lock, waiting for another process that holds it (a fetch in flight), at
-    /// most [`LOCK_WAIT`]. `None` when it cannot be had: go on without (a second fetch is
-    /// harmless; a stuck one must not block Docker).
+    /// [`FileCache::lock`] with [`LOCK_WAIT`]: takes `key`'s lock, waiting for another process
+    /// that holds it (a fetch in flight). `None` when it cannot be had: go on without (a
+    /// second fetch is harmless; a stuck one must not block Docker).
     pub fn lock(&self, key: &TokenKey) -> Option<File> {
         self.lock_within(key, LOCK_WAIT)
     }
 
-    /// [`FileCache::lock`], waiting at most `wait`.
+    /// Takes `key`'s lock, waiting at most `wait`.
     pub fn lock_within(&self, key: &TokenKey, wait: Duration) -> Option<File> {
         let path = self.dir.join(format!("{}.lock", key.digest()));
         let file = match private::open_lock(&path) {
@@ -138,7 +194,18 @@ impl FileCache {
         }
     }
 
-    /// Every readable entry (for `status` and the helper's `list`).
+    /// Whether this is the first time `what` is asked in this directory (the job's, on CI: so
+    /// once per job); a marker file is left. `true` when the marker cannot be made.
+    pub fn first_time(&self, what: &str) -> bool {
+        let path = self.dir.join(format!(".once-{what}"));
+        !matches!(
+            private::create_new(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists
+        )
+    }
+
+    /// Every readable entry (for `status` and the helper's `list`), read as [`FileCache::get`]
+    /// reads one: ours, private, not through a link, with times that parse.
     pub fn entries(&self) -> Vec<Entry> {
         let Ok(dir) = fs::read_dir(&self.dir) else {
             return Vec::new();
@@ -146,13 +213,67 @@ impl FileCache {
         let mut out: Vec<Entry> = dir
             .filter_map(Result::ok)
             .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| fs::read_to_string(e.path()).ok())
-            .filter_map(|t| serde_json::from_str::<Stored>(&t).ok())
-            .filter_map(|s| s.into_entry(None))
+            .filter_map(|e| read_entry(&e.path()).ok().flatten())
+            .filter_map(|bytes| Stored::parse(&bytes, None))
             .collect();
         out.sort_by(|a, b| a.registry.cmp(&b.registry));
         out
     }
+}
+
+/// Removes our files from `dir` (entries, locks, temporary files); how many.
+fn empty(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".json")
+                || name.ends_with(".lock")
+                || (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX))
+        })
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+/// An entry's bytes: `None` when there is none; the reason when the file is not one to trust
+/// (a link, not a regular file, another user's, readable by others, too large).
+fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let file = match private::open_entry(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    private::trusted(&file)?;
+    let mut bytes = Vec::new();
+    (&file)
+        .take(MAX_ENTRY + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_ENTRY {
+        return Err(format!("it is over {} KiB", MAX_ENTRY >> 10));
+    }
+    Ok(Some(bytes))
+}
+
+/// The fleet's key from its file (`ECR_LOGIN_CACHE_KEY_FILE`), which must be ours and readable
+/// by us alone: whoever reads it can read and write every entry of the fleet.
+pub(crate) fn read_key_file(path: &Path) -> Result<Secret, String> {
+    let file = private::open_entry(path).map_err(|e| format!("cannot read it: {e}"))?;
+    private::trusted(&file).map_err(|why| {
+        format!(
+            "{why}; whoever can read it can read and write every token of the fleet: `chown` it to this user and `chmod 600` it"
+        )
+    })?;
+    let mut text = String::new();
+    (&file)
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    Ok(Secret::new(text))
 }
 
 /// Owner-only permissions, where the OS has modes.
@@ -163,39 +284,92 @@ mod private {
     use std::path::Path;
 
     pub fn create_dir(dir: &Path) -> std::io::Result<()> {
-        if dir.is_dir() {
+        if std::fs::symlink_metadata(dir).is_ok() {
             return Ok(());
         }
         DirBuilder::new().recursive(true).mode(0o700).create(dir)
     }
 
-    /// Why `dir` is not private to this user, if it is not.
-    pub fn problem(dir: &Path) -> Option<String> {
+    /// How a cache directory stands.
+    pub enum State {
+        /// A directory of this user's, with no group or other permission.
+        Private,
+        /// This user's, but others have permissions on it (the mode's permission bits).
+        Open(u32),
+        /// Not one to use at all: why.
+        Refused(String),
+    }
+
+    pub fn state(dir: &Path) -> State {
         let meta = match std::fs::symlink_metadata(dir) {
             Ok(m) => m,
-            Err(e) => return Some(e.to_string()),
+            Err(e) => return State::Refused(format!("cannot be read: {e}")),
         };
         if meta.file_type().is_symlink() {
-            return Some("it is a symbolic link".into());
+            return State::Refused("is a symbolic link".into());
+        }
+        if !meta.is_dir() {
+            return State::Refused("is not a directory".into());
         }
         let me = rustix::process::geteuid().as_raw();
         if meta.uid() != me {
-            return Some(format!(
+            return State::Refused(format!(
+                "belongs to uid {}, not to this user (uid {me})",
+                meta.uid()
+            ));
+        }
+        match meta.mode() & 0o7777 {
+            mode if mode & 0o077 != 0 => State::Open(mode),
+            _ => State::Private,
+        }
+    }
+
+    pub fn make_private(dir: &Path) -> std::io::Result<()> {
+        std::fs::set_permissions(dir, Permissions::from_mode(0o700))
+    }
+
+    pub fn file(f: &File) -> std::io::Result<()> {
+        f.set_permissions(Permissions::from_mode(0o600))
+    }
+
+    /// Opens `path` to read, never through a symbolic link, and without blocking on a FIFO.
+    pub fn open_entry(path: &Path) -> std::io::Result<File> {
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(flags.bits() as i32)
+            .open(path)
+    }
+
+    /// Why `file` is not one of ours to trust, if it is not: a regular file, this user's,
+    /// with no group or other permission.
+    pub fn trusted(file: &File) -> Result<(), String> {
+        let meta = file.metadata().map_err(|e| e.to_string())?;
+        if !meta.is_file() {
+            return Err("it is not a regular file".into());
+        }
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(format!(
                 "it belongs to uid {}, not to this user (uid {me})",
                 meta.uid()
             ));
         }
         if meta.mode() & 0o077 != 0 {
-            // Ours: make it private rather than give up.
-            if let Err(e) = std::fs::set_permissions(dir, Permissions::from_mode(0o700)) {
-                return Some(format!("others may read it, and chmod 700 failed: {e}"));
-            }
+            return Err(format!(
+                "it has mode {:o}: others may read it",
+                meta.mode() & 0o7777
+            ));
         }
-        None
+        Ok(())
     }
 
-    pub fn file(f: &File) -> std::io::Result<()> {
-        f.set_permissions(Permissions::from_mode(0o600))
+    pub fn create_new(path: &Path) -> std::io::Result<File> {
+        OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(path)
     }
 
     pub fn open_lock(path: &Path) -> std::io::Result<File> {
@@ -218,12 +392,42 @@ mod private {
         std::fs::create_dir_all(dir)
     }
 
-    pub fn problem(_dir: &Path) -> Option<String> {
-        None
+    pub enum State {
+        Private,
+        Open(u32),
+        Refused(String),
+    }
+
+    pub fn state(dir: &Path) -> State {
+        if dir.is_dir() {
+            State::Private
+        } else {
+            State::Refused("is not a directory".into())
+        }
+    }
+
+    pub fn make_private(_dir: &Path) -> std::io::Result<()> {
+        Ok(())
     }
 
     pub fn file(_f: &File) -> std::io::Result<()> {
         Ok(())
+    }
+
+    pub fn open_entry(path: &Path) -> std::io::Result<File> {
+        File::open(path)
+    }
+
+    pub fn trusted(file: &File) -> Result<(), String> {
+        match file.metadata() {
+            Ok(m) if m.is_file() => Ok(()),
+            Ok(_) => Err("it is not a regular file".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn create_new(path: &Path) -> std::io::Result<File> {
+        OpenOptions::new().create_new(true).write(true).open(path)
     }
 
     pub fn open_lock(path: &Path) -> std::io::Result<File> {
@@ -240,24 +444,33 @@ mod tests {
     use super::*;
     use crate::secret::Secret;
 
+    const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
     fn key(s: &str) -> TokenKey {
-        TokenKey(s.to_string())
+        TokenKey::raw(s, HOST)
+    }
+
+    fn open(d: &Path) -> FileCache {
+        FileCache::open(d, Duration::from_secs(3600), false)
+            .unwrap()
+            .unwrap()
     }
 
     fn entry(secs: u64) -> Entry {
         Entry {
-            registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+            registry: HOST.into(),
             username: "AWS".into(),
             password: Secret::new("file-cache-password"),
             expires_at: SystemTime::now() + Duration::from_secs(secs),
             identity: Some("arn:aws:sts::123456789012:assumed-role/ci/s".into()),
+            sub: None,
         }
     }
 
     #[test]
     fn put_then_get_and_only_for_that_key() {
         let dir = tempfile::tempdir().unwrap();
-        let c = FileCache::open(&dir.path().join("c"), Duration::from_secs(3600)).unwrap();
+        let c = open(&dir.path().join("c"));
         c.put(&key("k1"), &entry(7200));
         assert!(
             matches!(c.get(&key("k1")), Lookup::Fresh(e) if e.password.expose() == "file-cache-password")
@@ -276,8 +489,11 @@ mod tests {
     #[test]
     fn a_corrupt_entry_is_a_miss_and_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        let c = FileCache::open(dir.path(), Duration::from_secs(3600)).unwrap();
-        fs::write(c.entry_path(&key("k")), "{not json").unwrap();
+        let c = open(dir.path());
+        let path = c.entry_path(&key("k"));
+        fs::write(&path, "{not json").unwrap();
+        #[cfg(unix)]
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         assert!(matches!(c.get(&key("k")), Lookup::Miss));
         c.put(&key("k"), &entry(7200));
         assert!(matches!(c.get(&key("k")), Lookup::Fresh(_)));
@@ -320,7 +536,7 @@ mod tests {
             put("0123abcd.lock", Some(old)),
             put("notes.tmp", Some(old)),
         ];
-        assert!(FileCache::open(d, Duration::from_secs(3600)).is_some());
+        open(d);
         for p in &swept {
             assert!(!p.exists(), "{} was not swept", p.display());
         }
@@ -331,13 +547,90 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_shared_directory_is_made_private() {
+    fn a_shared_directory_is_emptied_or_refused_never_adopted() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(FileCache::open(dir.path(), DEFAULT_MARGIN_FOR_TESTS).is_some());
-        let mode = fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777;
+        let d = dir.path();
+        let c = open(d);
+        c.put(&key("k"), &entry(7200));
+        fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
+        // Named with --cache-dir: an error that says what to do.
+        let e = FileCache::open(d, DEFAULT_MARGIN_FOR_TESTS, true).unwrap_err();
+        assert!(e.to_string().contains("mode 777"), "{e}");
+        assert!(e.to_string().contains("chmod 700"), "{e}");
+        // The default one: emptied, then private.
+        let c = FileCache::open(d, DEFAULT_MARGIN_FOR_TESTS, false)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(c.get(&key("k")), Lookup::Miss));
+        assert_eq!(c.entries().len(), 0);
+        let mode = fs::metadata(d).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_entry_through_a_link_or_readable_by_others_is_a_miss() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(&dir.path().join("c"));
+        c.put(&key("k"), &entry(7200));
+        let path = c.entry_path(&key("k"));
+        assert!(matches!(c.get(&key("k")), Lookup::Fresh(_)));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(c.get(&key("k")), Lookup::Miss));
+        assert_eq!(c.entries().len(), 0);
+        // A link to a good entry elsewhere is not followed.
+        let elsewhere = dir.path().join("planted.json");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::rename(&path, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert!(matches!(c.get(&key("k")), Lookup::Miss));
+        assert_eq!(c.entries().len(), 0);
+        // A FIFO does not block the reader.
+        fs::remove_file(&path).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, &path, rustix::fs::Mode::from_raw_mode(0o600))
+            .unwrap();
+        assert!(matches!(c.get(&key("k")), Lookup::Miss));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn inspecting_changes_nothing() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("c");
+        open(&d).put(&key("k"), &entry(7200));
+        let stale_tmp = d.join(".entry.Old123.tmp");
+        fs::write(&stale_tmp, "{}").unwrap();
+        File::options()
+            .write(true)
+            .open(&stale_tmp)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        assert_eq!(FileCache::inspect(&d).unwrap().entries().len(), 1);
+        assert!(stale_tmp.exists(), "inspect swept a temporary file");
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(FileCache::inspect(&d).is_none());
+        let mode = fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "inspect changed the mode");
+        assert!(FileCache::inspect(&dir.path().join("absent")).is_none());
+        assert!(!dir.path().join("absent").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key");
+        fs::write(&p, "k").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        let e = read_key_file(&p).unwrap_err();
+        assert!(e.contains("mode 644") && e.contains("chmod 600"), "{e}");
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_key_file(&p).unwrap().expose(), "k");
     }
 
     const DEFAULT_MARGIN_FOR_TESTS: Duration = super::super::DEFAULT_MARGIN;

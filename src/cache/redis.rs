@@ -2,9 +2,12 @@
 //! whole fleet of runners, in Redis, Valkey or ElastiCache (TLS and AUTH from the URL), so that
 //! a runner whose own file cache is cold asks AWS only if no runner of the fleet has asked yet.
 //!
-//! Keys are the token keys' SHA-256 under a prefix; values are the entries sealed with the
-//! fleet's key ([`super::seal`]), bound to their key; each lives in Redis as long as the token
-//! has more than the margin of its life left, so whatever Redis returns is fresh. Redis is an
+//! Keys are an HMAC of the token keys under a key derived from the fleet's ([`Sealer::name_of`]:
+//! a reader of Redis learns nothing of which pipelines use it) under a prefix; values are the
+//! entries sealed with the fleet's key ([`super::seal`]), bound to their key; each lives in
+//! Redis as long as the token has more than the margin of its life left. What is read back is
+//! bounded ([`super::bounded`]: a hostile server cannot make a process buffer more than a few
+//! KiB per reply) and judged as every cache hit is ([`super::Lookup::judge`]). Redis is an
 //! optimisation, never a dependency: down, slow (each step waits at most [`TIMEOUT`]) or
 //! answering garbage, it costs one warning and the login goes on without it for the rest of
 //! the process. An entry that does not open (another key, altered) is a miss, and the fetched
@@ -18,11 +21,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use ::redis::aio::MultiplexedConnection;
-use ::redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError};
+use ::redis::{AsyncConnectionConfig, Client, ConnectionAddr, ErrorKind, RedisError};
 use tokio::sync::OnceCell;
 
+use super::bounded::Bounded;
 use super::seal::Sealer;
-use super::{Entry, Stored, TokenKey};
+use super::{Entry, Lookup, Stored, TokenKey};
 
 /// The longest any step (connecting, with TLS and AUTH; one command) may take.
 pub const TIMEOUT: Duration = Duration::from_millis(200);
@@ -34,8 +38,8 @@ pub const CLAIM: Duration = Duration::from_secs(5);
 /// How often a machine that lost the claim looks for the winner's entry.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Every key ecr-login writes starts with this.
-pub const PREFIX: &str = "ecr-login:v1:";
+/// Every key ecr-login writes starts with this (v2: HMAC names, keys of what STS sees).
+pub const PREFIX: &str = "ecr-login:v2:";
 
 /// What `--cache` accepts, and the password in it (to register as a secret), if any.
 pub fn check_url(url: &str) -> Result<Option<String>, String> {
@@ -55,6 +59,36 @@ pub fn check_url(url: &str) -> Result<Option<String>, String> {
             Err(_) => p.to_string(),
         },
     ))
+}
+
+/// What to warn about in a `--cache` URL: a password that came from the command line (other
+/// users of the machine can read a process's arguments), and plain `redis://` to a host that
+/// is not this machine (the password and the sealed tokens cross the network in the clear).
+pub fn warnings(url: &str, on_command_line: bool) -> Vec<String> {
+    let Some(parsed) = ::redis::parse_redis_url(url) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if on_command_line && parsed.password().is_some() {
+        out.push(format!(
+            "the fleet cache URL {} holds a password and was given with --cache on the command line, where other users of this machine can read it (ps, /proc/<pid>/cmdline): set it in the ECR_LOGIN_CACHE environment variable instead",
+            shown(url)
+        ));
+    }
+    let plain = matches!(parsed.scheme(), "redis" | "valkey");
+    let host = parsed.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if plain && !loopback {
+        out.push(format!(
+            "the fleet cache at {} is reached without TLS: its password and the sealed tokens cross the network in the clear; use rediss:// (TLS)",
+            shown(url)
+        ));
+    }
+    out
 }
 
 /// `url` with its password, if any, shown as `***`: for messages.
@@ -103,14 +137,19 @@ impl RedisCache {
     }
 
     /// The Redis key of `key`'s token.
-    pub fn name(key: &TokenKey) -> String {
-        format!("{PREFIX}{}", key.digest())
+    pub fn name(&self, key: &TokenKey) -> String {
+        format!("{PREFIX}{}", self.sealer.name_of(key.as_str().as_bytes()))
     }
 
-    /// The fleet's entry for `key`, if it has one that opens with our key. Never fails: any
-    /// trouble is a warning and a miss.
+    /// A digest of credentials, under a key derived from the fleet's.
+    pub fn credential_digest(&self, data: &[u8]) -> String {
+        self.sealer.credential_digest(data)
+    }
+
+    /// The fleet's entry for `key`, if it has one that opens with our key and that `key`
+    /// admits ([`Lookup::judge`]). Never fails: any trouble is a warning and a miss.
     pub async fn get(&self, key: &TokenKey) -> Option<Entry> {
-        let name = Self::name(key);
+        let name = self.name(key);
         let mut get = ::redis::cmd("GET");
         get.arg(&name);
         let sealed: Option<Vec<u8>> = self.query("GET", &get).await?;
@@ -118,14 +157,15 @@ impl RedisCache {
         let entry = self
             .sealer
             .open(&sealed, key.as_str().as_bytes())
-            .and_then(|plain| serde_json::from_slice::<Stored>(&plain).ok())
-            .and_then(|s| s.into_entry(Some(key)));
+            .and_then(|plain| Stored::parse(&plain, Some(key)));
         match entry {
-            Some(e) if e.expires_at > SystemTime::now() => {
-                tracing::debug!("fleet cache: {} found at {name}", e.registry);
-                Some(e)
-            }
-            Some(_) => None,
+            Some(e) => match Lookup::judge(e, key, SystemTime::now(), Duration::ZERO) {
+                Lookup::Fresh(e) | Lookup::Stale(e) => {
+                    tracing::debug!("fleet cache: {} found at {name}", e.registry);
+                    Some(e)
+                }
+                Lookup::Miss => None,
+            },
             None => {
                 tracing::warn!(
                     "the fleet cache's entry {name} does not open with this ECR_LOGIN_CACHE_KEY (sealed with another key, or altered): treated as a miss, it will be replaced"
@@ -158,7 +198,7 @@ impl RedisCache {
             tracing::warn!("fleet cache: cannot seal the entry for {}", entry.registry);
             return;
         };
-        let name = Self::name(key);
+        let name = self.name(key);
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         let mut set = ::redis::cmd("SET");
         set.arg(&name).arg(sealed).arg("PX").arg(millis);
@@ -177,7 +217,7 @@ impl RedisCache {
     /// then everyone fetches), `false` when another machine is fetching it now.
     pub async fn claim(&self, key: &TokenKey) -> bool {
         let mut set = ::redis::cmd("SET");
-        set.arg(Self::claim_name(key))
+        set.arg(self.claim_name(key))
             .arg(std::process::id())
             .arg("NX")
             .arg("PX")
@@ -203,7 +243,7 @@ impl RedisCache {
                 return self.get(key).await;
             }
         }
-        tracing::debug!("fleet cache: no entry for {} came in time", Self::name(key));
+        tracing::debug!("fleet cache: no entry for {} came in time", self.name(key));
         None
     }
 
@@ -211,7 +251,7 @@ impl RedisCache {
     /// cache fails: nothing to wait for then).
     async fn claimed(&self, key: &TokenKey) -> bool {
         let mut exists = ::redis::cmd("EXISTS");
-        exists.arg(Self::claim_name(key));
+        exists.arg(self.claim_name(key));
         let n: Option<i64> = self.query("EXISTS", &exists).await;
         n.is_some_and(|n| n > 0)
     }
@@ -220,13 +260,13 @@ impl RedisCache {
     /// own.
     pub async fn release(&self, key: &TokenKey) {
         let mut del = ::redis::cmd("DEL");
-        del.arg(Self::claim_name(key));
+        del.arg(self.claim_name(key));
         let _: Option<i64> = self.query("DEL", &del).await;
     }
 
     /// The Redis key of the claim to fetch `key`'s token.
-    fn claim_name(key: &TokenKey) -> String {
-        format!("{}:fetching", Self::name(key))
+    fn claim_name(&self, key: &TokenKey) -> String {
+        format!("{}:fetching", self.name(key))
     }
 
     /// `cmd`'s answer, on the connection (made on first use), waited for at most [`TIMEOUT`];
@@ -247,19 +287,8 @@ impl RedisCache {
         }
         self.connection
             .get_or_init(|| async {
-                install_crypto_provider();
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(TIMEOUT))
-                    .set_response_timeout(Some(TIMEOUT));
-                self.step(
-                    "connect",
-                    tokio::time::timeout(
-                        TIMEOUT,
-                        self.client
-                            .get_multiplexed_async_connection_with_config(&config),
-                    ),
-                )
-                .await
+                self.step("connect", tokio::time::timeout(TIMEOUT, self.connect()))
+                    .await
             })
             .await
             .clone()
@@ -294,10 +323,60 @@ impl RedisCache {
     }
 }
 
-/// rustls needs one process-wide crypto provider for `rediss://`: aws-lc-rs, the one the AWS
-/// SDK's TLS uses. Installing it twice is harmless (the second is refused).
-fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+impl RedisCache {
+    /// A connection whose replies are bounded ([`Bounded`]): TCP, then TLS for `rediss://`
+    /// (the process's CA bundle), then AUTH and SELECT as the URL says.
+    async fn connect(&self) -> Result<MultiplexedConnection, RedisError> {
+        let info = self.client.get_connection_info();
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT));
+        let tcp = |host: &str, port: u16| {
+            let addr = (host.to_string(), port);
+            async move {
+                let stream = tokio::net::TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                Ok::<_, std::io::Error>(stream)
+            }
+        };
+        let settings = info.redis_settings();
+        let (connection, driver) = match info.addr() {
+            ConnectionAddr::Tcp(host, port) => {
+                let stream = Bounded::new(tcp(host, *port).await?);
+                let (c, d) =
+                    MultiplexedConnection::new_with_config(settings, stream, config).await?;
+                (c, Box::pin(d) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>)
+            }
+            ConnectionAddr::TcpTls {
+                host,
+                port,
+                insecure: false,
+                ..
+            } => {
+                let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("{host:?} is not a host name to check a certificate against"),
+                    )
+                })?;
+                let tls = tokio_rustls::TlsConnector::from(crate::tls::redis_client_config())
+                    .connect(name, tcp(host, *port).await?)
+                    .await?;
+                let (c, d) =
+                    MultiplexedConnection::new_with_config(settings, Bounded::new(tls), config)
+                        .await?;
+                (c, Box::pin(d) as _)
+            }
+            _ => {
+                return Err(RedisError::from((
+                    ErrorKind::InvalidClientConfig,
+                    "only redis:// and rediss:// with a checked certificate are supported",
+                )))
+            }
+        };
+        tokio::spawn(driver);
+        Ok(connection)
+    }
 }
 
 #[cfg(test)]

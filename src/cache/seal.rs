@@ -4,10 +4,17 @@
 //! (`ECR_LOGIN_CACHE_KEY`: 32 random bytes in base64), with a fresh random nonce, and the token
 //! key (identity + partition + region + registry) as associated data: a value copied under
 //! another key, altered, or sealed with another key does not open.
+//!
+//! Two more keys are derived from the fleet's (HMAC-SHA256 with a label each), so that what
+//! Redis shows names nothing: the Redis key names ([`Sealer::name_of`]: a reader of Redis
+//! cannot tell which pipelines, roles or registries use it) and the digests of the AWS
+//! credentials a chain identity is keyed by ([`Sealer::credential_digest`]).
 
-use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use aes_gcm::aead::{Aead, AeadCore, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
+use hmac::{Hmac, KeyInit as _, Mac};
+use sha2::Sha256;
 
 use crate::secret::Secret;
 
@@ -19,9 +26,30 @@ const KEY_LEN: usize = 32;
 /// How to make a key, for messages.
 pub const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32`";
 
-/// The fleet's key, ready to seal and open.
+/// The fleet's key, ready to seal and open, and the keys derived from it.
 #[derive(Clone)]
-pub struct Sealer(Aes256Gcm);
+pub struct Sealer {
+    aead: Aes256Gcm,
+    names: [u8; 32],
+    credentials: [u8; 32],
+}
+
+/// HMAC-SHA256 of `data` under `key`.
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // Invariant: HMAC takes a key of any length, so `new_from_slice` cannot fail.
+    #[allow(clippy::expect_used)]
+    let mut mac = <Hmac<Sha256>>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
 
 impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,15 +79,30 @@ impl Sealer {
                 bytes.len()
             ));
         }
-        Aes256Gcm::new_from_slice(&bytes)
-            .map(Sealer)
-            .map_err(|_| format!("it is not an AES-256 key: {MAKE_A_KEY}"))
+        let aead = <Aes256Gcm as aes_gcm::KeyInit>::new_from_slice(&bytes)
+            .map_err(|_| format!("it is not an AES-256 key: {MAKE_A_KEY}"))?;
+        Ok(Sealer {
+            aead,
+            names: hmac(&bytes, b"ecr-login fleet cache v2: key names"),
+            credentials: hmac(&bytes, b"ecr-login fleet cache v2: credentials"),
+        })
+    }
+
+    /// The name `key_text` is stored under: an HMAC under the names' key, hex.
+    pub fn name_of(&self, key_text: &[u8]) -> String {
+        hex(&hmac(&self.names, key_text))
+    }
+
+    /// A digest of AWS credentials (key id and secret) that only holders of the fleet's key
+    /// can make: an HMAC under the credentials' key, hex.
+    pub fn credential_digest(&self, data: &[u8]) -> String {
+        hex(&hmac(&self.credentials, data))
     }
 
     /// `plain` sealed, bound to `aad`. `None` only if the system's random source fails.
     pub fn seal(&self, plain: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = self.0.encrypt(&nonce, Payload { msg: plain, aad }).ok()?;
+        let sealed = self.aead.encrypt(&nonce, Payload { msg: plain, aad }).ok()?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
@@ -74,7 +117,7 @@ impl Sealer {
             return None;
         }
         let (nonce, msg) = rest.split_at(NONCE_LEN);
-        self.0
+        self.aead
             .decrypt(Nonce::from_slice(nonce), Payload { msg, aad })
             .ok()
     }
@@ -120,5 +163,18 @@ mod tests {
         assert!(s.open(b"", b"key-1").is_none());
         assert!(s.open(b"\x01short", b"key-1").is_none());
         assert!(s.open(b"plain text, not ours", b"key-1").is_none());
+    }
+
+    #[test]
+    fn derived_names_and_digests_depend_on_the_key_and_the_input() {
+        let s = Sealer::new(&Secret::new(KEY)).unwrap();
+        let other = Sealer::new(&Secret::new(OTHER)).unwrap();
+        assert_eq!(s.name_of(b"k"), s.name_of(b"k"));
+        assert_eq!(s.name_of(b"k").len(), 64);
+        assert_ne!(s.name_of(b"k"), s.name_of(b"k2"));
+        assert_ne!(s.name_of(b"k"), other.name_of(b"k"));
+        // The two derived keys differ: a name never equals a digest of the same bytes.
+        assert_ne!(s.name_of(b"k"), s.credential_digest(b"k"));
+        assert_ne!(s.credential_digest(b"k"), other.credential_digest(b"k"));
     }
 }

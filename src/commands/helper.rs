@@ -12,12 +12,13 @@ use std::io::Read;
 use std::time::SystemTime;
 
 use crate::aws::{self, registry::Registry};
-use crate::cache::{Cache, Entry, FileCache, Lookup, TokenKey, Turn};
+use crate::cache::{Cache, Entry, FileCache, Keys, Lookup, Target, Turn};
+use crate::commands::fetch::{self as fetching, Proven};
 use crate::config::HelperConfig;
 use crate::config_file::ConfigFile;
 use crate::docker::helper::{self, Action, Credentials, NOT_FOUND};
 use crate::error::{Error, UsageError};
-use crate::identity::{self, Plan};
+use crate::identity::Plan;
 use crate::output::Printer;
 
 /// How a helper run ended, for the exit code: the protocol's "not found" is not an error.
@@ -115,7 +116,7 @@ fn list(cfg: &HelperConfig, printer: &Printer) {
     let entries = cfg
         .cache
         .as_ref()
-        .and_then(|c| FileCache::open(c.dir.as_ref()?, c.margin))
+        .and_then(|c| FileCache::inspect(c.dir.as_ref()?))
         .map(|c| c.entries())
         .unwrap_or_default();
     let map: serde_json::Map<String, serde_json::Value> = entries
@@ -139,7 +140,6 @@ fn get(
         Some(settings) => Cache::open(settings)?,
         None => None,
     };
-    let key = plan.cache_key().map(|k| TokenKey::new(&k, registry));
     let answer = |e: &Entry| {
         printer.protocol(&Credentials {
             server_url,
@@ -147,41 +147,52 @@ fn get(
             secret: e.password.expose(),
         })
     };
-
-    let (Some(cache), Some(key)) = (cache, key) else {
-        let entry = crate::block_on(fetch(cfg, &plan, registry))??;
+    let Some(cache) = cache else {
+        let entry = crate::block_on(fetch(cfg, &plan, registry, None))??;
         answer(&entry);
         return Ok(());
     };
+    let mut keys = Keys::new(Target::Registry(registry.clone()), plan.local_key().as_ref());
     // A fresh entry in this machine's files: no runtime, no network.
-    if let Lookup::Fresh(e) = cache.get_local(&key) {
+    if let Lookup::Fresh(e) = cache.get_local(&keys) {
         answer(&e);
         return Ok(());
     }
     // Single flight: whoever holds the lock fetches; the others find its entry.
-    let _lock = cache.lock(&key);
-    if let Lookup::Fresh(e) = cache.get_local(&key) {
-        answer(&e);
-        return Ok(());
-    }
-    // The async runtime starts here: the fleet cache, then AWS.
+    let _lock = cache.lock(&keys);
+    let stale = match cache.get_local(&keys) {
+        Lookup::Fresh(e) => {
+            answer(&e);
+            return Ok(());
+        }
+        Lookup::Stale(e) => Some(e),
+        Lookup::Miss => None,
+    };
+    // The async runtime starts here: the fleet cache (once the identity is proven), then AWS.
     let entry = crate::block_on(async {
-        let stale = match cache.get(&key).await {
-            Lookup::Fresh(e) => return Ok(e),
-            Lookup::Stale(e) => Some(e),
-            Lookup::Miss => None,
-        };
+        let sts_region = sts_region(registry);
+        let proven = fetching::prove(
+            &cache,
+            &plan,
+            cfg.planner.platform(),
+            sts_region,
+            std::slice::from_mut(&mut keys),
+        )
+        .await?;
+        if let Lookup::Fresh(e) = cache.get_fleet(&keys).await {
+            return Ok(e);
+        }
         // Single flight across the fleet: when another machine is fetching this token, its
         // entry (or, refreshing, the cached one, still valid) instead of a fetch of our own.
         let claim = match cache
-            .fleet_turn(&key, stale.as_ref(), crate::cache::redis::CLAIM)
+            .fleet_turn(&keys, stale.as_ref(), crate::cache::redis::CLAIM)
             .await
         {
             Turn::Serve(e) => return Ok(e),
             Turn::Fetch(claim) => claim,
         };
-        let fetched = fetch(cfg, &plan, registry).await;
-        cache.settle(&key, claim, fetched.as_ref().ok()).await;
+        let fetched = fetch(cfg, &plan, registry, proven).await;
+        cache.settle(&keys, claim, fetched.as_ref().ok()).await;
         match fetched {
             Ok(entry) => Ok(entry),
             Err(e) => match stale {
@@ -198,6 +209,14 @@ fn get(
     })??;
     answer(&entry);
     Ok(())
+}
+
+/// Where a registry's STS calls go: its region (ECR Public's tokens come from us-east-1).
+fn sts_region(registry: &Registry) -> &str {
+    match registry {
+        Registry::Private { region, .. } => region,
+        Registry::Public { .. } => "us-east-1",
+    }
 }
 
 /// The plan for `registry`: the first per-registry rule that covers it, else the settings.
@@ -217,23 +236,22 @@ fn plan_for(cfg: &HelperConfig, registry: &Registry) -> Result<Plan, Error> {
     cfg.planner.plan(None)
 }
 
-/// One registry's token, fetched like `login` fetches it.
-async fn fetch(cfg: &HelperConfig, plan: &Plan, registry: &Registry) -> Result<Entry, Error> {
-    let region = match registry {
-        Registry::Private { region, .. } => region.clone(),
-        Registry::Public { .. } => "us-east-1".to_string(),
-    };
-    let sdk = aws::sdk_config(&region, plan.profile.as_deref(), plan.uses_chain());
-    let (sdk, who) = identity::sdk_and_credentials(plan, cfg.planner.platform(), sdk, |sdk| {
-        aws::warm_up_ecr(sdk, std::slice::from_ref(registry))
-    })
-    .await?;
-    let tokens = aws::ecr::tokens(
-        &sdk,
-        Some(&who.credentials),
+/// One registry's token, fetched like `login` fetches it (`proven`: the identity was proven
+/// for the fleet cache already).
+async fn fetch(
+    cfg: &HelperConfig,
+    plan: &Plan,
+    registry: &Registry,
+    proven: Option<Proven>,
+) -> Result<Entry, Error> {
+    let region = sts_region(registry);
+    let (tokens, who) = fetching::tokens(
+        plan,
+        cfg.planner.platform(),
         std::slice::from_ref(registry),
-        Some(&region),
-        who.arn.as_deref(),
+        Some(region),
+        region,
+        proven,
     )
     .await?;
     let token = tokens.into_iter().next().ok_or_else(|| {
@@ -242,15 +260,14 @@ async fn fetch(cfg: &HelperConfig, plan: &Plan, registry: &Registry) -> Result<E
             registry.host()
         ))
     })?;
-    Ok(Entry {
+    Ok(fetching::entry(&token, &who).unwrap_or_else(|| Entry {
         registry: token.host,
         username: token.username,
         password: token.password,
-        expires_at: token
-            .expires_at
-            .unwrap_or_else(|| SystemTime::now() + std::time::Duration::from_secs(3600)),
+        expires_at: SystemTime::now() + std::time::Duration::from_secs(3600),
         identity: who.arn,
-    })
+        sub: who.sub,
+    }))
 }
 
 #[cfg(test)]

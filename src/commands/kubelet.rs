@@ -28,7 +28,8 @@ use crate::aws::{
     regions,
     registry::{self, Registry},
 };
-use crate::cache::{Cache, Claim, Entry, Lookup, TokenKey, Turn};
+use crate::cache::{Cache, Claim, Entry, Keys, Lookup, Target, Turn};
+use crate::commands::fetch::{self as fetching, Proven};
 use crate::config::KubeletConfig;
 use crate::error::{AwsError, Error, UsageError};
 use crate::id_token::IdToken;
@@ -110,7 +111,7 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
     tracing::info!(
         "the kubelet asks for {} (image {})",
         registry.host(),
-        request.image
+        request.image.escape_debug()
     );
     let (plan, platform) = identity_for(cfg, &request)?;
     platform.install_masking(*printer);
@@ -120,36 +121,55 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
         Some(settings) => Cache::open(settings)?,
         None => None,
     };
-    let key = cache
-        .as_ref()
-        .and(plan.cache_key())
-        .map(|identity| TokenKey::new(&identity, &registry));
-    let mut cached = match (&cache, &key) {
-        (Some(c), Some(k)) => c.get(k).await,
-        _ => Lookup::Miss,
+    let mut keys = Keys::new(
+        Target::Registry(registry.clone()),
+        cache.as_ref().and(plan.local_key()).as_ref(),
+    );
+    let mut cached = match &cache {
+        Some(c) => c.get_local(&keys),
+        None => Lookup::Miss,
     };
     // Single flight, as the credential helper's: when pods start, the kubelet asks for many
     // images of one registry at once. The first request fetches; the others wait for its
     // entry (no longer than the deadline leaves), then answer from it. Held to the end.
     let mut _flight = None;
-    if let (Some(c), Some(k), false) = (&cache, &key, matches!(cached, Lookup::Fresh(_))) {
+    if let (Some(c), false) = (&cache, matches!(cached, Lookup::Fresh(_))) {
         // A blocking wait: nothing else runs in this process meanwhile.
-        _flight = c.lock_within(k, cfg.deadline.saturating_sub(start.elapsed()));
-        if let fresh @ Lookup::Fresh(_) = c.get_local(k) {
+        _flight = c.lock_within(&keys, cfg.deadline.saturating_sub(start.elapsed()));
+        if let fresh @ Lookup::Fresh(_) = c.get_local(&keys) {
             cached = fresh;
         }
     }
 
-    // Single flight across the fleet: when another machine is fetching this token, its entry
-    // (or, refreshing, the cached one, still valid) instead of a fetch of our own.
+    // The fleet cache, once the identity is proven; and single flight across the fleet: when
+    // another machine is fetching this token, its entry (or, refreshing, the cached one,
+    // still valid) instead of a fetch of our own.
     let mut claim = Claim::default();
-    if let (Some(c), Some(k), false) = (&cache, &key, matches!(cached, Lookup::Fresh(_))) {
+    let mut proven: Option<Proven> = None;
+    if let (Some(c), false) = (&cache, matches!(cached, Lookup::Fresh(_))) {
+        let budget = cfg.deadline.saturating_sub(start.elapsed());
+        let proving = fetching::prove(
+            c,
+            &plan,
+            platform,
+            sts_region(&registry),
+            std::slice::from_mut(&mut keys),
+        );
+        proven = match tokio::time::timeout(budget, proving).await {
+            Ok(result) => result?,
+            Err(_) => return Err(deadline_error(cfg.deadline, &registry)),
+        };
+        if let fresh @ Lookup::Fresh(_) = c.get_fleet(&keys).await {
+            cached = fresh;
+        }
+    }
+    if let (Some(c), false) = (&cache, matches!(cached, Lookup::Fresh(_))) {
         let stale = match &cached {
             Lookup::Stale(e) => Some(e),
             _ => None,
         };
         let budget = cfg.deadline.saturating_sub(start.elapsed());
-        match c.fleet_turn(k, stale, budget).await {
+        match c.fleet_turn(&keys, stale, budget).await {
             Turn::Serve(e) => cached = Lookup::Fresh(e),
             Turn::Fetch(won) => claim = won,
         }
@@ -159,21 +179,17 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
         from_entry(entry, &registry)
     } else {
         let budget = cfg.deadline.saturating_sub(start.elapsed());
-        let fetched = match tokio::time::timeout(budget, fetch(&plan, platform, &registry)).await {
+        let fetching = fetch(&plan, platform, &registry, proven);
+        let fetched = match tokio::time::timeout(budget, fetching).await {
             Ok(result) => result,
             Err(_) => Err(deadline_error(cfg.deadline, &registry)),
         };
-        if let (Some(c), Some(k)) = (&cache, &key) {
-            let entry = fetched.as_ref().ok().and_then(|(token, identity)| {
-                Some(Entry {
-                    registry: token.host.clone(),
-                    username: token.username.clone(),
-                    password: token.password.clone(),
-                    expires_at: token.expires_at?,
-                    identity: identity.clone(),
-                })
-            });
-            c.settle(k, claim, entry.as_ref()).await;
+        if let Some(c) = &cache {
+            let entry = fetched
+                .as_ref()
+                .ok()
+                .and_then(|(token, who)| fetching::entry(token, who));
+            c.settle(&keys, claim, entry.as_ref()).await;
         }
         match (fetched, cached) {
             (Ok((token, _)), _) => token,
@@ -371,25 +387,15 @@ async fn fetch(
     plan: &Plan,
     platform: &dyn Platform,
     registry: &Registry,
-) -> Result<(RegistryToken, Option<String>), Error> {
-    let sts_region = match registry {
-        Registry::Private { region, .. } => region.as_str(),
-        Registry::Public { .. } => "us-east-1",
-    };
-    let sdk = aws::sdk_config(sts_region, plan.profile.as_deref(), plan.uses_chain());
-    let (sdk, who) = identity::sdk_and_credentials(plan, platform, sdk, |sdk| {
-        aws::warm_up_ecr(sdk, std::slice::from_ref(registry))
-    })
-    .await?;
-    if let Some(arn) = &who.arn {
-        tracing::info!("acting as {arn}");
-    }
-    let tokens = aws::ecr::tokens(
-        &sdk,
-        Some(&who.credentials),
+    proven: Option<Proven>,
+) -> Result<(RegistryToken, identity::Resolved), Error> {
+    let (tokens, who) = fetching::tokens(
+        plan,
+        platform,
         std::slice::from_ref(registry),
         None,
-        who.arn.as_deref(),
+        sts_region(registry),
+        proven,
     )
     .await?;
     let token = tokens
@@ -401,7 +407,15 @@ async fn fetch(
                 registry.host()
             ))
         })?;
-    Ok((token, who.arn))
+    Ok((token, who))
+}
+
+/// Where a registry's STS calls go: its region (ECR Public's tokens come from us-east-1).
+fn sts_region(registry: &Registry) -> &str {
+    match registry {
+        Registry::Private { region, .. } => region,
+        Registry::Public { .. } => "us-east-1",
+    }
 }
 
 fn from_entry(entry: &Entry, registry: &Registry) -> RegistryToken {

@@ -9,14 +9,14 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::aws::{self, ecr::RegistryToken, regions, registry::Registry};
-use crate::cache::{Cache, Entry, Lookup, TokenKey};
+use crate::cache::{Cache, Keys, Lookup, Target};
+use crate::commands::fetch;
 use crate::config::{LoginConfig, RegistryRequest};
 use crate::config_file::Rule;
 use crate::docker::{self, helper};
 use crate::error::AuthFileError;
 use crate::error::{Error, HandoffError, UsageError};
 use crate::id_token::TokenSource;
-use crate::identity;
 use crate::identity::{Base, Plan};
 use crate::output::{rfc3339, Printer, Report};
 use crate::platform::{self, Handoff};
@@ -139,55 +139,38 @@ async fn login(cfg: &LoginConfig, printer: &Printer, hand_off: bool) -> Result<R
         Some(settings) => Cache::open(settings)?,
         None => None,
     };
-    let keys = match (&cache, cfg.identity.cache_key()) {
-        (Some(_), Some(identity)) if registries.is_empty() => region
-            .as_deref()
-            .map(|r| vec![TokenKey::own_registry(&identity, r)])
-            .unwrap_or_default(),
-        (Some(_), Some(identity)) => registries
+    let targets: Vec<Target> = if registries.is_empty() {
+        region
             .iter()
-            .map(|r| TokenKey::new(&identity, r))
-            .collect(),
-        _ => Vec::new(),
+            .map(|r| Target::Own { region: r.clone() })
+            .collect()
+    } else {
+        registries.iter().cloned().map(Target::Registry).collect()
     };
-    let cached: Vec<Lookup> = match &cache {
-        Some(c) => futures::future::join_all(keys.iter().map(|k| c.get(k))).await,
+    let local = cache.as_ref().and_then(|_| cfg.identity.local_key());
+    let mut keys: Vec<Keys> = targets
+        .into_iter()
+        .map(|t| Keys::new(t, local.as_ref()))
+        .collect();
+    let mut cached: Vec<Lookup> = match &cache {
+        Some(c) => keys.iter().map(|k| c.get_local(k)).collect(),
         None => Vec::new(),
     };
-    let all_fresh = !cached.is_empty() && cached.iter().all(|l| matches!(l, Lookup::Fresh(_)));
-    let all_valid = !cached.is_empty() && cached.iter().all(|l| !matches!(l, Lookup::Miss));
+    let all_fresh = |cached: &[Lookup]| {
+        !cached.is_empty() && cached.iter().all(|l| matches!(l, Lookup::Fresh(_)))
+    };
 
-    let (mut tokens, identity) = if all_fresh {
+    let (mut tokens, identity) = if all_fresh(&cached) {
         tracing::info!("every token came from the cache: no AWS call");
         from_cache(&cached, &registries, region.as_deref())
     } else {
-        match fetch(cfg, &region, &registries).await {
-            Ok((tokens, arn)) => {
-                if let Some(c) = &cache {
-                    let entries: Vec<(&TokenKey, Entry)> = keys
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, key)| {
-                            // The token of this key's registry (the only one for the own registry).
-                            let token = match registries.get(i) {
-                                Some(r) => tokens.iter().find(|t| t.host == r.host()),
-                                None => tokens.first(),
-                            }?;
-                            let entry = Entry {
-                                registry: token.host.clone(),
-                                username: token.username.clone(),
-                                password: token.password.clone(),
-                                expires_at: token.expires_at?,
-                                identity: arn.clone(),
-                            };
-                            Some((key, entry))
-                        })
-                        .collect();
-                    futures::future::join_all(entries.iter().map(|(k, e)| c.put(k, e))).await;
-                }
-                (tokens, arn)
+        match fetch(cfg, &region, &registries, cache.as_ref(), &mut keys, &mut cached).await {
+            Ok(Fetched::FromFleet) => {
+                tracing::info!("every token came from the cache: no AWS call");
+                from_cache(&cached, &registries, region.as_deref())
             }
-            Err(e) if all_valid => {
+            Ok(Fetched::Tokens(tokens, arn)) => (tokens, arn),
+            Err(e) if !cached.is_empty() && cached.iter().all(|l| !matches!(l, Lookup::Miss)) => {
                 printer.warn(&format!(
                     "refreshing the cached tokens failed ({e}); the cached ones are still valid and are used"
                 ));
@@ -424,12 +407,24 @@ impl Stop {
     }
 }
 
-/// The identity's credentials, then every registry's token: the part that talks to AWS.
+/// What [`fetch`] brought.
+enum Fetched {
+    /// The fleet cache had every token (now in `cached`): no AWS call.
+    FromFleet,
+    /// The tokens, fetched (and cached), and the identity they were issued to.
+    Tokens(Vec<RegistryToken>, Option<String>),
+}
+
+/// The fleet cache, once the identity is proven, for what the files did not have fresh;
+/// then the identity's credentials and every registry's token: the part that talks to AWS.
 async fn fetch(
     cfg: &LoginConfig,
     region: &Option<String>,
     registries: &[Registry],
-) -> Result<(Vec<RegistryToken>, Option<String>), Error> {
+    cache: Option<&Cache>,
+    keys: &mut [Keys],
+    cached: &mut [Lookup],
+) -> Result<Fetched, Error> {
     let sts_region = region
         .clone()
         .or_else(|| {
@@ -439,28 +434,58 @@ async fn fetch(
             })
         })
         .unwrap_or_else(|| "us-east-1".to_string());
-    let sdk = aws::sdk_config(
-        &sts_region,
-        cfg.identity.profile.as_deref(),
-        cfg.identity.uses_chain(),
-    );
-    let (sdk, who) =
-        identity::sdk_and_credentials(&cfg.identity, cfg.platform.as_ref(), sdk, |sdk| {
-            aws::warm_up_ecr(sdk, registries)
-        })
-        .await?;
-    if let Some(arn) = &who.arn {
-        tracing::info!("acting as {arn}");
+    let plan = &cfg.identity;
+    let platform = cfg.platform.as_ref();
+    let mut proven = None;
+    if let Some(c) = cache {
+        proven = fetch::prove(c, plan, platform, &sts_region, keys).await?;
+        if proven.is_some() {
+            let fleet = futures::future::join_all(
+                keys.iter()
+                    .zip(cached.iter())
+                    .map(|(k, l)| async move {
+                        match l {
+                            Lookup::Fresh(_) => None,
+                            _ => Some(c.get_fleet(k).await),
+                        }
+                    }),
+            )
+            .await;
+            for (slot, found) in cached.iter_mut().zip(fleet) {
+                if let Some(fresh @ Lookup::Fresh(_)) = found {
+                    *slot = fresh;
+                }
+            }
+            if cached.iter().all(|l| matches!(l, Lookup::Fresh(_))) {
+                return Ok(Fetched::FromFleet);
+            }
+        }
     }
-    let tokens = aws::ecr::tokens(
-        &sdk,
-        Some(&who.credentials),
+    let (tokens, who) = fetch::tokens(
+        plan,
+        platform,
         registries,
         region.as_deref(),
-        who.arn.as_deref(),
+        &sts_region,
+        proven,
     )
     .await?;
-    Ok((tokens, who.arn))
+    if let Some(c) = cache {
+        let entries: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, key)| {
+                // The token of this key's registry (the only one for the own registry).
+                let token = match registries.get(i) {
+                    Some(r) => tokens.iter().find(|t| t.host == r.host()),
+                    None => tokens.first(),
+                }?;
+                Some((key, fetch::entry(token, &who)?))
+            })
+            .collect();
+        futures::future::join_all(entries.iter().map(|(k, e)| c.put(k, e))).await;
+    }
+    Ok(Fetched::Tokens(tokens, who.arn))
 }
 
 /// The logins the cache holds (every lookup is a hit), in the order asked for.
@@ -480,7 +505,12 @@ fn from_cache(
         .map(|(i, e)| {
             identity = identity.clone().or(e.identity.clone());
             RegistryToken {
-                host: e.registry.clone(),
+                // The host asked for (the cache admitted the entry only for it); for the own
+                // registry, the entry's, checked to be an ECR host of its account and region.
+                host: registries
+                    .get(i)
+                    .map(|r| r.host().to_string())
+                    .unwrap_or_else(|| e.registry.clone()),
                 region: match registries.get(i) {
                     Some(Registry::Private { region, .. }) => Some(region.clone()),
                     Some(Registry::Public { .. }) => None,

@@ -3,6 +3,7 @@
 //! `docker/` together for its use case.
 
 pub mod doctor;
+pub mod fetch;
 pub mod helper;
 pub mod kubelet;
 pub mod login;

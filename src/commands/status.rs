@@ -180,8 +180,9 @@ impl Report for StatusReport {
 pub fn run(cfg: &StatusConfig, printer: &Printer) -> Result<(), Error> {
     let files = cfg.auth_files.all();
     let cached: Vec<Entry> = match &cfg.cache_dir {
-        // `open` would create a missing directory: status only reads.
-        Some(dir) if dir.is_dir() => FileCache::open(dir, Duration::ZERO)
+        // Only read: nothing created, changed or swept; a directory others can reach is not
+        // read at all.
+        Some(dir) if dir.is_dir() => FileCache::inspect(dir)
             .map(|c| c.entries())
             .unwrap_or_default(),
         _ => Vec::new(),
@@ -321,7 +322,7 @@ fn state(expires: Option<SystemTime>, now: SystemTime, within: Duration) -> Stat
     match expires {
         None => State::Unknown,
         Some(t) if t <= now => State::Expired,
-        Some(t) if t <= now + within => State::Expiring,
+        Some(t) if now.checked_add(within).is_none_or(|limit| t <= limit) => State::Expiring,
         Some(_) => State::Valid,
     }
 }
@@ -333,7 +334,11 @@ pub fn token_expiry(password: &str) -> Option<SystemTime> {
     let bytes = engine.decode(password.trim()).ok()?;
     let doc: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let secs = doc.get("expiration")?.as_f64()?;
-    (secs > 0.0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs))
+    // Checked: `1e300` (or NaN) is no time, not an abort.
+    let since_epoch = Duration::try_from_secs_f64(secs).ok()?;
+    (secs > 0.0)
+        .then(|| SystemTime::UNIX_EPOCH.checked_add(since_epoch))
+        .flatten()
 }
 
 /// Flags, for Podman, Buildah and skopeo, every login that an entry in a file they read
@@ -430,6 +435,10 @@ mod tests {
         assert_eq!(token_expiry("111111111111-auth-token"), None);
         assert_eq!(token_expiry(&b64(r#"{"payload":"p"}"#)), None);
         assert_eq!(token_expiry(&b64("not json")), None);
+        for absurd in ["1e300", "-1", "1.8e19", "0"] {
+            let pw = b64(&format!(r#"{{"payload":"p","expiration":{absurd}}}"#));
+            assert_eq!(token_expiry(&pw), None, "{absurd}");
+        }
     }
 
     #[test]

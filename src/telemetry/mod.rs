@@ -192,13 +192,19 @@ pub fn identity(arn: &str) {
 }
 
 /// Hook: a token cache lookup, and the usable token it found (with the identity it was issued
-/// to).
-pub fn cache_lookup(result: CacheResult, found: Option<(Token, Option<String>)>) {
+/// to, and the `sub` of the CI token it was fetched with).
+pub fn cache_lookup(
+    result: CacheResult,
+    found: Option<(Token, Option<String>, Option<String>)>,
+) {
     let mut o = observed();
     *o.cache.entry(result).or_default() += 1;
-    if let Some((token, identity)) = found {
+    if let Some((token, identity, sub)) = found {
         if o.identity.is_none() {
             o.identity = identity;
+        }
+        if o.sub.is_none() {
+            o.sub = sub;
         }
         if !o.cached.contains(&token) {
             o.cached.push(token);
