@@ -3,8 +3,8 @@
 //! file adding up across runs, concurrent ones included, with every family present and
 //! `promtool check metrics` content; the shipped alert rules and dashboard checked with real
 //! `promtool` against a real metrics file; the webhook against an HTTP server of the test's own
-//! (the message, and its failures that never hide the login's error); and the EventBridge rule
-//! `policy --monitoring` prints.
+//! (the message, and its failures that never hide the login's error; a redirect is not
+//! followed); and the EventBridge rule `policy --monitoring` prints.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -613,6 +613,8 @@ struct Received {
 #[derive(Clone, Copy)]
 enum Answer {
     Status(u16),
+    /// 307 Temporary Redirect to this port on 127.0.0.1.
+    Redirect(u16),
     /// Read the request, then never answer (until the test ends).
     Hang,
 }
@@ -645,6 +647,13 @@ impl Webhook {
                     let _ = write!(
                         s,
                         "HTTP/1.1 {code} Whatever\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    );
+                }
+                Answer::Redirect(to) => {
+                    let mut s = stream;
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{to}/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                     );
                 }
                 Answer::Hang => {
@@ -831,6 +840,58 @@ fn an_undelivered_notification_is_a_warning_after_the_error_and_the_exit_code_st
     }
     assert!(failing.request().body.contains("ecr_denied"));
     assert!(hanging.request().body.contains("ecr_denied"));
+}
+
+/// A redirect would send the message, and in its `Referer` the webhook URL with its secret path,
+/// to wherever the webhook's answer points: it is not followed, and is one more way of not
+/// being delivered.
+#[test]
+fn a_redirecting_webhook_is_not_followed_and_the_notification_is_not_delivered() {
+    let proxy = Proxy::with_faults(ECR_DENIED);
+    let sb = Sandbox::new();
+    // Where the redirect points: a listener that accepts nothing, so that any connection the
+    // binary made is still queued on it once the binary has exited.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = Webhook::start(Answer::Redirect(elsewhere.local_addr().unwrap().port()));
+    let url = format!("http://127.0.0.1:{}/services/{HOOK_SECRET}", hook.port);
+    let run = sb
+        .github(&proxy, &shared_issuer_url())
+        .args(&["--registries", "123456789012", "--notify-webhook", &url])
+        .run();
+    // The webhook got the message once; the redirect's target got no connection at all.
+    assert!(hook.request().body.contains("ecr_denied"));
+    elsewhere.set_nonblocking(true).unwrap();
+    match elsewhere.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Ok((stream, _)) => {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(1)))
+                .unwrap();
+            stream.set_nonblocking(false).unwrap();
+            let req = read_request(&stream);
+            panic!("the redirect was followed:\n{}{}", req.head, req.body);
+        }
+        Err(e) => panic!("{e}"),
+    }
+    // The login's own error and exit code, then the warning.
+    run.assert_fails(
+        4,
+        &[
+            "error: ECR in us-east-1 refused GetAuthorizationToken",
+            "warning: the failure notification (--notify-webhook) was not delivered: the webhook answered HTTP 307",
+            "redirects are not followed",
+        ],
+    );
+    assert!(
+        run.stderr.find("error: ").unwrap() < run.stderr.find("warning: ").unwrap(),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("webhook-secret-token") && !run.stderr.contains("/elsewhere"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
