@@ -4,7 +4,8 @@
 //! `promtool check metrics` content; the shipped alert rules and dashboard checked with real
 //! `promtool` against a real metrics file; the webhook against an HTTP server of the test's own
 //! (the message, and its failures that never hide the login's error; a redirect is not
-//! followed); and the EventBridge rule `policy --monitoring` prints.
+//! followed); an audit log path that is a symlink or another user's file is not written; and
+//! the EventBridge rule `policy --monitoring` prints.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -194,6 +195,81 @@ fn each_login_appends_one_audit_line_saying_who_what_and_until_when_and_no_secre
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&audit).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+}
+
+/// A login with `--audit-log path` that succeeds whatever becomes of the audit line.
+#[cfg(unix)]
+fn login_audited_to(path: &Path) -> Run {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let run = sb
+        .github(&proxy, &shared_issuer_url())
+        .args(&["--registries", "123456789012"])
+        .args(&["--audit-log", path.to_str().unwrap()])
+        .run();
+    run.assert_ok();
+    assert!(
+        run.stdout.contains(&format!("Logged in to {H}")),
+        "{}",
+        run.stdout
+    );
+    run
+}
+
+/// An audit log path that is a symlink would have ecr-login (often root, on a kubelet's host)
+/// append to whatever file the link's maker chose: the link is not followed, and the line is
+/// not written; the login itself stands.
+#[cfg(unix)]
+#[test]
+fn an_audit_log_that_is_a_symlink_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let link = dir.path().join("audit.jsonl");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let run = login_audited_to(&link);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    for needle in [
+        &format!(
+            "warning: could not append to the audit log: {} is a symbolic link",
+            link.display()
+        ),
+        "not followed",
+        "fix: ",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle:?} not in:\n{}",
+            run.stderr
+        );
+    }
+}
+
+/// An audit log another user owns is theirs to read, rewrite or point elsewhere: refused,
+/// nothing appended; the login itself stands.
+#[cfg(unix)]
+#[test]
+fn an_audit_log_another_user_owns_is_refused() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("audit.jsonl");
+    std::fs::write(&theirs, "theirs\n").unwrap();
+    std::os::unix::fs::chown(&theirs, Some(12345), Some(12345))
+        .expect("chown to uid 12345 (the tests run as root)");
+    let run = login_audited_to(&theirs);
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs\n");
+    assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 12345);
+    for needle in [
+        &format!(
+            "warning: could not append to the audit log: {} is owned by uid 12345, not by this process's user (uid 0)",
+            theirs.display()
+        ),
+        "nothing was appended",
+        "fix: ",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle:?} not in:\n{}", run.stderr);
     }
 }
 
