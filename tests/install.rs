@@ -4,8 +4,8 @@
 //! unknown OS or CPU gets a clear error; a cached, intact binary from the pinned archive is not
 //! downloaded again, a changed one or another version's is; plain HTTP is refused before any
 //! connection; the download goes to a private temp directory (a symlink planted at a
-//! predictable name is not followed); an install directory that another user owns or can write
-//! is refused. Every failure of the installer is exit 9, never one of ecr-login's own codes.
+//! predictable name is not followed); an install directory that another user owns or can write,
+//! or that is below a directory others can write (not sticky), is refused. Every failure of the installer is exit 9, never one of ecr-login's own codes.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -443,6 +443,64 @@ fn an_install_dir_another_user_owns_or_can_write_is_refused() {
             bin.display()
         )],
     );
+}
+
+/// A directory above the install directory that others can write lets them rename the install
+/// directory away and put one of their own, with their binary, in its place: refused, for every
+/// directory from the install directory up to /, before anything is created or downloaded. A
+/// sticky one (like /tmp) is fine: there, only a directory's owner may rename it.
+#[test]
+fn an_install_dir_under_a_directory_others_can_write_is_refused_unless_sticky() {
+    let release = Release::start();
+    let root = tempfile::tempdir().unwrap();
+    let open = root.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let refused = |dir: &Path| {
+        install(&release, dir, LINUX_X86).assert_fails(
+            9,
+            &[
+                &format!(
+                    "the directory {} above the install directory {} is writable by other users (drwxrwxrwx) and not sticky",
+                    open.display(),
+                    dir.display()
+                ),
+                "another user could replace ecr-login",
+                &format!("chmod go-w {}", open.display()),
+                "set ECR_LOGIN_INSTALL_DIR",
+            ],
+        );
+    };
+    // The install directory just under it, mode 0755 and ours; one further down; and one that
+    // does not exist yet (and is not created).
+    let below = open.join("bin");
+    std::fs::create_dir(&below).unwrap();
+    std::fs::set_permissions(&below, std::fs::Permissions::from_mode(0o755)).unwrap();
+    refused(&below);
+    assert!(entries(&below).is_empty(), "{:?}", entries(&below));
+    let deeper = open.join("a/b/bin");
+    std::fs::create_dir_all(&deeper).unwrap();
+    for d in ["a", "a/b", "a/b/bin"] {
+        std::fs::set_permissions(open.join(d), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    refused(&deeper);
+    assert!(entries(&deeper).is_empty(), "{:?}", entries(&deeper));
+    let new = open.join("new/bin");
+    refused(&new);
+    assert!(!open.join("new").exists());
+    assert_eq!(release.requests(), 0);
+
+    // Sticky (mode 1777, like /tmp): the binary under test is installed.
+    let sticky = root.path().join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let dir = sticky.join("a/bin");
+    let run = install(&release, &dir, LINUX_X86);
+    run.assert_ok();
+    let bin = dir.join("ecr-login");
+    assert_eq!(run.stdout.lines().last(), Some(bin.to_str().unwrap()));
+    assert_eq!(sha256_file(&bin), sha256_file(Path::new(BIN)));
+    assert_eq!(release.requests(), 1);
 }
 
 #[test]

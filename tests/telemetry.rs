@@ -3,8 +3,9 @@
 //! file adding up across runs, concurrent ones included, with every family present and
 //! `promtool check metrics` content; the shipped alert rules and dashboard checked with real
 //! `promtool` against a real metrics file; the webhook against an HTTP server of the test's own
-//! (the message, and its failures that never hide the login's error); and the EventBridge rule
-//! `policy --monitoring` prints.
+//! (the message, and its failures that never hide the login's error; a redirect is not
+//! followed); an audit log path that is a symlink or another user's file is not written; and
+//! the EventBridge rule `policy --monitoring` prints.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -194,6 +195,81 @@ fn each_login_appends_one_audit_line_saying_who_what_and_until_when_and_no_secre
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&audit).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+}
+
+/// A login with `--audit-log path` that succeeds whatever becomes of the audit line.
+#[cfg(unix)]
+fn login_audited_to(path: &Path) -> Run {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let run = sb
+        .github(&proxy, &shared_issuer_url())
+        .args(&["--registries", "123456789012"])
+        .args(&["--audit-log", path.to_str().unwrap()])
+        .run();
+    run.assert_ok();
+    assert!(
+        run.stdout.contains(&format!("Logged in to {H}")),
+        "{}",
+        run.stdout
+    );
+    run
+}
+
+/// An audit log path that is a symlink would have ecr-login (often root, on a kubelet's host)
+/// append to whatever file the link's maker chose: the link is not followed, and the line is
+/// not written; the login itself stands.
+#[cfg(unix)]
+#[test]
+fn an_audit_log_that_is_a_symlink_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let link = dir.path().join("audit.jsonl");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let run = login_audited_to(&link);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    for needle in [
+        &format!(
+            "warning: could not append to the audit log: {} is a symbolic link",
+            link.display()
+        ),
+        "not followed",
+        "fix: ",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle:?} not in:\n{}",
+            run.stderr
+        );
+    }
+}
+
+/// An audit log another user owns is theirs to read, rewrite or point elsewhere: refused,
+/// nothing appended; the login itself stands.
+#[cfg(unix)]
+#[test]
+fn an_audit_log_another_user_owns_is_refused() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("audit.jsonl");
+    std::fs::write(&theirs, "theirs\n").unwrap();
+    std::os::unix::fs::chown(&theirs, Some(12345), Some(12345))
+        .expect("chown to uid 12345 (the tests run as root)");
+    let run = login_audited_to(&theirs);
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs\n");
+    assert_eq!(std::fs::metadata(&theirs).unwrap().uid(), 12345);
+    for needle in [
+        &format!(
+            "warning: could not append to the audit log: {} is owned by uid 12345, not by this process's user (uid 0)",
+            theirs.display()
+        ),
+        "nothing was appended",
+        "fix: ",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle:?} not in:\n{}", run.stderr);
     }
 }
 
@@ -613,6 +689,8 @@ struct Received {
 #[derive(Clone, Copy)]
 enum Answer {
     Status(u16),
+    /// 307 Temporary Redirect to this port on 127.0.0.1.
+    Redirect(u16),
     /// Read the request, then never answer (until the test ends).
     Hang,
 }
@@ -645,6 +723,13 @@ impl Webhook {
                     let _ = write!(
                         s,
                         "HTTP/1.1 {code} Whatever\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    );
+                }
+                Answer::Redirect(to) => {
+                    let mut s = stream;
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{to}/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                     );
                 }
                 Answer::Hang => {
@@ -831,6 +916,58 @@ fn an_undelivered_notification_is_a_warning_after_the_error_and_the_exit_code_st
     }
     assert!(failing.request().body.contains("ecr_denied"));
     assert!(hanging.request().body.contains("ecr_denied"));
+}
+
+/// A redirect would send the message, and in its `Referer` the webhook URL with its secret path,
+/// to wherever the webhook's answer points: it is not followed, and is one more way of not
+/// being delivered.
+#[test]
+fn a_redirecting_webhook_is_not_followed_and_the_notification_is_not_delivered() {
+    let proxy = Proxy::with_faults(ECR_DENIED);
+    let sb = Sandbox::new();
+    // Where the redirect points: a listener that accepts nothing, so that any connection the
+    // binary made is still queued on it once the binary has exited.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = Webhook::start(Answer::Redirect(elsewhere.local_addr().unwrap().port()));
+    let url = format!("http://127.0.0.1:{}/services/{HOOK_SECRET}", hook.port);
+    let run = sb
+        .github(&proxy, &shared_issuer_url())
+        .args(&["--registries", "123456789012", "--notify-webhook", &url])
+        .run();
+    // The webhook got the message once; the redirect's target got no connection at all.
+    assert!(hook.request().body.contains("ecr_denied"));
+    elsewhere.set_nonblocking(true).unwrap();
+    match elsewhere.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Ok((stream, _)) => {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(1)))
+                .unwrap();
+            stream.set_nonblocking(false).unwrap();
+            let req = read_request(&stream);
+            panic!("the redirect was followed:\n{}{}", req.head, req.body);
+        }
+        Err(e) => panic!("{e}"),
+    }
+    // The login's own error and exit code, then the warning.
+    run.assert_fails(
+        4,
+        &[
+            "error: ECR in us-east-1 refused GetAuthorizationToken",
+            "warning: the failure notification (--notify-webhook) was not delivered: the webhook answered HTTP 307",
+            "redirects are not followed",
+        ],
+    );
+    assert!(
+        run.stderr.find("error: ").unwrap() < run.stderr.find("warning: ").unwrap(),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("webhook-secret-token") && !run.stderr.contains("/elsewhere"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

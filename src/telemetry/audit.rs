@@ -6,6 +6,12 @@
 //!
 //! A line is appended with one `write` on a file opened for appending, so lines from
 //! concurrent processes (Docker runs many helpers at once) never interleave.
+//!
+//! On Unix the file is opened without following a symlink (`O_NOFOLLOW`) and refused when
+//! another user owns it: ecr-login often runs as root (a kubelet's provider, a CI host's
+//! helper), and a link or a file planted by someone else would have it append to a file of
+//! their choosing, or to one they can rewrite. Either is a warning like any other failure to
+//! append, and nothing is written.
 
 use std::io::Write;
 use std::time::{Duration, SystemTime};
@@ -124,14 +130,41 @@ pub fn append(target: &AuditTarget, record: &Record, printer: &Printer) -> std::
     }
 }
 
+/// The audit log, opened for appending (created 0600): never through a symlink, and only when
+/// this process's user owns it. `Err`: what is wrong with it and the fix, path included.
 #[cfg(unix)]
 fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    // The flag's value differs between architectures: take it from rustix, not a literal.
+    let nofollow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+    let opened = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .open(path)
+        .custom_flags(nofollow)
+        .open(path);
+    let file = match opened {
+        Ok(f) => f,
+        // O_NOFOLLOW's error (ELOOP on Linux and macOS, EMLINK on FreeBSD) says nothing useful:
+        // say what it is.
+        Err(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
+            return Err(std::io::Error::other(format!(
+                "{} is a symbolic link, which is not followed (it could point at any file this process may write); nothing was appended; fix: pass the file's own path to --audit-log (or - for stderr)",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    // Checked on what was opened, not on the path: nothing can be swapped in between.
+    let owner = file.metadata()?.uid();
+    let me = rustix::process::geteuid().as_raw();
+    if owner != me {
+        return Err(std::io::Error::other(format!(
+            "{} is owned by uid {owner}, not by this process's user (uid {me}): that user can rewrite or empty the audit trail; nothing was appended; fix: pass a file of your own to --audit-log, or remove that file (or chown it to uid {me})",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
 
 #[cfg(not(unix))]

@@ -5,6 +5,10 @@
 //! secret registry, and the URL itself (which holds the webhook's own token) is registered as
 //! a secret and never printed.
 //!
+//! No redirect is followed and no `Referer` is sent: following one would POST the message again
+//! to wherever the answer points, with the webhook URL (and its secret path) in the `Referer`;
+//! a 3xx answer is a failure to deliver like any other.
+//!
 //! The POST has [`TIMEOUT`] in all; a failure to deliver is returned for a warning, and never
 //! replaces the login's own error or exit code. Only failures start the async runtime this
 //! needs: a successful run (a credential helper's cache hit above all) sends nothing.
@@ -106,8 +110,8 @@ fn clip(text: &str) -> String {
     t
 }
 
-/// POSTs `message` to `url` as JSON within `timeout`. `Err`: why it was not delivered, with
-/// no URL in it.
+/// POSTs `message` to `url` as JSON within `timeout`, following no redirect. `Err`: why it was
+/// not delivered, with no URL in it (not even a redirect's `Location`).
 pub fn send(url: &Secret, message: &Value, timeout: Duration) -> Result<(), String> {
     let body = secret::registry().redact(&message.to_string()).into_owned();
     let result = crate::block_on(async {
@@ -115,6 +119,8 @@ pub fn send(url: &Secret, message: &Value, timeout: Duration) -> Result<(), Stri
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("ecr-login/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .build()
             .map_err(|e| e.without_url().to_string())?;
         let response = client
@@ -127,6 +133,10 @@ pub fn send(url: &Secret, message: &Value, timeout: Duration) -> Result<(), Stri
         let status = response.status();
         if status.is_success() {
             Ok(())
+        } else if status.is_redirection() {
+            Err(format!(
+                "the webhook answered HTTP {status}, a redirect, and redirects are not followed (the message and the webhook's secret URL would go to another address); fix: set --notify-webhook to the URL it redirects to"
+            ))
         } else {
             Err(format!("the webhook answered HTTP {status}"))
         }

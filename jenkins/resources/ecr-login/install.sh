@@ -12,7 +12,8 @@
 #                          <base>/v<version>/<asset>
 #   ECR_LOGIN_INSTALL_DIR  where to put it (default: the GitHub tool cache, else
 #                          ${XDG_CACHE_HOME:-$HOME/.cache}/ecr-login/<version>); it must be
-#                          yours and not writable by others (unless sticky, like /tmp)
+#                          yours and not writable by others, nor may any directory above it
+#                          be (unless sticky, like /tmp)
 #   ECR_LOGIN_CHECKSUMS_FILE  extra "<version> <sha256> <asset>" lines (mirrors, tests)
 #   ECR_LOGIN_OS, ECR_LOGIN_ARCH  override what `uname` says
 # Needs curl, sha256sum (or shasum), tar and gzip; for Windows, unzip (Git for Windows has it).
@@ -137,6 +138,40 @@ private() { # PATH WHAT: fails unless PATH is owned by us and not writable by gr
       ;;
   esac
 }
+# Nor may any directory above it be writable by others, unless sticky: they could rename the
+# install directory away and put their own, with their binary, in its place. Walked from the
+# install directory's parent up to /, as named (following symlinks, `ls -L`) and along the
+# physical path (`pwd -P`) of its nearest existing directory, before anything is created.
+parents_private() { # DIR: fails if a directory above DIR, up to /, is writable by others
+  d="$1"
+  while [ "$d" != / ]; do
+    while [ "${d%/}" != "$d" ]; do d="${d%/}"; done
+    d="${d%/*}"
+    [ -n "$d" ] || d=/
+    [ -d "$d" ] || continue
+    # shellcheck disable=SC2012 # as in private()
+    info="$(ls -ldnL "$d")" || die "cannot read the mode of $d"
+    mode="${info%% *}"
+    case "$mode" in
+      d????????[tT]*) ;;
+      ?????w* | ????????w*)
+        die "the directory $d above the install directory $dir is writable by other users ($mode) and not sticky: another user could replace ecr-login by renaming the directories below it and putting their own in their place; chmod go-w $d (or chmod +t $d, like /tmp), or set ECR_LOGIN_INSTALL_DIR to a directory whose parents only you and root can write"
+        ;;
+    esac
+  done
+}
+case "$dir" in
+  /*) parents_private "$dir" ;;
+  *) parents_private "$PWD/$dir" ;;
+esac
+existing="$dir"
+while [ ! -d "$existing" ]; do existing="$(dirname "$existing")"; done
+physical="$(cd "$existing" && pwd -P)" || die "cannot enter $existing"
+if [ "$existing" = "$dir" ]; then
+  parents_private "$physical"
+else
+  parents_private "$physical/." # the directory the new ones go in, too
+fi
 (umask 022 && mkdir -p "$dir") || die "cannot create the install directory $dir"
 private "$dir" "the install directory"
 
