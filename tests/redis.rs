@@ -170,9 +170,14 @@ struct Runner {
 
 impl Runner {
     fn new() -> Runner {
+        Runner::with(Proxy::start())
+    }
+
+    /// A runner whose AWS is `proxy`.
+    fn with(proxy: Proxy) -> Runner {
         Runner {
             sb: Sandbox::new(),
-            proxy: Proxy::start(),
+            proxy,
         }
     }
 
@@ -185,8 +190,13 @@ impl Runner {
     /// A GitHub job of test-owner/test-repo on main, logging in to H1 with the fleet cache at
     /// `url`, sealed with `key`.
     fn login(&self, url: &str, key: &str) -> Cmd {
+        self.login_with(&shared_issuer_url(), url, key)
+    }
+
+    /// [`Runner::login`], with its CI tokens from the issuer at `issuer_url`.
+    fn login_with(&self, issuer_url: &str, url: &str, key: &str) -> Cmd {
         self.sb
-            .github(&self.proxy, &shared_issuer_url())
+            .github(&self.proxy, issuer_url)
             .env("GITHUB_REF", "refs/heads/main")
             .env("RUNNER_TEMP", self.runner_temp().to_str().unwrap())
             .env("ECR_LOGIN_CACHE", url)
@@ -262,10 +272,16 @@ fn two_runners_share_a_token_and_the_second_makes_no_aws_call() {
     logged_in(&c);
     assert_eq!(c.aws_calls(), 0, "{:?}", c.proxy.calls());
 
-    // Another identity (another branch: another `sub`) is never served the shared token.
+    // Another identity (another `sub` in the job's own token) is never served the shared
+    // token.
+    let issuer = Issuer::start(&["--sub", "repo:test-owner/test-repo:ref:refs/heads/other"]);
     let d = Runner::new();
-    d.login(&redis.url(), KEY)
-        .env("GITHUB_REF", "refs/heads/other")
+    d.sb.github(&d.proxy, &issuer.url())
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("RUNNER_TEMP", d.runner_temp().to_str().unwrap())
+        .env("ECR_LOGIN_CACHE", &redis.url())
+        .env("ECR_LOGIN_CACHE_KEY", KEY)
+        .args(&["--registries", "111111111111"])
         .run()
         .assert_ok();
     assert_eq!(d.proxy.count("sts", None), 1);
@@ -280,8 +296,8 @@ fn redis_holds_only_ciphertext_until_the_margin() {
     let keys = redis.keys();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
-    // The name: a prefix and a SHA-256, nothing about the identity or the registry.
-    let digest = key.strip_prefix("ecr-login:v1:").unwrap();
+    // The name: a prefix and an HMAC, nothing about the identity or the registry.
+    let digest = key.strip_prefix("ecr-login:v2:").unwrap();
     assert!(
         digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
         "{key}"
@@ -318,32 +334,43 @@ fn redis_holds_only_ciphertext_until_the_margin() {
 }
 
 #[test]
-fn a_wrong_key_reads_as_a_miss_and_the_entry_is_overwritten() {
+fn another_key_sees_nothing_and_an_altered_entry_is_a_miss_that_is_overwritten() {
     let redis = Redis::start();
     let (a, b, c, d) = (Runner::new(), Runner::new(), Runner::new(), Runner::new());
     a.login(&redis.url(), KEY).run().assert_ok();
-    let sealed_by_a = redis.cli(&["GET", &redis.keys()[0]]);
+    let names_a = redis.keys();
+    assert_eq!(names_a.len(), 1);
 
-    // Sealed with another key: a miss (with a warning), AWS is asked, the login succeeds.
+    // Another key names entries otherwise (HMAC names): b finds nothing and asks AWS.
     let run = b.login(&redis.url(), OTHER_KEY).run();
     run.assert_ok();
     logged_in(&b);
     assert_eq!(b.proxy.count("ecr", None), 1);
+    assert!(!run.stderr.contains(OTHER_KEY), "{}", run.stderr);
+    let names = redis.keys();
+    assert_eq!(names.len(), 2, "the same identity under two keys: {names:?}");
+    // Each key's runners share their own entry.
+    c.login(&redis.url(), OTHER_KEY).run().assert_ok();
+    assert_eq!(c.aws_calls(), 0, "{:?}", c.proxy.calls());
+    d.login(&redis.url(), KEY).run().assert_ok();
+    assert_eq!(d.aws_calls(), 0, "{:?}", d.proxy.calls());
+
+    // An altered value: a miss with a warning, AWS is asked, and the entry is replaced.
+    let name = &names_a[0];
+    redis.cli(&["SET", name, "\x01not-what-was-sealed-at-all-0123456789"]);
+    let e = Runner::new();
+    let run = e.login(&redis.url(), KEY).run();
+    run.assert_ok();
+    logged_in(&e);
+    assert_eq!(e.proxy.count("ecr", None), 1);
     assert!(
-        run.stderr
-            .contains("does not open with this ECR_LOGIN_CACHE_KEY"),
+        run.stderr.contains("does not open with this ECR_LOGIN_CACHE_KEY"),
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains(OTHER_KEY), "{}", run.stderr);
-    // ... and b's token replaced a's: the other key's runners now share it.
-    assert_eq!(redis.keys().len(), 1);
-    assert_ne!(redis.cli(&["GET", &redis.keys()[0]]), sealed_by_a);
-    c.login(&redis.url(), OTHER_KEY).run().assert_ok();
-    assert_eq!(c.aws_calls(), 0, "{:?}", c.proxy.calls());
-    // The first key no longer opens it.
-    d.login(&redis.url(), KEY).run().assert_ok();
-    assert_eq!(d.proxy.count("ecr", None), 1);
+    let f = Runner::new();
+    f.login(&redis.url(), KEY).run().assert_ok();
+    assert_eq!(f.aws_calls(), 0, "the altered entry was not replaced");
 }
 
 #[test]
@@ -354,6 +381,14 @@ fn a_key_file_holds_the_key() {
     // As `openssl rand -base64 32 > key` writes it: with a newline.
     let key_file = b.sb.path().join("fleet.key");
     std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    // Readable by others: refused (whoever reads it can read and write every token).
+    b.login(&redis.url(), KEY)
+        .env_remove("ECR_LOGIN_CACHE_KEY")
+        .env("ECR_LOGIN_CACHE_KEY_FILE", key_file.to_str().unwrap())
+        .run()
+        .assert_fails(2, &["fleet.key", "mode 644", "chmod 600"]);
+    assert_eq!(b.aws_calls(), 0);
+    private(&key_file);
     b.login(&redis.url(), KEY)
         .env_remove("ECR_LOGIN_CACHE_KEY")
         .env("ECR_LOGIN_CACHE_KEY_FILE", key_file.to_str().unwrap())
@@ -386,6 +421,7 @@ fn without_a_good_key_it_is_a_usage_error() {
         .assert_fails(2, &["not base64"]);
     let bad_file = r.sb.path().join("bad.key");
     std::fs::write(&bad_file, "hunter2-not-a-key\n").unwrap();
+    private(&bad_file);
     let run = login()
         .env("ECR_LOGIN_CACHE_KEY_FILE", bad_file.to_str().unwrap())
         .run();
@@ -512,6 +548,12 @@ fn rediss_with_tls_and_auth_from_the_url() {
     assert_eq!(d.proxy.count("ecr", None), 1);
     assert!(run.stderr.contains("going on without it"), "{}", run.stderr);
     assert!(!run.stderr.contains("wrong-password-77"), "{}", run.stderr);
+}
+
+/// Makes `path` readable by its owner alone, as a key file must be.
+fn private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// A CA file holding another CA than the server's.
@@ -650,4 +692,160 @@ fn the_credential_helper_shares_through_redis_too() {
     assert_eq!(secret, TOKEN);
     assert_eq!(stderr, "");
     assert_eq!(proxy.calls().len(), calls);
+}
+
+/// The bypass of issue 17: two jobs of one repository on two runners sharing the fleet cache.
+/// The production job logs in; then a pull request's job, whose own token the role's trust
+/// policy refuses, runs with every variable of the production job. It must ask STS itself
+/// (and be refused), never be handed the production token.
+#[test]
+fn a_pull_request_job_is_never_served_the_production_token() {
+    const PROD: &str = "repo:acme/app:environment:production";
+    const PR: &str = "repo:acme/app:pull_request";
+    let redis = Redis::start();
+    let issuer = Issuer::start(&["--sub", PROD]);
+    let jwks = format!("{}/.well-known/jwks", issuer.url());
+    let trust = serde_json::json!({ "sub": PROD }).to_string();
+    let sts = || Proxy::with_args(&["--jwks-url", &jwks, "--trust", &trust]);
+    let (a, b) = (Runner::with(sts()), Runner::with(sts()));
+
+    a.login_with(&issuer.url(), &redis.url(), KEY).run().assert_ok();
+    logged_in(&a);
+    assert_eq!(redis.keys().len(), 1);
+    let tokens_issued = issuer.token_requests();
+
+    // Now the issuer speaks for the pull request's job.
+    let job = http_get(&format!(
+        "{}/__job?sub={}&event_name=pull_request",
+        issuer.url(),
+        PR.replace(':', "%3A").replace('/', "%2F")
+    ));
+    assert!(job.contains(PR), "{job}");
+    let run = b.login_with(&issuer.url(), &redis.url(), KEY).run();
+    assert_eq!(
+        issuer.token_requests(),
+        tokens_issued + 1,
+        "the pull request's job did not ask for its own token"
+    );
+    assert_eq!(b.proxy.count("sts", None), 1, "STS was not asked: {:?}", b.proxy.calls());
+    assert_ne!(run.code, 0, "the pull request's job logged in:\n{}", run.stdout);
+    assert!(run.stderr.contains("STS refused"), "{}", run.stderr);
+    assert!(run.stderr.contains(PR), "{}", run.stderr);
+    assert!(!run.stdout.contains("Logged in"), "{}", run.stdout);
+    assert!(!b.sb.config_path().exists() || !std::fs::read_to_string(b.sb.config_path()).unwrap().contains(H1));
+    // ... and it was told that its runner holds the fleet's key.
+    assert!(
+        run.stderr.contains("runs for a pull request") && run.stderr.contains("a key of their own"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Chain identities are keyed by what STS sees: an HMAC of the access key id and secret. A job
+/// that sets a victim's key id (not secret) with another secret is another identity.
+#[test]
+fn the_same_access_key_id_with_another_secret_is_another_identity() {
+    let redis = Redis::start();
+    let proxy = Proxy::start();
+    let get = |secret: &str| {
+        let machine = Sandbox::new();
+        let out = helper(&machine, &redis.url(), &proxy.url())
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .run_with_stdin(H1);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["Secret"], TOKEN);
+    };
+    get("secret-of-the-victim-1");
+    assert_eq!(proxy.count("ecr", None), 1);
+    get("secret-of-the-victim-1");
+    assert_eq!(proxy.count("ecr", None), 1, "the same keys on another machine: shared");
+    get("another-secret-2");
+    assert_eq!(proxy.count("ecr", None), 2, "another secret was served the victim's token");
+    assert_eq!(redis.keys().len(), 2);
+}
+
+/// A hostile "Redis" answering with a multi-gigabyte string: the reply is refused from its
+/// header, the connection dropped, the login goes on without the fleet cache, and the process
+/// never holds more than a few MiB of it.
+#[test]
+fn a_huge_reply_is_refused_before_it_is_buffered() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut first = [0u8; 512];
+        let _ = s.read(&mut first);
+        let declared: u64 = 3_000_000_000;
+        let mut sent = 0u64;
+        let start = Instant::now();
+        if s.write_all(format!("${declared}\r\n").as_bytes()).is_ok() {
+            let chunk = vec![b'x'; 1 << 16];
+            // Bounded in bytes and time; it stops when the client drops the connection.
+            while sent < declared && start.elapsed() < Duration::from_secs(20) {
+                match s.write_all(&chunk) {
+                    Ok(()) => sent += chunk.len() as u64,
+                    Err(_) => break,
+                }
+            }
+        }
+        sent
+    });
+    let r = Runner::new();
+    let cmd = r
+        .login(&format!("redis://127.0.0.1:{port}"), KEY)
+        .command();
+    // Its peak resident size, as the kernel counts it for the one child of a small parent.
+    let mut measured = Command::new(python());
+    measured
+        .arg("-c")
+        .arg("import resource, subprocess, sys\nr = subprocess.run(sys.argv[1:])\nprint('maxrss_kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\nsys.exit(r.returncode)")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    let out = measured.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    logged_in(&r);
+    assert_eq!(r.proxy.count("ecr", None), 1);
+    assert!(stderr.contains("going on without it"), "{stderr}");
+    assert!(stderr.contains("3000000000 bytes"), "{stderr}");
+    let rss_kib: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kib "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maxrss in {stderr}"));
+    assert!(rss_kib < 64 * 1024, "peak RSS {rss_kib} KiB");
+    let sent = server.join().unwrap();
+    assert!(sent < 256 << 20, "the client kept reading: {sent} bytes sent");
+}
+
+#[test]
+fn a_password_on_the_command_line_and_redis_without_tls_off_this_machine_are_warned_of() {
+    let redis = Redis::start();
+    let r = Runner::new();
+    // In the environment, to 127.0.0.1: no warning.
+    let run = r.login(&redis.url(), KEY).run();
+    run.assert_ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    // On the command line: other users can read it.
+    let run = r
+        .login(&redis.url(), KEY)
+        .env_remove("ECR_LOGIN_CACHE")
+        .args(&["--cache", &redis.url()])
+        .run();
+    run.assert_ok();
+    assert!(run.stderr.contains("on the command line"), "{}", run.stderr);
+    assert!(run.stderr.contains("ECR_LOGIN_CACHE"), "{}", run.stderr);
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+    // Plain redis:// to a host by name (here it resolves to this machine: tests/support/hosts).
+    let remote = format!("redis://:{PASSWORD}@fleet-cache.test:{}", redis.port);
+    let s = Runner::new();
+    let run = s.login(&remote, KEY).run();
+    run.assert_ok();
+    assert_eq!(s.aws_calls(), 0, "it did not reach the fleet cache");
+    assert!(run.stderr.contains("without TLS"), "{}", run.stderr);
+    assert!(run.stderr.contains("rediss://"), "{}", run.stderr);
 }

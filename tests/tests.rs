@@ -10,6 +10,7 @@
 mod harness;
 
 mod auth_file;
+mod boundaries;
 mod crash;
 mod docs;
 mod doctor;

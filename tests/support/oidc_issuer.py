@@ -13,6 +13,9 @@ Endpoints (all bound to 127.0.0.1):
   GET /token?audience=AUD[&api-version=2.0...]
         needs "Authorization: Bearer <--request-token>", else 401
         {"message": ...}; answers {"value": "<JWT>", "count": 1}
+  GET /__job?sub=..&event_name=..
+        the job /token issues tokens for from now on (one issuer, one key,
+        playing a production job, then a pull request's)
   GET /token-file?audience=AUD[&sub=..][&iss=..][&ttl=SECONDS]
         no auth; the raw JWT as text/plain (for building token files; the
         optional sub/iss/ttl overrides help make tokens for negative tests)
@@ -60,6 +63,8 @@ class Issuer:
         self.lock = threading.Lock()
         self.token_requests = 0
         self.token_faults = 0
+        # What /token states of the job: the same process plays another job (GET /__job).
+        self.job = {"sub": args.sub, "event_name": "push"}
 
     def count_token_request(self):
         """Counts a /token request and returns its 1-based number."""
@@ -87,7 +92,7 @@ class Issuer:
         repository = a.repository
         claims = {
             "jti": secrets.token_hex(16),
-            "sub": sub or a.sub,
+            "sub": sub or self.job["sub"],
             "aud": audience or a.default_aud,
             "ref": a.ref,
             "ref_type": "branch",
@@ -97,7 +102,7 @@ class Issuer:
             "run_number": "1",
             "run_attempt": "1",
             "actor": repository.split("/")[0],
-            "event_name": "push",
+            "event_name": self.job["event_name"],
             "workflow": "ci",
             "runner_environment": "github-hosted",
             "iss": iss or self.issuer,
@@ -156,6 +161,7 @@ class Handler(BaseHTTPRequestHandler):
                 "/token": self.get_token,
                 "/token-file": self.get_token_file,
                 "/__stats": self.get_stats,
+                "/__job": self.set_job,
                 "/container-credentials": self.get_container_credentials,
             }.get(url.path.rstrip("/") or "/")
             if route is None:
@@ -188,6 +194,15 @@ class Handler(BaseHTTPRequestHandler):
             stats = {"token_requests": self.issuer.token_requests,
                      "token_faults": self.issuer.token_faults}
         self.send_body(200, stats)
+
+    def set_job(self, query):
+        """GET /__job?sub=..&event_name=..: the job the next /token tokens are for."""
+        with self.issuer.lock:
+            for k in ("sub", "event_name"):
+                if k in query:
+                    self.issuer.job[k] = query[k]
+            job = dict(self.issuer.job)
+        self.send_body(200, job)
 
     def random_fault(self):
         """With --fail-rate: fails this /token request transiently, one way or another, and
