@@ -653,12 +653,14 @@ pub(crate) fn cache_settings(
         .as_deref()
         .map(|url| fleet_settings(url, args, env))
         .transpose()?;
-    Ok((dir.is_some() || fleet.is_some()).then_some(cache::Settings {
-        dir,
-        dir_named: args.cache_dir.is_some(),
-        margin,
-        fleet,
-    }))
+    Ok(
+        (dir.is_some() || fleet.is_some()).then_some(cache::Settings {
+            dir,
+            dir_named: args.cache_dir.is_some(),
+            margin,
+            fleet,
+        }),
+    )
 }
 
 /// `--cache redis://…` and the key that seals its values. The URL's password is registered as

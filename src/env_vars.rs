@@ -62,8 +62,7 @@ impl EnvVars {
     pub const AWS_CONFIG_FILE: &'static str = "AWS_CONFIG_FILE";
     pub const AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: &'static str =
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
-    pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &'static str =
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+    pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &'static str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
     pub const AWS_EC2_METADATA_DISABLED: &'static str = "AWS_EC2_METADATA_DISABLED";
     pub const AWS_PROFILE: &'static str = "AWS_PROFILE";
     pub const AWS_DEFAULT_PROFILE: &'static str = "AWS_DEFAULT_PROFILE";

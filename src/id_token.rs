@@ -245,9 +245,8 @@ impl IdToken {
         };
         let text = |k: &str| payload.get(k).and_then(serde_json::Value::as_str);
         text("event_name").is_some_and(|e| e.starts_with("pull_request"))
-            || text("pipeline_source").is_some_and(|s| {
-                matches!(s, "merge_request_event" | "external_pull_request_event")
-            })
+            || text("pipeline_source")
+                .is_some_and(|s| matches!(s, "merge_request_event" | "external_pull_request_event"))
     }
 }
 
@@ -257,12 +256,7 @@ fn canonical(value: &serde_json::Value) -> serde_json::Value {
         serde_json::Value::Object(map) => {
             let sorted: std::collections::BTreeMap<&String, serde_json::Value> =
                 map.iter().map(|(k, v)| (k, canonical(v))).collect();
-            serde_json::Value::Object(
-                sorted
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), v))
-                    .collect(),
-            )
+            serde_json::Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
         }
         serde_json::Value::Array(items) => {
             serde_json::Value::Array(items.iter().map(canonical).collect())
@@ -329,14 +323,21 @@ mod tests {
         assert_eq!(a.trust_claims(), b.trust_claims());
         let text = a.trust_claims().unwrap();
         assert!(text.contains("project_path:g/p"), "{text}");
-        assert!(!text.contains("pipeline_id") && !text.contains("jti"), "{text}");
+        assert!(
+            !text.contains("pipeline_id") && !text.contains("jti"),
+            "{text}"
+        );
         let other = IdToken::new(
-            jwt(r#"{"iss":"https://gitlab.com","aud":["a","b"],"sub":"project_path:g/p:ref_type:branch:ref:dev"}"#),
+            jwt(
+                r#"{"iss":"https://gitlab.com","aud":["a","b"],"sub":"project_path:g/p:ref_type:branch:ref:dev"}"#,
+            ),
             "test",
         );
         assert_ne!(other.trust_claims(), a.trust_claims());
         assert!(IdToken::new("not-a-jwt", "t").trust_claims().is_none());
-        assert!(IdToken::new(jwt(r#"{"iss":"x"}"#), "t").trust_claims().is_none());
+        assert!(IdToken::new(jwt(r#"{"iss":"x"}"#), "t")
+            .trust_claims()
+            .is_none());
     }
 
     #[test]

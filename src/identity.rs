@@ -82,7 +82,6 @@ pub enum Base {
     WebIdentity { role: String, token: TokenSource },
 }
 
-
 /// The identity to act as, decided; nothing fetched yet.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -361,7 +360,10 @@ impl Plan {
             text.push_str(&format!(",then={hop}"));
         }
         if let Some(id) = &self.external_id {
-            text.push_str(&format!(",external-id-sha256={}", &sha256_hex(id.as_bytes())[..16]));
+            text.push_str(&format!(
+                ",external-id-sha256={}",
+                &sha256_hex(id.as_bytes())[..16]
+            ));
         }
         if self.session.narrows() {
             let mut h = Sha256::new();
@@ -399,8 +401,7 @@ pub async fn sdk_and_proof(
                     crate::aws::warm_up_sts(&sdk);
                     sdk
                 };
-                let (token, sdk) =
-                    futures::join!(platform.fetch_token(audience.as_deref()), sdk);
+                let (token, sdk) = futures::join!(platform.fetch_token(audience.as_deref()), sdk);
                 Ok((sdk, Proof::Token(token?)))
             }
             TokenSource::Value(t) => Ok((sdk.await, Proof::Token(t.clone()))),
@@ -431,7 +432,10 @@ pub async fn credentials_proven(
         after_requests_written().await;
         while_sts_answers(sdk);
     };
-    let (who, ()) = futures::join!(credentials_with(plan, platform, sdk, Some(proof)), meanwhile);
+    let (who, ()) = futures::join!(
+        credentials_with(plan, platform, sdk, Some(proof)),
+        meanwhile
+    );
     who
 }
 
@@ -854,7 +858,13 @@ mod tests {
         // Credentials: keyed by the digest of id and secret, so a shared key id is not enough.
         let chain = plan_for(&settings(&[]), &env(&[]), None).unwrap();
         let creds = |secret: &str| {
-            Proof::Chain(Credentials::new("AKIAIOSFODNN7EXAMPLE", secret, None, None, "t"))
+            Proof::Chain(Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                secret,
+                None,
+                None,
+                "t",
+            ))
         };
         let a = chain.fleet_key(&creds("one"), &digest).unwrap();
         let b = chain.fleet_key(&creds("two"), &digest).unwrap();

@@ -98,7 +98,11 @@ fn a_cache_hit_does_not_skip_allowed_account_ids() {
         &["123456789012", "999999999999", "--allowed-account-ids"],
     );
     assert_ne!(run.code, 0);
-    assert_eq!(job.proxy.count("sts", None), 2, "the guarded login asked STS itself");
+    assert_eq!(
+        job.proxy.count("sts", None),
+        2,
+        "the guarded login asked STS itself"
+    );
     // The guard passes for the right account, from the cache.
     job.login()
         .args(&["--registries", "123456789012"])
@@ -125,14 +129,26 @@ fn a_forged_entry_never_sends_the_login_to_another_host() {
         });
         let run = login().run();
         run.assert_ok();
-        assert!(run.stdout.contains(&format!("Logged in to {HOST}")), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("Logged in to {HOST}")),
+            "{}",
+            run.stdout
+        );
         assert!(!run.stdout.contains("evil"), "{}", run.stdout);
         assert!(!run.stderr.contains("evil"), "{}", run.stderr);
         let config = std::fs::read_to_string(job.sb.config_path()).unwrap();
         assert!(!config.contains("evil"), "{config}");
         let outputs = job.sb.outputs();
-        assert_eq!(outputs.get("registry").map(String::as_str), Some(HOST), "{outputs:?}");
-        assert_eq!(job.proxy.count("ecr", None), 2, "the forged entry was a miss");
+        assert_eq!(
+            outputs.get("registry").map(String::as_str),
+            Some(HOST),
+            "{outputs:?}"
+        );
+        assert_eq!(
+            job.proxy.count("ecr", None),
+            2,
+            "the forged entry was a miss"
+        );
     }
 }
 
@@ -159,16 +175,30 @@ fn another_credentials_file_is_another_identity() {
             .env("AWS_ENDPOINT_URL", &proxy.url())
             .env("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap())
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .args(&["login", "--region", "us-east-1", "--registries", "123456789012"])
+            .args(&[
+                "login",
+                "--region",
+                "us-east-1",
+                "--registries",
+                "123456789012",
+            ])
             .run()
     };
     login(&with_keys).assert_ok();
     login(&with_keys).assert_ok();
     assert_eq!(proxy.count("ecr", None), 1, "the same file: a cache hit");
     login(&other).assert_ok();
-    assert_eq!(proxy.count("ecr", None), 2, "another file: another identity");
+    assert_eq!(
+        proxy.count("ecr", None),
+        2,
+        "another file: another identity"
+    );
     let run = login(&empty);
-    assert_ne!(run.code, 0, "an empty credentials file was served a token:\n{}", run.stderr);
+    assert_ne!(
+        run.code, 0,
+        "an empty credentials file was served a token:\n{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("credentials"), "{}", run.stderr);
     assert_eq!(proxy.count("ecr", None), 2);
 
@@ -178,7 +208,13 @@ fn another_credentials_file_is_another_identity() {
             .env("AWS_ENDPOINT_URL", &proxy.url())
             .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
             .env("AWS_SECRET_ACCESS_KEY", secret)
-            .args(&["login", "--region", "us-east-1", "--registries", "123456789012"])
+            .args(&[
+                "login",
+                "--region",
+                "us-east-1",
+                "--registries",
+                "123456789012",
+            ])
             .run()
     };
     env_login("secret-one").assert_ok();
@@ -209,7 +245,11 @@ fn an_entry_planted_by_another_user_or_through_a_link_is_not_served() {
     std::os::unix::fs::symlink(&planted, &entry).unwrap();
     let run = login();
     run.assert_ok();
-    assert_eq!(job.proxy.count("ecr", None), 3, "the linked entry was served");
+    assert_eq!(
+        job.proxy.count("ecr", None),
+        3,
+        "the linked entry was served"
+    );
 }
 
 #[test]
@@ -220,9 +260,21 @@ fn a_shared_cache_directory_is_emptied_or_refused_never_adopted() {
     std::fs::set_permissions(job.cache_dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let run = login();
     run.assert_ok();
-    assert!(run.stderr.contains("removed its 1 entries"), "{}", run.stderr);
-    assert_eq!(job.proxy.count("ecr", None), 2, "the entry of a shared directory was served");
-    let mode = std::fs::metadata(job.cache_dir()).unwrap().permissions().mode() & 0o777;
+    assert!(
+        run.stderr.contains("removed its 1 entries"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        job.proxy.count("ecr", None),
+        2,
+        "the entry of a shared directory was served"
+    );
+    let mode = std::fs::metadata(job.cache_dir())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o700);
 
     // Named with --cache-dir: an error that says what to do, and no login.
@@ -274,7 +326,9 @@ fn an_absurd_expiry_is_a_miss_for_every_command_never_an_abort() {
         assert_eq!(list.stdout.trim(), "{}", "{}", list.stdout);
     }
     // The ECR password's own expiry, absurd, in config.json: status reads it and answers.
-    let envelope = b64encode(r#"{"payload":"p","datakey":"d","version":"2","type":"DATA_KEY","expiration":1e300}"#);
+    let envelope = b64encode(
+        r#"{"payload":"p","datakey":"d","version":"2","type":"DATA_KEY","expiration":1e300}"#,
+    );
     job.sb.write_config(
         &serde_json::json!({"auths": {HOST: {"auth": b64encode(&format!("AWS:{envelope}"))}}})
             .to_string(),
@@ -301,7 +355,11 @@ fn status_only_reads_the_cache() {
         .args(&["status", "--cache-dir", dir.to_str().unwrap()])
         .run();
     assert!(matches!(run.code, 0 | 1), "{}", run.stderr);
-    assert!(run.stderr.contains("not reading the token cache"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not reading the token cache"),
+        "{}",
+        run.stderr
+    );
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o750, "status changed the directory's mode");
     assert!(stale.exists(), "status swept a file");

@@ -348,7 +348,11 @@ fn another_key_sees_nothing_and_an_altered_entry_is_a_miss_that_is_overwritten()
     assert_eq!(b.proxy.count("ecr", None), 1);
     assert!(!run.stderr.contains(OTHER_KEY), "{}", run.stderr);
     let names = redis.keys();
-    assert_eq!(names.len(), 2, "the same identity under two keys: {names:?}");
+    assert_eq!(
+        names.len(),
+        2,
+        "the same identity under two keys: {names:?}"
+    );
     // Each key's runners share their own entry.
     c.login(&redis.url(), OTHER_KEY).run().assert_ok();
     assert_eq!(c.aws_calls(), 0, "{:?}", c.proxy.calls());
@@ -364,7 +368,8 @@ fn another_key_sees_nothing_and_an_altered_entry_is_a_miss_that_is_overwritten()
     logged_in(&e);
     assert_eq!(e.proxy.count("ecr", None), 1);
     assert!(
-        run.stderr.contains("does not open with this ECR_LOGIN_CACHE_KEY"),
+        run.stderr
+            .contains("does not open with this ECR_LOGIN_CACHE_KEY"),
         "{}",
         run.stderr
     );
@@ -709,7 +714,9 @@ fn a_pull_request_job_is_never_served_the_production_token() {
     let sts = || Proxy::with_args(&["--jwks-url", &jwks, "--trust", &trust]);
     let (a, b) = (Runner::with(sts()), Runner::with(sts()));
 
-    a.login_with(&issuer.url(), &redis.url(), KEY).run().assert_ok();
+    a.login_with(&issuer.url(), &redis.url(), KEY)
+        .run()
+        .assert_ok();
     logged_in(&a);
     assert_eq!(redis.keys().len(), 1);
     let tokens_issued = issuer.token_requests();
@@ -727,12 +734,26 @@ fn a_pull_request_job_is_never_served_the_production_token() {
         tokens_issued + 1,
         "the pull request's job did not ask for its own token"
     );
-    assert_eq!(b.proxy.count("sts", None), 1, "STS was not asked: {:?}", b.proxy.calls());
-    assert_ne!(run.code, 0, "the pull request's job logged in:\n{}", run.stdout);
+    assert_eq!(
+        b.proxy.count("sts", None),
+        1,
+        "STS was not asked: {:?}",
+        b.proxy.calls()
+    );
+    assert_ne!(
+        run.code, 0,
+        "the pull request's job logged in:\n{}",
+        run.stdout
+    );
     assert!(run.stderr.contains("STS refused"), "{}", run.stderr);
     assert!(run.stderr.contains(PR), "{}", run.stderr);
     assert!(!run.stdout.contains("Logged in"), "{}", run.stdout);
-    assert!(!b.sb.config_path().exists() || !std::fs::read_to_string(b.sb.config_path()).unwrap().contains(H1));
+    assert!(
+        !b.sb.config_path().exists()
+            || !std::fs::read_to_string(b.sb.config_path())
+                .unwrap()
+                .contains(H1)
+    );
     // ... and it was told that its runner holds the fleet's key.
     assert!(
         run.stderr.contains("runs for a pull request") && run.stderr.contains("a key of their own"),
@@ -759,9 +780,17 @@ fn the_same_access_key_id_with_another_secret_is_another_identity() {
     get("secret-of-the-victim-1");
     assert_eq!(proxy.count("ecr", None), 1);
     get("secret-of-the-victim-1");
-    assert_eq!(proxy.count("ecr", None), 1, "the same keys on another machine: shared");
+    assert_eq!(
+        proxy.count("ecr", None),
+        1,
+        "the same keys on another machine: shared"
+    );
     get("another-secret-2");
-    assert_eq!(proxy.count("ecr", None), 2, "another secret was served the victim's token");
+    assert_eq!(
+        proxy.count("ecr", None),
+        2,
+        "another secret was served the victim's token"
+    );
     assert_eq!(redis.keys().len(), 2);
 }
 
@@ -793,9 +822,7 @@ fn a_huge_reply_is_refused_before_it_is_buffered() {
         sent
     });
     let r = Runner::new();
-    let cmd = r
-        .login(&format!("redis://127.0.0.1:{port}"), KEY)
-        .command();
+    let cmd = r.login(&format!("redis://127.0.0.1:{port}"), KEY).command();
     // Its peak resident size, as the kernel counts it for the one child of a small parent.
     let mut measured = Command::new(python());
     measured
@@ -819,7 +846,10 @@ fn a_huge_reply_is_refused_before_it_is_buffered() {
         .unwrap_or_else(|| panic!("no maxrss in {stderr}"));
     assert!(rss_kib < 64 * 1024, "peak RSS {rss_kib} KiB");
     let sent = server.join().unwrap();
-    assert!(sent < 256 << 20, "the client kept reading: {sent} bytes sent");
+    assert!(
+        sent < 256 << 20,
+        "the client kept reading: {sent} bytes sent"
+    );
 }
 
 #[test]

@@ -172,9 +172,9 @@ fn profile_sections(profile: &str, config: &str, credentials: &str) -> String {
         if !seen.insert(name.clone()) {
             break;
         }
-        let in_config = config
-            .iter()
-            .filter(|(h, _)| *h == format!("profile {name}") || (name == "default" && h == "default"));
+        let in_config = config.iter().filter(|(h, _)| {
+            *h == format!("profile {name}") || (name == "default" && h == "default")
+        });
         let in_credentials = credentials.iter().filter(|(h, _)| *h == name);
         for (file, (header, body)) in in_config
             .map(|s| ("config", s))
@@ -229,10 +229,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let one = dir.path().join("one");
         let two = dir.path().join("two");
-        std::fs::write(&one, "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s1\n")
-            .unwrap();
-        std::fs::write(&two, "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s2\n")
-            .unwrap();
+        std::fs::write(
+            &one,
+            "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &two,
+            "[default]\naws_access_key_id = AKIA1\naws_secret_access_key = s2\n",
+        )
+        .unwrap();
         let with = |path: &Path| {
             ChainInputs::capture(
                 &env(&[
@@ -279,7 +285,10 @@ mod tests {
         let container = ChainInputs::capture(
             &env(&[
                 ("HOME", "/nonexistent"),
-                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds"),
+                (
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                    "http://127.0.0.1:9/creds",
+                ),
             ]),
             None,
         )

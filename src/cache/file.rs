@@ -41,7 +41,11 @@ impl FileCache {
     /// The cache in `dir` (created 0700 if missing), ready to read and write. A directory that
     /// is not this user's alone is an error when it was `named` (`--cache-dir`); the default
     /// one is emptied and made private if it is ours, else `None` with a warning (no cache).
-    pub fn open(dir: &Path, margin: Duration, named: bool) -> Result<Option<FileCache>, UsageError> {
+    pub fn open(
+        dir: &Path,
+        margin: Duration,
+        named: bool,
+    ) -> Result<Option<FileCache>, UsageError> {
         let refuse = |problem: String| {
             if named {
                 Err(UsageError::Other(format!(
@@ -89,7 +93,10 @@ impl FileCache {
                 margin: Duration::ZERO,
             }),
             private::State::Refused(problem) => {
-                tracing::warn!("not reading the token cache {}: it {problem}", dir.display());
+                tracing::warn!(
+                    "not reading the token cache {}: it {problem}",
+                    dir.display()
+                );
                 None
             }
             private::State::Open(mode) => {
@@ -394,6 +401,8 @@ mod private {
 
     pub enum State {
         Private,
+        // Never made here (no modes), but matched by the shared code.
+        #[allow(dead_code)]
         Open(u32),
         Refused(String),
     }
@@ -589,8 +598,12 @@ mod tests {
         assert_eq!(c.entries().len(), 0);
         // A FIFO does not block the reader.
         fs::remove_file(&path).unwrap();
-        rustix::fs::mkfifoat(rustix::fs::CWD, &path, rustix::fs::Mode::from_raw_mode(0o600))
-            .unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
         assert!(matches!(c.get(&key("k")), Lookup::Miss));
     }
 

@@ -160,14 +160,14 @@ impl Cache {
             return Lookup::Miss;
         };
         match fleet.get(key).await {
-            Some(entry) => self.from_fleet(keys, entry),
+            Some(entry) => self.take_from_fleet(keys, entry),
             None => Lookup::Miss,
         }
     }
 
     /// An entry the fleet answered for `keys.fleet`, judged as every hit is (the fleet's
     /// reader already checked it against the key), stored in the files when fresh.
-    fn from_fleet(&self, keys: &Keys, entry: Entry) -> Lookup {
+    fn take_from_fleet(&self, keys: &Keys, entry: Entry) -> Lookup {
         match Lookup::classify(entry, SystemTime::now(), self.margin) {
             Lookup::Fresh(e) => {
                 tracing::info!("{}: token from the fleet cache", e.registry);
@@ -209,7 +209,7 @@ impl Cache {
         tracing::info!("another machine of the fleet is fetching this token: waiting for it");
         let until = std::time::Instant::now() + wait.min(redis::CLAIM);
         match fleet.wait_for(key, until).await {
-            Some(entry) => match self.from_fleet(keys, entry) {
+            Some(entry) => match self.take_from_fleet(keys, entry) {
                 Lookup::Fresh(e) => Turn::Serve(e),
                 _ => Turn::Fetch(Claim::default()),
             },
@@ -260,7 +260,9 @@ pub struct Keys {
 pub enum Target {
     Registry(Registry),
     /// The identity's own registry in this region (a login with no `--registries`).
-    Own { region: String },
+    Own {
+        region: String,
+    },
 }
 
 impl Keys {
@@ -293,7 +295,10 @@ impl Cache {
             return;
         };
         if proof.token().is_some_and(|t| t.for_pull_request()) {
-            let first = self.file.as_ref().is_none_or(|f| f.first_time("pull-request-warning"));
+            let first = self
+                .file
+                .as_ref()
+                .is_none_or(|f| f.first_time("pull-request-warning"));
             if first {
                 tracing::warn!(
                     "this job runs for a pull request and its runner holds the fleet cache's key (ECR_LOGIN_CACHE_KEY): every holder of that key can read and write every token of the fleet, so code from pull requests can reach the tokens of the jobs that share it; give runners of untrusted jobs a key of their own (one key per runner group or trust domain)"
@@ -427,21 +432,19 @@ impl TokenKey {
                 ))
             }
             WantHost::Host(_) => {}
-            WantHost::Own { region } => {
-                match aws::registry::parse(&entry.registry, None, true) {
-                    Ok(Registry::Private {
-                        account: a,
-                        region: r,
-                        ..
-                    }) if r == *region && account.is_none_or(|id| id == a) => {}
-                    _ => {
-                        return Err(format!(
-                            "it is for {}, not for the identity's own ECR registry in {region}",
-                            aws::registry::shown(&entry.registry)
-                        ))
-                    }
+            WantHost::Own { region } => match aws::registry::parse(&entry.registry, None, true) {
+                Ok(Registry::Private {
+                    account: a,
+                    region: r,
+                    ..
+                }) if r == *region && account.is_none_or(|id| id == a) => {}
+                _ => {
+                    return Err(format!(
+                        "it is for {}, not for the identity's own ECR registry in {region}",
+                        aws::registry::shown(&entry.registry)
+                    ))
                 }
-            }
+            },
         }
         if !self.allowed_accounts.is_empty()
             && !account.is_some_and(|a| self.allowed_accounts.iter().any(|x| x == a))
@@ -566,7 +569,8 @@ impl Stored {
         if self.v != FORMAT_VERSION || key.is_some_and(|k| k.as_str() != self.key) {
             return None;
         }
-        let expires_at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(self.expires_at))?;
+        let expires_at =
+            SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(self.expires_at))?;
         Some(Entry {
             registry: self.registry,
             username: self.username,

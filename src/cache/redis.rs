@@ -345,7 +345,10 @@ impl RedisCache {
                 let stream = Bounded::new(tcp(host, *port).await?);
                 let (c, d) =
                     MultiplexedConnection::new_with_config(settings, stream, config).await?;
-                (c, Box::pin(d) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>)
+                (
+                    c,
+                    Box::pin(d) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+                )
             }
             ConnectionAddr::TcpTls {
                 host,

@@ -102,7 +102,10 @@ impl Sealer {
     /// `plain` sealed, bound to `aad`. `None` only if the system's random source fails.
     pub fn seal(&self, plain: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = self.aead.encrypt(&nonce, Payload { msg: plain, aad }).ok()?;
+        let sealed = self
+            .aead
+            .encrypt(&nonce, Payload { msg: plain, aad })
+            .ok()?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);

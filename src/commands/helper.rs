@@ -152,7 +152,10 @@ fn get(
         answer(&entry);
         return Ok(());
     };
-    let mut keys = Keys::new(Target::Registry(registry.clone()), plan.local_key().as_ref());
+    let mut keys = Keys::new(
+        Target::Registry(registry.clone()),
+        plan.local_key().as_ref(),
+    );
     // A fresh entry in this machine's files: no runtime, no network.
     if let Lookup::Fresh(e) = cache.get_local(&keys) {
         answer(&e);

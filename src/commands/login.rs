@@ -164,7 +164,16 @@ async fn login(cfg: &LoginConfig, printer: &Printer, hand_off: bool) -> Result<R
         tracing::info!("every token came from the cache: no AWS call");
         from_cache(&cached, &registries, region.as_deref())
     } else {
-        match fetch(cfg, &region, &registries, cache.as_ref(), &mut keys, &mut cached).await {
+        match fetch(
+            cfg,
+            &region,
+            &registries,
+            cache.as_ref(),
+            &mut keys,
+            &mut cached,
+        )
+        .await
+        {
             Ok(Fetched::FromFleet) => {
                 tracing::info!("every token came from the cache: no AWS call");
                 from_cache(&cached, &registries, region.as_deref())
@@ -440,16 +449,14 @@ async fn fetch(
     if let Some(c) = cache {
         proven = fetch::prove(c, plan, platform, &sts_region, keys).await?;
         if proven.is_some() {
-            let fleet = futures::future::join_all(
-                keys.iter()
-                    .zip(cached.iter())
-                    .map(|(k, l)| async move {
-                        match l {
-                            Lookup::Fresh(_) => None,
-                            _ => Some(c.get_fleet(k).await),
-                        }
-                    }),
-            )
+            let fleet = futures::future::join_all(keys.iter().zip(cached.iter()).map(
+                |(k, l)| async move {
+                    match l {
+                        Lookup::Fresh(_) => None,
+                        _ => Some(c.get_fleet(k).await),
+                    }
+                },
+            ))
             .await;
             for (slot, found) in cached.iter_mut().zip(fleet) {
                 if let Some(fresh @ Lookup::Fresh(_)) = found {

@@ -193,10 +193,7 @@ pub fn identity(arn: &str) {
 
 /// Hook: a token cache lookup, and the usable token it found (with the identity it was issued
 /// to, and the `sub` of the CI token it was fetched with).
-pub fn cache_lookup(
-    result: CacheResult,
-    found: Option<(Token, Option<String>, Option<String>)>,
-) {
+pub fn cache_lookup(result: CacheResult, found: Option<(Token, Option<String>, Option<String>)>) {
     let mut o = observed();
     *o.cache.entry(result).or_default() += 1;
     if let Some((token, identity, sub)) = found {
