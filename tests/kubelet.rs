@@ -194,6 +194,32 @@ fn the_round_trip_holds_only_the_kubelets_fields() {
     assert_eq!(proxy.count("ecr-public", None), 1);
 }
 
+/// The image name comes from a pod spec: in the provider's log its control characters are
+/// escaped, so a pod cannot forge log lines or drive the terminal of whoever reads the log.
+#[test]
+fn an_image_name_with_control_characters_is_logged_escaped() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let image = format!("{HOST}/app\u{1b}[2J\nFAKE LINE:v1");
+    let run = kubelet(
+        node(&sb, &proxy).arg("-v"),
+        &request(V1, &image, serde_json::json!({})),
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("the kubelet asks for"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("\\u{1b}[2J\\nFAKE LINE"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    assert!(!run.stderr.contains("\nFAKE LINE"), "{:?}", run.stderr);
+}
+
 #[test]
 fn a_request_in_another_version_is_refused_and_older_ones_are_answered_in_theirs() {
     let proxy = Proxy::start();

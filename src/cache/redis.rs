@@ -154,18 +154,12 @@ impl RedisCache {
         get.arg(&name);
         let sealed: Option<Vec<u8>> = self.query("GET", &get).await?;
         let sealed = sealed?;
-        let entry = self
-            .sealer
-            .open(&sealed, key.as_str().as_bytes())
-            .and_then(|plain| Stored::parse(&plain, Some(key)));
-        match entry {
-            Some(e) => match Lookup::judge(e, key, SystemTime::now(), Duration::ZERO) {
-                Lookup::Fresh(e) | Lookup::Stale(e) => {
-                    tracing::debug!("fleet cache: {} found at {name}", e.registry);
-                    Some(e)
-                }
-                Lookup::Miss => None,
-            },
+        match unseal(&self.sealer, key, &sealed) {
+            Some(Lookup::Fresh(e) | Lookup::Stale(e)) => {
+                tracing::debug!("fleet cache: {} found at {name}", e.registry);
+                Some(e)
+            }
+            Some(Lookup::Miss) => None,
             None => {
                 tracing::warn!(
                     "the fleet cache's entry {name} does not open with this ECR_LOGIN_CACHE_KEY (sealed with another key, or altered): treated as a miss, it will be replaced"
@@ -323,6 +317,16 @@ impl RedisCache {
     }
 }
 
+/// What a value read back for `key` holds: `None` when it does not open (another fleet key,
+/// altered, not ours at all); else the entry as judged for `key` (a miss when `key` does not
+/// admit it or it has expired). Any bytes: never a panic.
+fn unseal(sealer: &Sealer, key: &TokenKey, sealed: &[u8]) -> Option<Lookup> {
+    let entry = sealer
+        .open(sealed, key.as_str().as_bytes())
+        .and_then(|plain| Stored::parse(&plain, Some(key)))?;
+    Some(Lookup::judge(entry, key, SystemTime::now(), Duration::ZERO))
+}
+
 impl RedisCache {
     /// A connection whose replies are bounded ([`Bounded`]): TCP, then TLS for `rediss://`
     /// (the process's CA bundle), then AUTH and SELECT as the URL says.
@@ -385,6 +389,56 @@ impl RedisCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
+
+    const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+    fn sealer() -> Sealer {
+        Sealer::new(&Secret::new("q83vEjRWeJq8/ur/ABEiM0RVZneImaq7zN3u/wARIjM=")).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_entry_with_an_absurd_expiry_or_another_host_is_not_served() {
+        let key = TokenKey::raw("k", HOST);
+        let seal = |v: serde_json::Value| sealer().seal(v.to_string().as_bytes(), b"k").unwrap();
+        let entry = |registry: &str, expires: serde_json::Value| {
+            serde_json::json!({"v": super::super::FORMAT_VERSION, "key": "k", "registry": registry,
+                "username": "AWS", "password": "p", "expires_at": expires,
+                "identity": null, "sub": null})
+        };
+        let good = seal(entry(HOST, serde_json::json!(u32::MAX)));
+        assert!(matches!(
+            unseal(&sealer(), &key, &good),
+            Some(Lookup::Fresh(_))
+        ));
+        for absurd in [serde_json::json!(u64::MAX), serde_json::json!(1e300)] {
+            assert!(unseal(&sealer(), &key, &seal(entry(HOST, absurd))).is_none());
+        }
+        let elsewhere = seal(entry("registry.evil.example", serde_json::json!(u32::MAX)));
+        assert!(matches!(
+            unseal(&sealer(), &key, &elsewhere),
+            Some(Lookup::Miss)
+        ));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_bytes_from_redis_are_an_entry_or_a_miss(
+                bytes in prop::collection::vec(any::<u8>(), 0..300),
+                plain in prop::collection::vec(any::<u8>(), 0..300),
+            ) {
+                let key = TokenKey::raw("k", HOST);
+                let _ = unseal(&sealer(), &key, &bytes);
+                // Sealed with the right key and key: whatever the plain text, no panic.
+                let sealed = sealer().seal(&plain, b"k").unwrap();
+                let _ = unseal(&sealer(), &key, &sealed);
+            }
+        }
+    }
 
     #[test]
     fn urls() {
