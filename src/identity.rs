@@ -384,71 +384,15 @@ impl Plan {
     }
 }
 
-/// The SDK's configuration (`sdk`, still to load) and the plan's [`Proof`], with no AWS API
-/// call: the platform's token request goes out first, and the configuration loads while the
-/// platform answers (as in [`sdk_and_credentials`]).
-pub async fn sdk_and_proof(
-    plan: &Plan,
-    platform: &dyn Platform,
-    sdk: impl std::future::Future<Output = SdkConfig>,
-) -> Result<(SdkConfig, Proof), Error> {
-    match &plan.base {
-        Base::WebIdentity { token, .. } => match token {
-            TokenSource::Platform { audience, .. } => {
-                let sdk = async {
-                    after_requests_written().await;
-                    let sdk = sdk.await;
-                    crate::aws::warm_up_sts(&sdk);
-                    sdk
-                };
-                let (token, sdk) = futures::join!(platform.fetch_token(audience.as_deref()), sdk);
-                Ok((sdk, Proof::Token(token?)))
-            }
-            TokenSource::Value(t) => Ok((sdk.await, Proof::Token(t.clone()))),
-            TokenSource::File(p) => {
-                let token = read_token_file(p)?;
-                Ok((sdk.await, Proof::Token(token)))
-            }
-        },
-        Base::Chain | Base::AssumeRole { .. } => {
-            let sdk = sdk.await;
-            let credentials = sts::chain_credentials(&sdk).await?;
-            Ok((sdk, Proof::Chain(credentials)))
-        }
-    }
-}
-
-/// [`credentials`] from a [`Proof`] already had ([`sdk_and_proof`]): the token is not fetched
-/// again, nor the chain's credentials resolved again. `while_sts_answers` runs once the first
-/// request is out.
-pub async fn credentials_proven(
-    plan: &Plan,
-    platform: &dyn Platform,
-    sdk: &SdkConfig,
-    proof: Proof,
-    while_sts_answers: impl FnOnce(&SdkConfig),
-) -> Result<Resolved, Error> {
-    let meanwhile = async {
-        after_requests_written().await;
-        while_sts_answers(sdk);
-    };
-    let (who, ()) = futures::join!(
-        credentials_with(plan, platform, sdk, Some(proof)),
-        meanwhile
-    );
-    who
-}
-
-/// [`credentials`] with the SDK's configuration still to load (`sdk`): when the plan starts
-/// with the CI platform's token, the token request goes out first and the configuration loads
+/// The SDK's configuration (`sdk`, still to load) and, when the plan starts with the CI
+/// platform's token, that token: the token request goes out first and the configuration loads
 /// while the platform answers (a network round trip: 50 to 300 ms on a hosted runner).
-pub async fn sdk_and_credentials(
+async fn sdk_and_platform_token(
     plan: &Plan,
     platform: &dyn Platform,
     sdk: impl std::future::Future<Output = SdkConfig>,
-    while_sts_answers: impl FnOnce(&SdkConfig),
-) -> Result<(SdkConfig, Resolved), Error> {
-    let (sdk, early) = match &plan.base {
+) -> Result<(SdkConfig, Option<IdToken>), Error> {
+    match &plan.base {
         Base::WebIdentity {
             token: TokenSource::Platform { audience, .. },
             ..
@@ -465,17 +409,84 @@ pub async fn sdk_and_credentials(
                 sdk
             };
             let (token, sdk) = futures::join!(platform.fetch_token(audience.as_deref()), sdk);
-            (sdk, Some(Proof::Token(token?)))
+            Ok((sdk, Some(token?)))
         }
-        _ => (sdk.await, None),
+        _ => Ok((sdk.await, None)),
+    }
+}
+
+/// The SDK's configuration (`sdk`, still to load) and the plan's [`Proof`], with no AWS API
+/// call (the platform's token as in [`sdk_and_credentials`]; a token file or value read; the
+/// chain's credentials resolved).
+pub async fn sdk_and_proof(
+    plan: &Plan,
+    platform: &dyn Platform,
+    sdk: impl std::future::Future<Output = SdkConfig>,
+) -> Result<(SdkConfig, Proof), Error> {
+    let (sdk, early) = sdk_and_platform_token(plan, platform, sdk).await?;
+    let proof = match (early, &plan.base) {
+        (Some(token), _) => Proof::Token(token),
+        (None, Base::WebIdentity { token, .. }) => match token {
+            TokenSource::File(p) => Proof::Token(read_token_file(p)?),
+            TokenSource::Value(t) => Proof::Token(t.clone()),
+            TokenSource::Platform { audience, .. } => {
+                Proof::Token(platform.fetch_token(audience.as_deref()).await?)
+            }
+        },
+        (None, Base::Chain | Base::AssumeRole { .. }) => {
+            Proof::Chain(sts::chain_credentials(&sdk).await?)
+        }
     };
-    // `while_sts_answers` (ECR's tables), the same way: the first STS request goes out first.
+    Ok((sdk, proof))
+}
+
+/// [`credentials`] from a [`Proof`] already had ([`sdk_and_proof`]): the token is not fetched
+/// again, nor the chain's credentials resolved again.
+pub async fn credentials_proven(
+    plan: &Plan,
+    platform: &dyn Platform,
+    sdk: &SdkConfig,
+    proof: Proof,
+    while_sts_answers: impl FnOnce(&SdkConfig),
+) -> Result<Resolved, Error> {
+    credentials_then(plan, platform, sdk, Some(proof), while_sts_answers).await
+}
+
+/// [`credentials`] with the SDK's configuration still to load (`sdk`), which loads while the
+/// platform answers (see [`sdk_and_platform_token`]).
+pub async fn sdk_and_credentials(
+    plan: &Plan,
+    platform: &dyn Platform,
+    sdk: impl std::future::Future<Output = SdkConfig>,
+    while_sts_answers: impl FnOnce(&SdkConfig),
+) -> Result<(SdkConfig, Resolved), Error> {
+    let (sdk, early) = sdk_and_platform_token(plan, platform, sdk).await?;
+    let who = credentials_then(
+        plan,
+        platform,
+        &sdk,
+        early.map(Proof::Token),
+        while_sts_answers,
+    )
+    .await?;
+    Ok((sdk, who))
+}
+
+/// [`credentials_with`], and `while_sts_answers` (ECR's tables) once the first STS request is
+/// out.
+async fn credentials_then(
+    plan: &Plan,
+    platform: &dyn Platform,
+    sdk: &SdkConfig,
+    early: Option<Proof>,
+    while_sts_answers: impl FnOnce(&SdkConfig),
+) -> Result<Resolved, Error> {
     let meanwhile = async {
         after_requests_written().await;
-        while_sts_answers(&sdk);
+        while_sts_answers(sdk);
     };
-    let (who, ()) = futures::join!(credentials_with(plan, platform, &sdk, early), meanwhile);
-    Ok((sdk, who?))
+    let (who, ()) = futures::join!(credentials_with(plan, platform, sdk, early), meanwhile);
+    who
 }
 
 /// Waits the scheduler turns that a request polled just before takes to be written (the
