@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::*;
+/// The repository: where Cargo.toml is.
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -3,7 +3,8 @@
 //! docker-registry — and the real `skopeo` reading what we wrote.
 //!
 //! Run them with `scripts/test.sh`, which installs the tools and runs this binary inside a
-//! private network namespace where the ECR host names resolve to the local registries.
+//! private network namespace where the ECR host names resolve to the local registries (with
+//! `--features online-tests`: a plain `cargo test` leaves this binary out).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,7 +23,6 @@ mod hostile;
 mod identity;
 mod install;
 mod kubelet;
-mod layout;
 mod login;
 mod logout;
 mod network;

@@ -1,0 +1,7 @@
+//! The checks that need nothing but the source tree: a plain `cargo test` in a fresh clone runs
+//! them with the unit tests (the integration tests, which need servers and tools, are
+//! `tests/tests.rs`, behind `--features online-tests`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod layout;
