@@ -822,27 +822,13 @@ fn policy_config(args: PolicyArgs, env: &Env) -> Result<PolicyConfig, Error> {
     })
 }
 
-/// `arn:<partition>:iam::<12 digits>:role/<optional path/><name>`.
+/// A role ARN as [`aws::is_role_arn`] takes it, else the usage error that shows the form.
 fn check_role_arn(arn: &str) -> Result<(), UsageError> {
-    let bad = || UsageError::RoleArn {
-        arn: arn.to_string(),
-    };
-    let parts: Vec<&str> = arn.trim().splitn(6, ':').collect();
-    let [prefix, partition, service, region, account, resource] = parts[..] else {
-        return Err(bad());
-    };
-    let name = resource.strip_prefix("role/").ok_or_else(bad)?;
-    let ok = prefix == "arn"
-        && regions::PARTITIONS.iter().any(|p| p.arn == partition)
-        && service == "iam"
-        && region.is_empty()
-        && aws::is_account_id(account)
-        && !name.is_empty()
-        && !name.ends_with('/')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c));
-    ok.then_some(()).ok_or_else(bad)
+    aws::is_role_arn(arn.trim())
+        .then_some(())
+        .ok_or_else(|| UsageError::RoleArn {
+            arn: arn.to_string(),
+        })
 }
 
 /// The kubelet kills a plugin after one minute: the budget stays inside it.
@@ -902,10 +888,9 @@ pub fn telemetry(cli: &Cli, env: &Env) -> Result<Option<telemetry::Run>, UsageEr
     if settings.is_empty() {
         return Ok(None);
     }
-    let platform = select_platform(identity, env)
-        .map(|p| p.name())
-        .unwrap_or("unknown");
-    settings.job_url = job_url(platform, env);
+    let selected = select_platform(identity, env).ok();
+    settings.job_url = selected.as_deref().and_then(|p| platform::job_url(p, env));
+    let platform = selected.as_ref().map(|p| p.name()).unwrap_or("unknown");
     let role = identity
         .role_arn
         .iter()
@@ -981,33 +966,6 @@ fn check_webhook(url: &str) -> Result<crate::secret::Secret, UsageError> {
             "--notify-webhook must be an https:// URL (http:// only to localhost): the URL holds the webhook's own secret".into(),
         )),
     }
-}
-
-/// The CI job's page, from the platform's variables, where it gives one.
-fn job_url(platform: &str, env: &Env) -> Option<String> {
-    let get = |name: &str| env.get(name).map(str::trim).filter(|v| !v.is_empty());
-    let url = match platform {
-        "github-actions" => format!(
-            "{}/{}/actions/runs/{}",
-            get(EnvVars::GITHUB_SERVER_URL)
-                .unwrap_or("https://github.com")
-                .trim_end_matches('/'),
-            get(EnvVars::GITHUB_REPOSITORY)?,
-            get(EnvVars::GITHUB_RUN_ID)?
-        ),
-        "gitlab-ci" => get(EnvVars::CI_JOB_URL)?.to_string(),
-        "circleci" => get(EnvVars::CIRCLE_BUILD_URL)?.to_string(),
-        "jenkins" => get(EnvVars::BUILD_URL)?.to_string(),
-        "buildkite" => get(EnvVars::BUILDKITE_BUILD_URL)?.to_string(),
-        "bitbucket" => format!(
-            "https://bitbucket.org/{}/{}/pipelines/results/{}",
-            get(EnvVars::BITBUCKET_WORKSPACE)?,
-            get(EnvVars::BITBUCKET_REPO_SLUG)?,
-            get(EnvVars::BITBUCKET_BUILD_NUMBER)?
-        ),
-        _ => return None,
-    };
-    (url.starts_with("https://") || url.starts_with("http://")).then_some(url)
 }
 
 #[cfg(test)]
@@ -1224,51 +1182,5 @@ mod tests {
             crate::secret::registry().redact("at services/T1/B2/config-unit-secret"),
             "at ***"
         );
-    }
-
-    #[test]
-    fn job_urls_come_from_each_platforms_variables() {
-        let env = |pairs: &[(&str, &str)]| -> Env { pairs.iter().copied().collect() };
-        assert_eq!(
-            job_url(
-                "gitlab-ci",
-                &env(&[("CI_JOB_URL", "https://gitlab.example.com/g/p/-/jobs/7")])
-            )
-            .as_deref(),
-            Some("https://gitlab.example.com/g/p/-/jobs/7")
-        );
-        assert_eq!(
-            job_url(
-                "github-actions",
-                &env(&[
-                    ("GITHUB_SERVER_URL", "https://ghe.example.com/"),
-                    ("GITHUB_REPOSITORY", "o/r"),
-                    ("GITHUB_RUN_ID", "9")
-                ])
-            )
-            .as_deref(),
-            Some("https://ghe.example.com/o/r/actions/runs/9")
-        );
-        assert_eq!(
-            job_url(
-                "bitbucket",
-                &env(&[
-                    ("BITBUCKET_WORKSPACE", "w"),
-                    ("BITBUCKET_REPO_SLUG", "r"),
-                    ("BITBUCKET_BUILD_NUMBER", "3")
-                ])
-            )
-            .as_deref(),
-            Some("https://bitbucket.org/w/r/pipelines/results/3")
-        );
-        assert_eq!(
-            job_url("github-actions", &env(&[("GITHUB_RUN_ID", "9")])),
-            None
-        );
-        assert_eq!(
-            job_url("jenkins", &env(&[("BUILD_URL", "javascript:alert(1)")])),
-            None
-        );
-        assert_eq!(job_url("local", &env(&[("BUILD_URL", "https://x")])), None);
     }
 }

@@ -763,7 +763,11 @@ fn a_pull_request_job_is_never_served_the_production_token() {
     // Once per job: its next step is not told again.
     let again = b.login_with(&issuer.url(), &redis.url(), KEY).run();
     assert!(again.stderr.contains("STS refused"), "{}", again.stderr);
-    assert!(!again.stderr.contains("runs for a pull request"), "{}", again.stderr);
+    assert!(
+        !again.stderr.contains("runs for a pull request"),
+        "{}",
+        again.stderr
+    );
 }
 
 /// Chain identities are keyed by what STS sees: an HMAC of the access key id and secret. A job

@@ -131,6 +131,30 @@ pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Whether `arn` is an IAM role's ARN: `arn:<partition>:iam::<12 digits>:role/<path/><name>`,
+/// the name and path of IAM's characters (`A-Za-z0-9_+=,.@-`), not ending in `/`. The one check
+/// for every place a role ARN comes in (flags, variables, a service account's annotation).
+pub fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let Some(name) = resource.strip_prefix("role/") else {
+        return false;
+    };
+    prefix == "arn"
+        && regions::PARTITIONS.iter().any(|p| p.arn == partition)
+        && service == "iam"
+        && region.is_empty()
+        && is_account_id(account)
+        && !name.is_empty()
+        && !name.ends_with('/')
+        && !name.starts_with('/')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c))
+}
+
 /// The account of an ARN (`arn:<partition>:<service>:<region>:<account>:...`).
 pub fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| is_account_id(a))
@@ -183,5 +207,36 @@ pub(crate) trait HasStatus {
 impl HasStatus for aws_smithy_runtime_api::http::Response {
     fn status(&self) -> u16 {
         self.status().as_u16()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns() {
+        for ok in [
+            "arn:aws:iam::123456789012:role/ci",
+            "arn:aws:iam::123456789012:role/path/to/ci-role_1+=,.@",
+            "arn:aws-cn:iam::123456789012:role/ci",
+            "arn:aws-us-gov:iam::123456789012:role/ci",
+        ] {
+            assert!(is_role_arn(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/ci/",
+            "arn:aws:iam::123456789012:role/c i",
+            "arn:aws:iam::123456789012:role/ci\n",
+            "arn:aws:iam::12345678901:role/ci",
+            "arn:aws:iam:us-east-1:123456789012:role/ci",
+            "arn:aws:sts::123456789012:role/ci",
+            "arn:aws:iam::123456789012:user/ci",
+            "arn:nope:iam::123456789012:role/ci",
+        ] {
+            assert!(!is_role_arn(bad), "{bad:?}");
+        }
     }
 }

@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{
     self,
     ecr::RegistryToken,
-    regions,
     registry::{self, Registry},
 };
 use crate::cache::{Cache, Claim, Entry, Keys, Lookup, Target, Turn};
@@ -350,7 +349,7 @@ pub fn service_account_role(
     fallback: Option<&str>,
 ) -> Result<String, UsageError> {
     match annotations.get(ROLE_ANNOTATION).map(|a| a.trim()) {
-        Some(arn) if is_role_arn(arn) => Ok(arn.to_string()),
+        Some(arn) if aws::is_role_arn(arn) => Ok(arn.to_string()),
         Some(arn) => Err(UsageError::Other(format!(
             "the service account's {ROLE_ANNOTATION} annotation {arn:?} is not a role ARN (arn:aws:iam::123456789012:role/<name>)"
         ))),
@@ -360,15 +359,6 @@ pub fn service_account_role(
             ))
         }),
     }
-}
-
-/// `arn:<partition>:iam::<account>:role/<name>`.
-fn is_role_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    matches!(parts[..], ["arn", partition, "iam", "", account, resource]
-        if regions::PARTITIONS.iter().any(|p| p.arn == partition)
-            && aws::is_account_id(account)
-            && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
 }
 
 /// `k8s-<namespace>-<service account>` from the token's `sub`

@@ -39,6 +39,16 @@ impl Platform for Bitbucket {
             })
     }
 
+    fn job_url(&self, env: &Env) -> Option<String> {
+        let get = |name: &str| env.get(name).map(str::trim);
+        Some(format!(
+            "https://bitbucket.org/{}/{}/pipelines/results/{}",
+            get(EnvVars::BITBUCKET_WORKSPACE)?,
+            get(EnvVars::BITBUCKET_REPO_SLUG)?,
+            get(EnvVars::BITBUCKET_BUILD_NUMBER)?
+        ))
+    }
+
     fn session_name(&self) -> Option<String> {
         let e = &self.env;
         Some(format!(

@@ -78,6 +78,11 @@ impl Platform for Buildkite {
         ))
     }
 
+    fn job_url(&self, env: &Env) -> Option<String> {
+        env.get(EnvVars::BUILDKITE_BUILD_URL)
+            .map(|u| u.trim().to_string())
+    }
+
     fn session_name(&self) -> Option<String> {
         let e = &self.env;
         Some(format!(

@@ -106,6 +106,11 @@ impl Platform for Circleci {
         })
     }
 
+    fn job_url(&self, env: &Env) -> Option<String> {
+        env.get(EnvVars::CIRCLE_BUILD_URL)
+            .map(|u| u.trim().to_string())
+    }
+
     fn session_name(&self) -> Option<String> {
         let e = &self.env;
         Some(format!(

@@ -272,6 +272,18 @@ impl Platform for GithubActions {
         }
     }
 
+    fn job_url(&self, env: &Env) -> Option<String> {
+        let get = |name: &str| env.get(name).map(str::trim);
+        Some(format!(
+            "{}/{}/actions/runs/{}",
+            get(EnvVars::GITHUB_SERVER_URL)
+                .unwrap_or("https://github.com")
+                .trim_end_matches('/'),
+            get(EnvVars::GITHUB_REPOSITORY)?,
+            get(EnvVars::GITHUB_RUN_ID)?
+        ))
+    }
+
     fn session_name(&self) -> Option<String> {
         let repo = self.repository.as_deref().unwrap_or("github");
         let run = self.run_id.as_deref().unwrap_or("0");

@@ -97,6 +97,10 @@ impl Platform for Gitlab {
         })
     }
 
+    fn job_url(&self, env: &Env) -> Option<String> {
+        env.get(EnvVars::CI_JOB_URL).map(|u| u.trim().to_string())
+    }
+
     fn session_name(&self) -> Option<String> {
         let e = &self.env;
         Some(format!(

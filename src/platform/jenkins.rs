@@ -57,6 +57,10 @@ impl Platform for Jenkins {
         }
     }
 
+    fn job_url(&self, env: &Env) -> Option<String> {
+        env.get(EnvVars::BUILD_URL).map(|u| u.trim().to_string())
+    }
+
     fn session_name(&self) -> Option<String> {
         let e = &self.env;
         Some(format!(

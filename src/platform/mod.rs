@@ -137,6 +137,12 @@ pub trait Platform: Send + Sync {
         None
     }
 
+    /// The CI job's page, from the platform's variables, for the audit line and the webhook
+    /// (see [`job_url`], which checks it).
+    fn job_url(&self, _env: &Env) -> Option<String> {
+        None
+    }
+
     /// Installs the platform's log masking, if it has one, before any secret exists.
     fn install_masking(&self, _printer: Printer) {}
 
@@ -164,6 +170,14 @@ impl std::fmt::Debug for dyn Platform {
 
 /// The claims of a token the job already holds (in a variable or file), for prefilling a
 /// trust policy. Decoded, not verified.
+/// `platform`'s job page, if its variables give one that is an http(s) URL (a variable set to
+/// `javascript:...` is not shown in a webhook message).
+pub fn job_url(platform: &dyn Platform, env: &Env) -> Option<String> {
+    platform
+        .job_url(env)
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
 pub(crate) fn ambient_claims(token: Option<IdToken>) -> crate::error::ClaimsSummary {
     token.map(|t| t.claims()).unwrap_or_default()
 }
@@ -345,6 +359,53 @@ pub fn sanitize_session_name(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_urls_come_from_each_platforms_variables() {
+        let env = |pairs: &[(&str, &str)]| -> Env { pairs.iter().copied().collect() };
+        let url = |name: &str, e: &Env| {
+            let p = select(e, Some(name), &Options::default()).unwrap();
+            job_url(p.as_ref(), e)
+        };
+        assert_eq!(
+            url(
+                "gitlab-ci",
+                &env(&[("CI_JOB_URL", "https://gitlab.example.com/g/p/-/jobs/7")])
+            )
+            .as_deref(),
+            Some("https://gitlab.example.com/g/p/-/jobs/7")
+        );
+        assert_eq!(
+            url(
+                "github-actions",
+                &env(&[
+                    ("GITHUB_SERVER_URL", "https://ghe.example.com/"),
+                    ("GITHUB_REPOSITORY", "o/r"),
+                    ("GITHUB_RUN_ID", "9")
+                ])
+            )
+            .as_deref(),
+            Some("https://ghe.example.com/o/r/actions/runs/9")
+        );
+        assert_eq!(
+            url(
+                "bitbucket",
+                &env(&[
+                    ("BITBUCKET_WORKSPACE", "w"),
+                    ("BITBUCKET_REPO_SLUG", "r"),
+                    ("BITBUCKET_BUILD_NUMBER", "3")
+                ])
+            )
+            .as_deref(),
+            Some("https://bitbucket.org/w/r/pipelines/results/3")
+        );
+        assert_eq!(url("github-actions", &env(&[("GITHUB_RUN_ID", "9")])), None);
+        assert_eq!(
+            url("jenkins", &env(&[("BUILD_URL", "javascript:alert(1)")])),
+            None
+        );
+        assert_eq!(url("local", &env(&[("BUILD_URL", "https://x")])), None);
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         pairs.iter().copied().collect()
