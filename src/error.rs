@@ -32,22 +32,61 @@ pub mod exit {
     pub const NOT_VALID: i32 = 1;
 }
 
-/// Every value [`Error::class`] can take, in a fixed order: the metrics file carries each at
-/// zero until it happens, so that alerts and dashboards never see a gap.
-pub const ERROR_CLASSES: &[&str] = &[
-    "usage",
-    "id_token",
-    "sts_denied",
-    "no_credentials",
-    "ecr_denied",
-    "account_not_allowed",
-    "aws_failed",
-    "network",
-    "auth_file",
-    "handoff",
-    "not_valid",
-    "internal",
-];
+/// What kind of failure an [`Error`] is, for the audit log and the metrics' `error_class`
+/// label: a short name that is stable across releases (alerts and dashboards select on it) and
+/// says which side must act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    Usage,
+    IdToken,
+    StsDenied,
+    NoCredentials,
+    EcrDenied,
+    AccountNotAllowed,
+    AwsFailed,
+    Network,
+    AuthFile,
+    Handoff,
+    NotValid,
+    Internal,
+}
+
+impl ErrorClass {
+    /// Every class, in a fixed order: the metrics file carries each at zero until it happens,
+    /// so that alerts and dashboards never see a gap.
+    pub const ALL: [ErrorClass; 12] = [
+        ErrorClass::Usage,
+        ErrorClass::IdToken,
+        ErrorClass::StsDenied,
+        ErrorClass::NoCredentials,
+        ErrorClass::EcrDenied,
+        ErrorClass::AccountNotAllowed,
+        ErrorClass::AwsFailed,
+        ErrorClass::Network,
+        ErrorClass::AuthFile,
+        ErrorClass::Handoff,
+        ErrorClass::NotValid,
+        ErrorClass::Internal,
+    ];
+
+    /// The name in the audit log and the metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::Usage => "usage",
+            ErrorClass::IdToken => "id_token",
+            ErrorClass::StsDenied => "sts_denied",
+            ErrorClass::NoCredentials => "no_credentials",
+            ErrorClass::EcrDenied => "ecr_denied",
+            ErrorClass::AccountNotAllowed => "account_not_allowed",
+            ErrorClass::AwsFailed => "aws_failed",
+            ErrorClass::Network => "network",
+            ErrorClass::AuthFile => "auth_file",
+            ErrorClass::Handoff => "handoff",
+            ErrorClass::NotValid => "not_valid",
+            ErrorClass::Internal => "internal",
+        }
+    }
+}
 
 /// The top-level error: one of the layers below.
 #[derive(Debug, thiserror::Error)]
@@ -82,27 +121,25 @@ impl Error {
         }
     }
 
-    /// The failure class, for the audit log and the metrics' `error_class` label: one of
-    /// [`ERROR_CLASSES`], a short name that is stable across releases (alerts and dashboards
-    /// select on it) and says which side must act.
-    pub fn class(&self) -> &'static str {
+    /// The failure's [`ErrorClass`].
+    pub fn class(&self) -> ErrorClass {
         match self {
-            Error::Usage(_) => "usage",
-            Error::Token(_) => "id_token",
+            Error::Usage(_) => ErrorClass::Usage,
+            Error::Token(_) => ErrorClass::IdToken,
             Error::Aws(e) => match e {
                 AwsError::AssumeRoleDenied { .. } | AwsError::AssumeRoleWithCredsDenied { .. } => {
-                    "sts_denied"
+                    ErrorClass::StsDenied
                 }
-                AwsError::NoCredentials { .. } => "no_credentials",
-                AwsError::EcrDenied { .. } => "ecr_denied",
-                AwsError::AccountNotAllowed { .. } => "account_not_allowed",
-                AwsError::Failed { .. } => "aws_failed",
-                AwsError::Unreachable { .. } => "network",
+                AwsError::NoCredentials { .. } => ErrorClass::NoCredentials,
+                AwsError::EcrDenied { .. } => ErrorClass::EcrDenied,
+                AwsError::AccountNotAllowed { .. } => ErrorClass::AccountNotAllowed,
+                AwsError::Failed { .. } => ErrorClass::AwsFailed,
+                AwsError::Unreachable { .. } => ErrorClass::Network,
             },
-            Error::AuthFile(_) => "auth_file",
-            Error::Handoff(_) => "handoff",
-            Error::Status(_) => "not_valid",
-            Error::Internal(_) => "internal",
+            Error::AuthFile(_) => ErrorClass::AuthFile,
+            Error::Handoff(_) => ErrorClass::Handoff,
+            Error::Status(_) => ErrorClass::NotValid,
+            Error::Internal(_) => ErrorClass::Internal,
         }
     }
 
@@ -717,12 +754,26 @@ mod tests {
         ];
         let mut seen = Vec::new();
         for (e, class) in &cases {
-            assert_eq!(e.class(), *class, "{e}");
-            assert!(ERROR_CLASSES.contains(class), "{class} is not listed");
-            seen.push(*class);
+            assert_eq!(e.class().name(), *class, "{e}");
+            assert!(
+                ErrorClass::ALL.contains(&e.class()),
+                "{class} is not listed"
+            );
+            seen.push(e.class());
         }
-        for class in ERROR_CLASSES {
-            assert!(seen.contains(class), "no error has the class {class}");
+        for class in ErrorClass::ALL {
+            assert!(
+                seen.contains(&class),
+                "no error has the class {}",
+                class.name()
+            );
         }
+        let names: std::collections::BTreeSet<&str> =
+            ErrorClass::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(
+            names.len(),
+            ErrorClass::ALL.len(),
+            "two classes share a name"
+        );
     }
 }

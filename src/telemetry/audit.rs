@@ -86,7 +86,7 @@ impl Record {
                 Ok(Ended::NotFound) => "not_found",
                 Err(_) => "failure",
             },
-            error_class: result.err().map(Error::class),
+            error_class: result.err().map(|e| e.class().name()),
             error: result.err().map(|e| redact(e.to_string())),
             exit_code: match result {
                 Ok(Ended::Success) => crate::error::exit::OK,

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::audit::Record;
 use super::{unix_seconds, CacheResult, Observed, AWS_OPERATIONS};
-use crate::error::ERROR_CLASSES;
+use crate::error::ErrorClass;
 
 /// How long a run waits for another one writing the same file.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -167,7 +167,7 @@ impl State {
                 0,
             );
         }
-        for class in ERROR_CLASSES {
+        for class in ErrorClass::ALL.map(ErrorClass::name) {
             self.add(
                 FAILURES,
                 &[
