@@ -20,7 +20,7 @@ use crate::error::UsageError;
 use crate::secret::Secret;
 
 /// How long a miss waits for another process fetching the same token.
-pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(30);
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// An entry is far smaller (an ECR token is about 2 KiB); a larger file is not ours.
 pub(crate) const MAX_ENTRY: u64 = 64 << 10;

@@ -35,7 +35,7 @@ use crate::error::UsageError;
 use crate::identity::{CacheKey, Plan, Proof};
 use crate::secret::Secret;
 
-pub use self::file::FileCache;
+pub use self::file::{FileCache, LOCK_WAIT};
 pub use self::redis::RedisCache;
 
 /// How much of a token's life must be left for it to be served without a refresh.
@@ -311,6 +311,39 @@ impl Cache {
         };
         for k in keys.iter_mut() {
             k.fleet = Some(k.key(&identity));
+        }
+    }
+}
+
+/// What this machine's files say of a token, after [`Cache::local_turn`].
+#[derive(Debug)]
+pub enum Local {
+    /// Fresh: serve it, no runtime, no network.
+    Hit(Entry),
+    /// Not fresh: this process holds the key's lock (`None` when it could not be had, or
+    /// without a file cache) and goes on to the fleet and AWS; `stale` is still valid.
+    Miss {
+        lock: Option<File>,
+        stale: Option<Entry>,
+    },
+}
+
+impl Cache {
+    /// The first half of every single-token lookup (the helper's, the kubelet's), with no
+    /// runtime: a fresh entry in the files; else the key's lock, waited for at most `wait`
+    /// (another process on this machine fetching it), and a second look.
+    pub fn local_turn(&self, keys: &Keys, wait: Duration) -> Local {
+        if let Lookup::Fresh(e) = self.get_local(keys) {
+            return Local::Hit(e);
+        }
+        let lock = self.lock_within(keys, wait);
+        match self.get_local(keys) {
+            Lookup::Fresh(e) => Local::Hit(e),
+            Lookup::Stale(e) => Local::Miss {
+                lock,
+                stale: Some(e),
+            },
+            Lookup::Miss => Local::Miss { lock, stale: None },
         }
     }
 }

@@ -12,8 +12,8 @@ use std::io::Read;
 use std::time::SystemTime;
 
 use crate::aws::{self, registry::Registry};
-use crate::cache::{Cache, Entry, FileCache, Keys, Lookup, Target, Turn};
-use crate::commands::fetch::{self as fetching, Proven};
+use crate::cache::{Cache, FileCache, Keys, Local, Target, LOCK_WAIT};
+use crate::commands::fetch;
 use crate::config::HelperConfig;
 use crate::config_file::ConfigFile;
 use crate::docker::helper::{self, Action, Credentials, NOT_FOUND};
@@ -140,86 +140,41 @@ fn get(
         Some(settings) => Cache::open(settings)?,
         None => None,
     };
-    let answer = |e: &Entry| {
+    let answer = |username: &str, secret: &str| {
         printer.protocol(&Credentials {
             server_url,
-            username: &e.username,
-            secret: e.password.expose(),
+            username,
+            secret,
         })
-    };
-    let Some(cache) = cache else {
-        let entry = crate::block_on(fetch(cfg, &plan, registry, None))??;
-        answer(&entry);
-        return Ok(());
     };
     let mut keys = Keys::new(
         Target::Registry(registry.clone()),
         plan.local_key().as_ref(),
     );
-    // A fresh entry in this machine's files: no runtime, no network.
-    if let Lookup::Fresh(e) = cache.get_local(&keys) {
-        answer(&e);
-        return Ok(());
-    }
-    // Single flight: whoever holds the lock fetches; the others find its entry.
-    let _lock = cache.lock(&keys);
-    let stale = match cache.get_local(&keys) {
-        Lookup::Fresh(e) => {
-            answer(&e);
+    // A fresh entry in this machine's files: no runtime, no network. Else single flight: whoever
+    // holds the lock fetches; the others find its entry.
+    let (_lock, stale) = match cache.as_ref().map(|c| c.local_turn(&keys, LOCK_WAIT)) {
+        Some(Local::Hit(e)) => {
+            answer(&e.username, e.password.expose());
             return Ok(());
         }
-        Lookup::Stale(e) => Some(e),
-        Lookup::Miss => None,
+        Some(Local::Miss { lock, stale }) => (lock, stale),
+        None => (None, None),
     };
     // The async runtime starts here: the fleet cache (once the identity is proven), then AWS.
-    let entry = crate::block_on(async {
-        let sts_region = sts_region(registry);
-        let proven = fetching::prove(
-            &cache,
-            &plan,
-            cfg.planner.platform(),
-            sts_region,
-            std::slice::from_mut(&mut keys),
-        )
-        .await?;
-        if let Lookup::Fresh(e) = cache.get_fleet(&keys).await {
-            return Ok(e);
-        }
-        // Single flight across the fleet: when another machine is fetching this token, its
-        // entry (or, refreshing, the cached one, still valid) instead of a fetch of our own.
-        let claim = match cache
-            .fleet_turn(&keys, stale.as_ref(), crate::cache::redis::CLAIM)
-            .await
-        {
-            Turn::Serve(e) => return Ok(e),
-            Turn::Fetch(claim) => claim,
-        };
-        let fetched = fetch(cfg, &plan, registry, proven).await;
-        cache.settle(&keys, claim, fetched.as_ref().ok()).await;
-        match fetched {
-            Ok(entry) => Ok(entry),
-            Err(e) => match stale {
-                Some(old) => {
-                    printer.warn(&format!(
-                        "refreshing the token for {} failed, serving the cached one (still valid): {e}",
-                        registry.host()
-                    ));
-                    Ok(old)
-                }
-                None => Err(e),
-            },
-        }
-    })??;
-    answer(&entry);
+    let warn = |text: &str| printer.warn(text);
+    let token = crate::block_on(fetch::through_fleet(
+        cache.as_ref(),
+        &mut keys,
+        stale,
+        &plan,
+        platform,
+        registry,
+        &fetch::Limit::None,
+        &warn,
+    ))??;
+    answer(&token.username, token.password.expose());
     Ok(())
-}
-
-/// Where a registry's STS calls go: its region (ECR Public's tokens come from us-east-1).
-fn sts_region(registry: &Registry) -> &str {
-    match registry {
-        Registry::Private { region, .. } => region,
-        Registry::Public { .. } => "us-east-1",
-    }
 }
 
 /// The plan for `registry`: the first per-registry rule that covers it, else the settings.
@@ -237,40 +192,6 @@ fn plan_for(cfg: &HelperConfig, registry: &Registry) -> Result<Plan, Error> {
         }
     }
     cfg.planner.plan(None)
-}
-
-/// One registry's token, fetched like `login` fetches it (`proven`: the identity was proven
-/// for the fleet cache already).
-async fn fetch(
-    cfg: &HelperConfig,
-    plan: &Plan,
-    registry: &Registry,
-    proven: Option<Proven>,
-) -> Result<Entry, Error> {
-    let region = sts_region(registry);
-    let (tokens, who) = fetching::tokens(
-        plan,
-        cfg.planner.platform(),
-        std::slice::from_ref(registry),
-        Some(region),
-        region,
-        proven,
-    )
-    .await?;
-    let token = tokens.into_iter().next().ok_or_else(|| {
-        Error::Internal(format!(
-            "ECR answered with no token for {}",
-            registry.host()
-        ))
-    })?;
-    Ok(fetching::entry(&token, &who).unwrap_or_else(|| Entry {
-        registry: token.host,
-        username: token.username,
-        password: token.password,
-        expires_at: SystemTime::now() + std::time::Duration::from_secs(3600),
-        identity: who.arn,
-        sub: who.sub,
-    }))
 }
 
 #[cfg(test)]

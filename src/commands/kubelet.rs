@@ -27,8 +27,8 @@ use crate::aws::{
     ecr::RegistryToken,
     registry::{self, Registry},
 };
-use crate::cache::{Cache, Claim, Entry, Keys, Lookup, Target, Turn};
-use crate::commands::fetch::{self as fetching, Proven};
+use crate::cache::{Cache, Keys, Local, Target};
+use crate::commands::fetch;
 use crate::config::KubeletConfig;
 use crate::error::{AwsError, Error, UsageError};
 use crate::id_token::IdToken;
@@ -124,82 +124,35 @@ pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
         Target::Registry(registry.clone()),
         cache.as_ref().and(plan.local_key()).as_ref(),
     );
-    let mut cached = match &cache {
-        Some(c) => c.get_local(&keys),
-        None => Lookup::Miss,
-    };
     // Single flight, as the credential helper's: when pods start, the kubelet asks for many
     // images of one registry at once. The first request fetches; the others wait for its
     // entry (no longer than the deadline leaves), then answer from it. Held to the end.
-    let mut _flight = None;
-    if let (Some(c), false) = (&cache, matches!(cached, Lookup::Fresh(_))) {
-        // A blocking wait: nothing else runs in this process meanwhile.
-        _flight = c.lock_within(&keys, cfg.deadline.saturating_sub(start.elapsed()));
-        if let fresh @ Lookup::Fresh(_) = c.get_local(&keys) {
-            cached = fresh;
+    let budget = cfg.deadline.saturating_sub(start.elapsed());
+    let (_flight, token) = match cache.as_ref().map(|c| c.local_turn(&keys, budget)) {
+        Some(Local::Hit(e)) => {
+            tracing::info!("the token came from the cache: no AWS call");
+            (None, fetch::token_of(&e, &registry))
         }
-    }
-
-    // The fleet cache, once the identity is proven; and single flight across the fleet: when
-    // another machine is fetching this token, its entry (or, refreshing, the cached one,
-    // still valid) instead of a fetch of our own.
-    let mut claim = Claim::default();
-    let mut proven: Option<Proven> = None;
-    if let (Some(c), false) = (&cache, matches!(cached, Lookup::Fresh(_))) {
-        let budget = cfg.deadline.saturating_sub(start.elapsed());
-        let proving = fetching::prove(
-            c,
-            &plan,
-            platform,
-            sts_region(&registry),
-            std::slice::from_mut(&mut keys),
-        );
-        proven = match tokio::time::timeout(budget, proving).await {
-            Ok(result) => result?,
-            Err(_) => return Err(deadline_error(cfg.deadline, &registry)),
-        };
-        if let fresh @ Lookup::Fresh(_) = c.get_fleet(&keys).await {
-            cached = fresh;
-        }
-    }
-    if let (Some(c), false) = (&cache, matches!(cached, Lookup::Fresh(_))) {
-        let stale = match &cached {
-            Lookup::Stale(e) => Some(e),
-            _ => None,
-        };
-        let budget = cfg.deadline.saturating_sub(start.elapsed());
-        match c.fleet_turn(&keys, stale, budget).await {
-            Turn::Serve(e) => cached = Lookup::Fresh(e),
-            Turn::Fetch(won) => claim = won,
-        }
-    }
-    let token = if let Lookup::Fresh(entry) = &cached {
-        tracing::info!("the token came from the cache: no AWS call");
-        from_entry(entry, &registry)
-    } else {
-        let budget = cfg.deadline.saturating_sub(start.elapsed());
-        let fetching = fetch(&plan, platform, &registry, proven);
-        let fetched = match tokio::time::timeout(budget, fetching).await {
-            Ok(result) => result,
-            Err(_) => Err(deadline_error(cfg.deadline, &registry)),
-        };
-        if let Some(c) = &cache {
-            let entry = fetched
-                .as_ref()
-                .ok()
-                .and_then(|(token, who)| fetching::entry(token, who));
-            c.settle(&keys, claim, entry.as_ref()).await;
-        }
-        match (fetched, cached) {
-            (Ok((token, _)), _) => token,
-            (Err(e), Lookup::Stale(entry)) => {
-                printer.warn(&format!(
-                    "refreshing the cached token for {} failed ({e}); the cached one is still valid and is used",
-                    registry.host()
-                ));
-                from_entry(&entry, &registry)
-            }
-            (Err(e), _) => return Err(e),
+        local => {
+            let (lock, stale) = match local {
+                Some(Local::Miss { lock, stale }) => (lock, stale),
+                _ => (None, None),
+            };
+            let expired = || deadline_error(cfg.deadline, &registry);
+            let limit = fetch::Limit::Until(start + cfg.deadline, &expired);
+            let warn = |text: &str| printer.warn(text);
+            let token = fetch::through_fleet(
+                cache.as_ref(),
+                &mut keys,
+                stale,
+                &plan,
+                platform,
+                &registry,
+                &limit,
+                &warn,
+            )
+            .await?;
+            (lock, token)
         }
     };
 
@@ -373,54 +326,6 @@ fn session_name(token: &IdToken) -> Option<String> {
 }
 
 /// The identity's credentials, then the registry's token: the part that talks to AWS.
-async fn fetch(
-    plan: &Plan,
-    platform: &dyn Platform,
-    registry: &Registry,
-    proven: Option<Proven>,
-) -> Result<(RegistryToken, identity::Resolved), Error> {
-    let (tokens, who) = fetching::tokens(
-        plan,
-        platform,
-        std::slice::from_ref(registry),
-        None,
-        sts_region(registry),
-        proven,
-    )
-    .await?;
-    let token = tokens
-        .into_iter()
-        .find(|t| t.host == registry.host())
-        .ok_or_else(|| {
-            Error::Internal(format!(
-                "ECR answered with no token for {}",
-                registry.host()
-            ))
-        })?;
-    Ok((token, who))
-}
-
-/// Where a registry's STS calls go: its region (ECR Public's tokens come from us-east-1).
-fn sts_region(registry: &Registry) -> &str {
-    match registry {
-        Registry::Private { region, .. } => region,
-        Registry::Public { .. } => "us-east-1",
-    }
-}
-
-fn from_entry(entry: &Entry, registry: &Registry) -> RegistryToken {
-    RegistryToken {
-        host: registry.host().to_string(),
-        region: match registry {
-            Registry::Private { region, .. } => Some(region.clone()),
-            Registry::Public { .. } => None,
-        },
-        username: entry.username.clone(),
-        password: entry.password.clone(),
-        expires_at: Some(entry.expires_at),
-    }
-}
-
 fn deadline_error(deadline: Duration, registry: &Registry) -> Error {
     AwsError::Unreachable {
         service: "AWS".into(),
