@@ -1,4 +1,4 @@
-//! Identity boundaries of this machine's token cache (issue 17): every cache hit is served
+//! Identity boundaries of this machine's token cache: every cache hit is served
 //! only to the identity it was fetched for and only after the checks every hit passes (the
 //! host asked for, `--allowed-account-ids`, an entry that is a private regular file of ours
 //! with times that parse). Each test first shows the command ran and answered, then what it

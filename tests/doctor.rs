@@ -1,4 +1,4 @@
-//! `ecr-login doctor` (issue 10): each check reports ok or a problem with its fix, in order,
+//! `ecr-login doctor`: each check reports ok or a problem with its fix, in order,
 //! never showing a secret; `--explain` maps pasted errors to causes with no network.
 
 use crate::harness::*;

@@ -1,4 +1,4 @@
-//! The Docker credential helper (issue 9): the protocol as real clients speak it, the token
+//! The Docker credential helper: the protocol as real clients speak it, the token
 //! cache (a hit makes no call at all; identities never share; concurrent misses fetch once;
 //! margin, expiry and corruption), per-registry identity, and `login --mode helper`.
 

@@ -1,4 +1,4 @@
-//! The identity features of issue 7, against the test STS (moto behind our proxy, which
+//! The identity features, against the test STS (moto behind our proxy, which
 //! records what reached it): session policies, role chaining with an external id, and the
 //! allowed-accounts guard.
 

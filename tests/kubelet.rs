@@ -1,4 +1,4 @@
-//! Kubernetes (issue 9): `kubelet-credential-provider` spoken to as the kubelet speaks to it
+//! Kubernetes: `kubelet-credential-provider` spoken to as the kubelet speaks to it
 //! (a request on stdin, the answer decoded as strictly as the kubelet decodes it), the service
 //! account token mode through the test STS whose trust policy checks the token, and
 //! `login --output dockerconfigjson` as `kubectl create secret` reads it.

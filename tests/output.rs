@@ -1,4 +1,4 @@
-//! What goes where (issue 7): one JSON document on stdout with `--output json`, GitHub's
+//! What goes where: one JSON document on stdout with `--output json`, GitHub's
 //! masks on stderr then; `--env-file` the same on every platform; a hand-off file that cannot
 //! be written is its own error; the dual-stack hosts.
 

@@ -74,7 +74,7 @@ fn gitlab_variable_named_by_flag_or_by_audience_convention() {
             .env("STS_AMAZONAWS_COM_ID_TOKEN", &jwt)
             .args(&["--audience", "sts.amazonaws.com"]),
     );
-    // Without --audience the audience is the instance URL, as everywhere for GitLab (issue 8).
+    // Without --audience the audience is the instance URL, as everywhere for GitLab.
     let proxy = trust(GL_ISS, GL_ISS, "project_path:grp/proj:*");
     let sb = Sandbox::new();
     login_json(gitlab(&sb, &proxy).env(
@@ -321,7 +321,7 @@ fn buildkite_agent_token_and_log_redaction() {
     let sb = Sandbox::new();
     let jwt = token(BK_ISS, "sts.amazonaws.com", BK_SUB);
     let (args, redacted) = fake_agent(&sb, &jwt);
-    // No --audience: the default must be the one Buildkite's AWS guide sets up (issue 7.10).
+    // No --audience: the default must be the one Buildkite's AWS guide sets up.
     let json = login_json(buildkite(&sb, &proxy));
     assert_eq!(json["platform"], "buildkite");
     assert!(

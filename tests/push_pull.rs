@@ -115,7 +115,7 @@ fn the_registries_really_check_the_password() {
     );
 }
 
-/// `login --mode helper` (issue 9): config.json names the helper, no token in it; skopeo —
+/// `login --mode helper`: config.json names the helper, no token in it; skopeo —
 /// a real client — pushes and pulls through `docker-credential-ecr-login` (this binary), which
 /// assumes the role the login recorded beside config.json.
 #[test]

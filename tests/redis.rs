@@ -1,4 +1,4 @@
-//! The fleet cache (issue 9, `--cache redis://…`): a real `redis-server` (Debian's) started by
+//! The fleet cache (`--cache redis://…`): a real `redis-server` (Debian's) started by
 //! each test on 127.0.0.1, and runners that are separate sandboxes (their own cache dirs,
 //! Docker configs and AWS proxies) sharing it. A token one runner fetched costs the others no
 //! AWS call; helpers and kubelet providers on five machines missing at once fetch once; Redis
@@ -699,7 +699,7 @@ fn the_credential_helper_shares_through_redis_too() {
     assert_eq!(proxy.calls().len(), calls);
 }
 
-/// The bypass of issue 17: two jobs of one repository on two runners sharing the fleet cache.
+/// A trust-policy bypass, tried: two jobs of one repository on two runners sharing the fleet cache.
 /// The production job logs in; then a pull request's job, whose own token the role's trust
 /// policy refuses, runs with every variable of the production job. It must ask STS itself
 /// (and be refused), never be handed the production token.

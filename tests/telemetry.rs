@@ -1,4 +1,4 @@
-//! Audit and metrics (issue 10), with the real binary: the audit line of each login, helper
+//! Audit and metrics, with the real binary: the audit line of each login, helper
 //! `get` and kubelet request (who, what, until when; never a secret); the Prometheus metrics
 //! file adding up across runs, concurrent ones included, with every family present and
 //! `promtool check metrics` content; the shipped alert rules and dashboard checked with real

@@ -40,7 +40,7 @@ pub fn sdk_config(
     }
     if !chain {
         // The default credential chain is not built (its web-identity provider alone, with an
-        // STS client of its own, was an eighth of a login's instructions).
+        // STS client of its own, is an eighth of a login's instructions).
         loader = loader.no_credentials();
     }
     if let Some(client) = crate::tls::sdk_http_client(TIMEOUTS.connect, TIMEOUTS.read) {

@@ -25,8 +25,8 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 /// An entry is far smaller (an ECR token is about 2 KiB); a larger file is not ours.
 pub(crate) const MAX_ENTRY: u64 = 64 << 10;
 
-/// Our temporary files: `.entry.<pid>.<random>.tmp` (before the pid was in the name:
-/// `.entry.<random>.tmp`).
+/// Our temporary files: `.entry.<pid>.<random>.tmp`, or `.entry.<random>.tmp` as older
+/// releases named them.
 const TEMP_PREFIX: &str = ".entry.";
 const TEMP_SUFFIX: &str = ".tmp";
 

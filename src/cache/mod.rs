@@ -779,7 +779,7 @@ mod tests {
 
         proptest! {
             #[test]
-            fn any_bytes_are_an_entry_or_a_miss(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            fn any_bytes_are_parsed_or_refused_without_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
                 let key = TokenKey::raw("k", HOST);
                 if let Some(e) = Stored::parse(&bytes, None) {
                     let _ = Lookup::judge(e, &key, SystemTime::now(), DEFAULT_MARGIN);

@@ -287,7 +287,11 @@ mod tests {
             #[test]
             fn any_store_request_is_parsed_or_refused(text in "\\PC{0,80}|\\{\"ServerURL\": ?\"\\PC{0,40}\"(, ?\"[A-Za-z]{1,8}\": ?\"\\PC{0,8}\")?\\}") {
                 if let Ok(req) = serde_json::from_str::<helper::StoreRequest>(&text) {
-                    let _ = accept_as_no_op(&req.server_url, "store");
+                    // A store is accepted (as nothing to do) for an ECR host only.
+                    prop_assert_eq!(
+                        accept_as_no_op(&req.server_url, "store").is_ok(),
+                        ecr_registry(&req.server_url).is_some()
+                    );
                 }
             }
         }

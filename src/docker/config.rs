@@ -4,8 +4,10 @@
 //! - Every key we do not own is preserved as it was (order included).
 //! - Per host, the store the file's reader would use is used: `credHelpers[host]`, else
 //!   `credsStore` (Docker only: Podman ignores it), else an `auths` entry in the file.
-//! - The file is written to a temporary file in the same directory, made 0600, synced and
-//!   renamed over the old one, while holding an exclusive lock on `<file>.lock` beside it
+//! - The file is written to a temporary file in the same directory, made 0600, synced when
+//!   the old file holds anything this write does not replace (other logins, settings), then
+//!   swapped in (`renameat2(RENAME_EXCHANGE)` where the filesystem has it, else renamed over
+//!   the old one), while holding an exclusive lock on `<file>.lock` beside it
 //!   (`config.json.lock`), so concurrent logins never lose each other's entries and a reader
 //!   never sees half a file.
 //! - Nothing is written unless every login could be stored.
@@ -27,8 +29,8 @@ use crate::error::AuthFileError;
 /// How long to wait for another process's lock before giving up.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Our temporary files: `.config.json.<pid>.<random>.tmp` (before the pid was in the name:
-/// `.config.json.<random>.tmp`). Docker's own are `.tmp-config.json<random>`.
+/// Our temporary files: `.config.json.<pid>.<random>.tmp`, or `.config.json.<random>.tmp` as
+/// older releases named them. Docker's own are `.tmp-config.json<random>`.
 const TEMP_SUFFIX: &str = ".tmp";
 
 /// Docker's config file in `dir`.

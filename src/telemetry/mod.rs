@@ -1,4 +1,4 @@
-//! Audit and metrics (issue 10): what each `login`, credential-helper `get` and kubelet request
+//! Audit and metrics: what each `login`, credential-helper `get` and kubelet request
 //! did, for the people who run ecr-login on many jobs and hosts.
 //!
 //! The layers report what they do as it happens, through the small hooks below (AWS calls from
