@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::builder::{BoolishValueParser, NonEmptyStringValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::commands::policy::{Access, Document as PolicyDocument};
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 
@@ -552,20 +553,40 @@ pub struct TelemetryArgs {
     pub notify_webhook: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Access {
-    Pull,
-    Push,
+// `policy`'s own types, as clap takes them: the command owns them, only this file knows clap.
+impl ValueEnum for Access {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Access::Pull, Access::Push]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            Access::Pull => "pull",
+            Access::Push => "push",
+        }))
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PolicyDocument {
-    /// `aws iam create-open-id-connect-provider --cli-input-json`
-    Provider,
-    /// `aws iam create-role --assume-role-policy-document`
-    Trust,
-    /// `aws iam put-role-policy --policy-document`
-    Permissions,
+impl ValueEnum for PolicyDocument {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            PolicyDocument::Provider,
+            PolicyDocument::Trust,
+            PolicyDocument::Permissions,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            PolicyDocument::Provider => PossibleValue::new("provider")
+                .help("`aws iam create-open-id-connect-provider --cli-input-json`"),
+            PolicyDocument::Trust => PossibleValue::new("trust")
+                .help("`aws iam create-role --assume-role-policy-document`"),
+            PolicyDocument::Permissions => PossibleValue::new("permissions")
+                .help("`aws iam put-role-policy --policy-document`"),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Args)]

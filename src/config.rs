@@ -807,16 +807,9 @@ fn policy_config(args: PolicyArgs, env: &Env) -> Result<PolicyConfig, Error> {
         partition,
         region,
         repositories,
-        access: match args.access {
-            crate::cli::Access::Pull => Access::Pull,
-            crate::cli::Access::Push => Access::Push,
-        },
+        access: args.access,
         public: args.public,
-        only: args.only.map(|d| match d {
-            crate::cli::PolicyDocument::Provider => Document::Provider,
-            crate::cli::PolicyDocument::Trust => Document::Trust,
-            crate::cli::PolicyDocument::Permissions => Document::Permissions,
-        }),
+        only: args.only,
         role_arn,
         monitoring: args.monitoring,
     })
