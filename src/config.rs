@@ -5,9 +5,8 @@
 //! left for the command to resolve.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::aws::registry::{self, Registry};
+use crate::aws::registry::{self, RegistryRequest};
 use crate::aws::{self, regions, sts};
 use crate::cache;
 use crate::cli::{
@@ -15,12 +14,18 @@ use crate::cli::{
     KubeletArgs, LoginArgs, LoginMode, LogoutArgs, OutputFormat, PolicyArgs, StatusArgs,
     TelemetryArgs,
 };
-use crate::commands::policy::{Access, Document};
+use crate::commands::doctor::DoctorConfig;
+use crate::commands::helper::HelperConfig;
+use crate::commands::kubelet::KubeletConfig;
+use crate::commands::login::{HelperMode, LoginConfig};
+use crate::commands::logout::LogoutConfig;
+use crate::commands::policy::PolicyConfig;
+use crate::commands::status::StatusConfig;
 use crate::docker::auth_files::Locations;
 use crate::env::Env;
 use crate::env_vars::EnvVars;
 use crate::error::{AuthFileError, Error, UsageError};
-use crate::identity::{self, Plan};
+use crate::identity;
 use crate::output::{Mode, Printer};
 use crate::platform::{self, CacheHome, Platform};
 use crate::secret::Secret;
@@ -45,52 +50,6 @@ pub enum Task {
     Kubelet(KubeletConfig),
     Doctor(Box<DoctorConfig>),
     Status(StatusConfig),
-}
-
-/// The credential helper's settings.
-#[derive(Debug)]
-pub struct HelperConfig {
-    pub action: crate::docker::helper::Action,
-    /// Plans the identity for the registry Docker asks about.
-    pub planner: identity::Planner,
-    pub cache: Option<cache::Settings>,
-    /// Per-registry identity files, first match wins: the one `login --mode helper` wrote
-    /// beside config.json, then the user's.
-    pub config_files: Vec<PathBuf>,
-}
-
-/// `doctor`'s settings: what `login` would use, with the identity's planning error kept as a
-/// finding rather than a failure.
-#[derive(Debug)]
-pub struct DoctorConfig {
-    /// `--explain TEXT`: explain this message and check nothing.
-    pub explain: Option<String>,
-    pub platform: Box<dyn Platform>,
-    /// Why that platform (which variables).
-    pub platform_why: String,
-    pub identity: Result<Plan, Error>,
-    pub region: Option<String>,
-    pub registries: Vec<RegistryRequest>,
-    pub docker_config: PathBuf,
-    /// `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL`: where the SDK sends ECR calls instead.
-    pub endpoint_url: Option<String>,
-    pub https_proxy: Option<String>,
-    pub no_proxy: Vec<String>,
-    /// Podman's auth files, read before Docker's.
-    pub podman_auth_files: Vec<PathBuf>,
-}
-
-impl DoctorConfig {
-    /// The proxy a connection to `host` goes through, if any (HTTPS_PROXY unless NO_PROXY
-    /// names the host or a domain of it).
-    pub fn proxy_for(&self, host: &str) -> Option<String> {
-        let proxy = self.https_proxy.clone()?;
-        let bypass = self.no_proxy.iter().any(|n| {
-            let n = n.trim().trim_start_matches('.');
-            n == "*" || host == n || host.ends_with(&format!(".{n}"))
-        });
-        (!bypass).then_some(proxy)
-    }
 }
 
 /// Registers the password of each proxy variable's URL (`http://user:password@proxy:3128`), as
@@ -142,119 +101,6 @@ fn without_userinfo(url: &str) -> String {
         Some((None, _, host)) => format!("***@{host}"),
         None => url.to_string(),
     }
-}
-
-/// `login --mode helper`'s settings.
-#[derive(Debug)]
-pub struct HelperMode {
-    /// The directories of `PATH`, to check that `docker-credential-ecr-login` is this binary.
-    pub path: Vec<PathBuf>,
-}
-
-/// `logout`'s settings.
-#[derive(Debug)]
-pub struct LogoutConfig {
-    /// Empty: every ECR registry in the auth files.
-    pub registries: Vec<Registry>,
-    /// The files `login` writes: Docker's, Podman's, `--auth-file`'s.
-    pub auth_files: Locations,
-}
-
-/// `policy`'s settings.
-#[derive(Debug)]
-pub struct PolicyConfig {
-    pub platform: Box<dyn Platform>,
-    pub trust: platform::TrustRequest,
-    pub account: String,
-    /// The ARN partition (`aws`, `aws-cn`, ...).
-    pub partition: &'static str,
-    pub region: Option<String>,
-    /// Empty: every repository in the account.
-    pub repositories: Vec<String>,
-    pub access: Access,
-    pub public: bool,
-    pub only: Option<Document>,
-    /// `--role-arn` / `AWS_ROLE_ARN`, checked.
-    pub role_arn: Option<String>,
-    /// `--monitoring`: print the EventBridge rule for the role instead of the IAM documents.
-    pub monitoring: bool,
-}
-
-/// A registry as the user named it: complete, or an account id waiting for a region.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegistryRequest {
-    Registry(Registry),
-    /// A 12-digit account id, in the region the command settles on.
-    Account(String),
-}
-
-/// `login`'s settings.
-#[derive(Debug)]
-pub struct LoginConfig {
-    /// The CI platform, detected or named; resolved once.
-    pub platform: Box<dyn Platform>,
-    /// Which identity to log in as.
-    pub identity: Plan,
-    /// `--region` / `AWS_REGION` / `AWS_DEFAULT_REGION`; else the profile's, found at run time.
-    pub region: Option<String>,
-    pub allow_unknown_region: bool,
-    /// Empty: the caller's own registry in the region.
-    pub registries: Vec<RegistryRequest>,
-    /// Also write each registry's dual-stack host.
-    pub dual_stack: bool,
-    /// The directory holding Docker's `config.json`.
-    pub docker_config: PathBuf,
-    /// `--env-file`: `KEY=value` lines for later steps, on every platform.
-    pub env_file: Option<PathBuf>,
-    pub output_credentials: bool,
-    /// The token cache; `None`: no cache.
-    pub cache: Option<cache::Settings>,
-    /// `--mode helper`: write credHelpers entries, not tokens.
-    pub helper_mode: Option<HelperMode>,
-    /// `--output dockerconfigjson`: print the logins as an `imagePullSecret`'s
-    /// `.dockerconfigjson` document on stdout, and write no auth file.
-    pub dockerconfigjson: bool,
-    /// Every auth file to keep in step: Docker's, Podman's, `--auth-file` (boxed: it is large
-    /// next to the other commands' settings).
-    pub auth_files: Box<Locations>,
-    /// `--watch`: log in again this long before the tokens expire, until a signal ends it.
-    pub watch: Option<Duration>,
-}
-
-/// `kubelet-credential-provider`'s settings.
-#[derive(Debug)]
-pub struct KubeletConfig {
-    /// The identity for requests without a service account token (the node's): the usual
-    /// rules, planned like `login`'s.
-    pub identity: Plan,
-    /// The platform `identity` was planned on.
-    pub platform: Box<dyn Platform>,
-    /// The identity settings, re-planned for a service account token (with its role).
-    pub settings: identity::Settings,
-    /// `--service-account-role-arn` / `AWS_ECR_ROLE_ARN`, checked: the role for a service
-    /// account token when the service account names none.
-    pub service_account_role: Option<String>,
-    /// The platform a service account token is exchanged on: `local` (the token is in hand).
-    pub token_platform: Box<dyn Platform>,
-    /// The environment, for planning a service account token's identity.
-    pub env: Env,
-    /// The token cache; `None`: no cache.
-    pub cache: Option<cache::Settings>,
-    /// `--cache-margin`: also taken off the `cacheDuration` the kubelet is told.
-    pub margin: std::time::Duration,
-    /// `--deadline`: the whole request's time budget.
-    pub deadline: std::time::Duration,
-}
-
-/// `status`'s settings.
-#[derive(Debug)]
-pub struct StatusConfig {
-    /// The auth files Docker and Podman read, and `--auth-file`.
-    pub auth_files: Locations,
-    /// The token cache's directory, if there is one.
-    pub cache_dir: Option<PathBuf>,
-    /// A login expiring within this is as bad as an expired one.
-    pub within: Duration,
 }
 
 impl Config {

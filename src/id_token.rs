@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 
-use crate::error::{ClaimsSummary, TokenError};
+use crate::claims::ClaimsSummary;
+use crate::error::TokenError;
 use crate::secret::Secret;
 
 /// Where an identity token comes from.
@@ -161,16 +162,6 @@ fn inspect(token: &str) -> Result<serde_json::Value, String> {
         }
     }
     Ok(payload)
-}
-
-/// An issuer URL as IAM names it in provider ARNs and condition keys: without the scheme and
-/// the trailing `/`.
-pub fn issuer_host(issuer: &str) -> String {
-    issuer
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string()
 }
 
 /// A JWT and where it came from (for messages: "GitHub Actions token endpoint", a file path).

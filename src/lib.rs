@@ -1,19 +1,24 @@
 //! ecr-login: log Docker (and friends) in to Amazon ECR from CI, a build host or a laptop.
 //!
-//! Layers, bottom up (each imports only from the layers below it):
-//! - `secret`, `error`, `env`, `env_vars`, `retry`, `output`, `logging`, `id_token`,
-//!   `telemetry` (what a run did, recorded by hooks in the layers above, written at its end):
-//!   the ground floor, depending on nothing above;
-//! - `platform/` (CI identity tokens, masking, hand-off), `aws/` (STS, ECR, registry hosts),
-//!   `docker/` (auth files, credential helpers): they know nothing of each other's clients;
-//! - `identity`: which AWS identity to act as (a plan with a cache key), and its credentials;
-//! - `commands/`: one module per command, wiring the layers below for its use case; they
-//!   receive resolved objects (platform, identity plan, printer), never clap types;
-//! - `cli` (clap) and `config` (checked `Config`) at the top: the only modules that see what
-//!   the user typed.
+//! Layers, bottom up (each imports only from its own layer or those below, with no circle
+//! between modules; `tests/layout.rs` holds the code to it):
+//! - `secret`, `claims`, `error`, `env`, `env_vars`, `retry`, `output`, `logging`, `id_token`,
+//!   `runtime`, `tls`, `tempfiles`, `telemetry` (what a run did, recorded by hooks in the layers
+//!   above, written at its end): the ground floor, depending on nothing above;
+//! - `platform` (CI identity tokens, masking, hand-off), `aws` (STS, ECR, registry hosts),
+//!   `docker` (auth files, credential helpers), `config_file` (per-registry identity rules):
+//!   they know nothing of each other's clients;
+//! - `identity`: which AWS identity to act as (a plan with its cache keys), and its credentials;
+//! - `cache`: the token cache, this machine's files and the fleet's Redis;
+//! - `commands`: one module per command, wiring the layers below for its use case; each owns
+//!   its settings type, and receives resolved objects (platform, identity plan, printer),
+//!   never clap types;
+//! - `cli` (clap) and `config` (which builds each command's settings) at the top: the only
+//!   modules that see what the user typed.
 
 pub mod aws;
 pub mod cache;
+pub mod claims;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -28,6 +33,7 @@ pub mod logging;
 pub mod output;
 pub mod platform;
 pub mod retry;
+pub mod runtime;
 pub mod secret;
 pub mod telemetry;
 pub mod tempfiles;
@@ -37,6 +43,7 @@ use crate::cli::Cli;
 use crate::config::{Config, Task};
 use crate::env::Env;
 use crate::error::{exit, Error};
+use crate::runtime::block_on;
 
 /// Runs the parsed command line against the environment it was parsed with; returns the
 /// process exit code.
@@ -122,14 +129,4 @@ pub fn run(cli: Cli, env: Env) -> i32 {
         );
     }
     code
-}
-
-/// Runs `future` on a single-threaded async runtime, started only now: the commands that can
-/// answer without the network (a credential helper's cache hit) never start one.
-pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map(|rt| rt.block_on(future))
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
 }

@@ -1,6 +1,7 @@
-//! The architecture as the README states it: only `cli.rs` and `config.rs` (and `lib.rs`,
-//! `main.rs`, which call them) know clap; the README's layout lists exactly the files in
-//! `src/`.
+//! The architecture as the README and `lib.rs` state it: every module sits in a layer, and
+//! imports only from its own layer or those below, with no circle between modules; only
+//! `cli.rs` and `config.rs` (and `lib.rs`, `main.rs`, which call them) know clap; the README's
+//! layout lists exactly the files in `src/`.
 
 use std::path::{Path, PathBuf};
 
@@ -90,5 +91,141 @@ fn the_readmes_layout_lists_exactly_the_source_files() {
             actual.iter().any(|a| a == path),
             "the README's layout lists {path}, which does not exist"
         );
+    }
+}
+
+/// The layers, bottom up, as `lib.rs` lists them: each top-level module of `src/` is in one.
+const LAYERS: &[&[&str]] = &[
+    &[
+        "secret",
+        "claims",
+        "error",
+        "env",
+        "env_vars",
+        "retry",
+        "output",
+        "logging",
+        "id_token",
+        "runtime",
+        "tls",
+        "tempfiles",
+        "telemetry",
+    ],
+    &["platform", "aws", "docker", "config_file"],
+    &["identity"],
+    &["cache"],
+    &["commands"],
+    &["cli", "config"],
+];
+
+/// The top-level module of a source path (`src/cache/redis.rs` -> `cache`).
+fn module_of(path: &str) -> String {
+    let rel = path.trim_start_matches("src/").trim_end_matches(".rs");
+    rel.split('/').next().unwrap().to_string()
+}
+
+/// The top-level modules a file's code names (`crate::x`), comments and unit tests left out.
+fn imports(text: &str) -> std::collections::BTreeSet<String> {
+    let code = text
+        .split("#[cfg(test)]\nmod tests")
+        .next()
+        .unwrap_or_default();
+    let mut out = std::collections::BTreeSet::new();
+    for line in code.lines() {
+        let line = line.trim_start();
+        if line.starts_with("//") {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_import_runs_down_the_layers_and_no_modules_import_each_other_in_a_circle() {
+    let layer = |m: &str| LAYERS.iter().position(|l| l.contains(&m));
+    let mut graph: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut wrong = Vec::new();
+    for (path, text) in sources() {
+        let module = module_of(&path);
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let Some(own) = layer(&module) else {
+            wrong.push(format!(
+                "{path}: module {module} is in no layer of LAYERS (and lib.rs)"
+            ));
+            continue;
+        };
+        for dep in imports(&text) {
+            if dep == module {
+                continue;
+            }
+            match layer(&dep) {
+                Some(l) if l <= own => {}
+                Some(_) => wrong.push(format!("{path} ({module}) imports {dep}, a layer above")),
+                None => wrong.push(format!("{path} imports {dep}, which is in no layer")),
+            }
+            graph.entry(module.clone()).or_default().insert(dep);
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // No circle: a depth-first walk never meets a module still on its path.
+    fn walk(
+        m: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == m) {
+            let mut circle = path[i..].to_vec();
+            circle.push(m.to_string());
+            return Some(circle);
+        }
+        if done.contains(m) {
+            return None;
+        }
+        path.push(m.to_string());
+        for dep in graph.get(m).into_iter().flatten() {
+            if let Some(c) = walk(dep, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(m.to_string());
+        None
+    }
+    let mut done = Default::default();
+    for m in graph.keys() {
+        if let Some(circle) = walk(m, &graph, &mut Vec::new(), &mut done) {
+            panic!(
+                "modules import each other in a circle: {}",
+                circle.join(" -> ")
+            );
+        }
+    }
+}
+
+#[test]
+fn lib_rs_names_every_layer_as_the_test_does() {
+    let lib = std::fs::read_to_string(repo_root().join("src/lib.rs")).unwrap();
+    for layer in LAYERS {
+        for m in *layer {
+            assert!(
+                lib.contains(&format!("`{m}`")),
+                "lib.rs's layer list leaves out `{m}`"
+            );
+        }
     }
 }

@@ -27,6 +27,14 @@ pub enum Registry {
     Public { host: String },
 }
 
+/// A registry as the user named it: complete, or an account id waiting for a region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryRequest {
+    Registry(Registry),
+    /// A 12-digit account id, in the region the command settles on.
+    Account(String),
+}
+
 impl Registry {
     /// The host name that goes into the auth file.
     pub fn host(&self) -> &str {

@@ -4,18 +4,53 @@
 //! a problem with its fix. `--explain "<error text>"` maps a pasted error message to its cause
 //! and fix without any network call.
 
+use crate::aws::registry::RegistryRequest;
+use crate::platform::Platform;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::aws::{self, registry::Registry};
-use crate::config::{DoctorConfig, RegistryRequest};
 use crate::docker;
 use crate::error::Error;
 use crate::id_token::{read_token_file, TokenSource};
 use crate::identity::{self, Base, Plan};
 use crate::output::{rfc3339, Printer, Report};
+
+/// `doctor`'s settings: what `login` would use, with the identity's planning error kept as a
+/// finding rather than a failure.
+#[derive(Debug)]
+pub struct DoctorConfig {
+    /// `--explain TEXT`: explain this message and check nothing.
+    pub explain: Option<String>,
+    pub platform: Box<dyn Platform>,
+    /// Why that platform (which variables).
+    pub platform_why: String,
+    pub identity: Result<Plan, Error>,
+    pub region: Option<String>,
+    pub registries: Vec<RegistryRequest>,
+    pub docker_config: PathBuf,
+    /// `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL`: where the SDK sends ECR calls instead.
+    pub endpoint_url: Option<String>,
+    pub https_proxy: Option<String>,
+    pub no_proxy: Vec<String>,
+    /// Podman's auth files, read before Docker's.
+    pub podman_auth_files: Vec<PathBuf>,
+}
+
+impl DoctorConfig {
+    /// The proxy a connection to `host` goes through, if any (HTTPS_PROXY unless NO_PROXY
+    /// names the host or a domain of it).
+    pub fn proxy_for(&self, host: &str) -> Option<String> {
+        let proxy = self.https_proxy.clone()?;
+        let bypass = self.no_proxy.iter().any(|n| {
+            let n = n.trim().trim_start_matches('.');
+            n == "*" || host == n || host.ends_with(&format!(".{n}"))
+        });
+        (!bypass).then_some(proxy)
+    }
+}
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

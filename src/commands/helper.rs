@@ -8,18 +8,32 @@
 //! host is never a silent "not found": the one-line error goes to stdout (Docker shows it) and
 //! the cause and fix to stderr.
 
+use crate::cache;
+use crate::identity;
 use std::io::Read;
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::aws::{self, registry::Registry};
 use crate::cache::{Cache, FileCache, Keys, Local, Target, LOCK_WAIT};
 use crate::commands::fetch;
-use crate::config::HelperConfig;
 use crate::config_file::ConfigFile;
 use crate::docker::helper::{self, Action, Credentials, NOT_FOUND};
 use crate::error::{Error, UsageError};
 use crate::identity::Plan;
 use crate::output::Printer;
+
+/// The credential helper's settings.
+#[derive(Debug)]
+pub struct HelperConfig {
+    pub action: crate::docker::helper::Action,
+    /// Plans the identity for the registry Docker asks about.
+    pub planner: identity::Planner,
+    pub cache: Option<cache::Settings>,
+    /// Per-registry identity files, first match wins: the one `login --mode helper` wrote
+    /// beside config.json, then the user's.
+    pub config_files: Vec<PathBuf>,
+}
 
 /// How a helper run ended, for the exit code: the protocol's "not found" is not an error.
 pub enum Outcome {
@@ -163,7 +177,7 @@ fn get(
     };
     // The async runtime starts here: the fleet cache (once the identity is proven), then AWS.
     let warn = |text: &str| printer.warn(text);
-    let token = crate::block_on(fetch::through_fleet(
+    let token = crate::runtime::block_on(fetch::through_fleet(
         cache.as_ref(),
         &mut keys,
         stale,

@@ -15,6 +15,8 @@
 //! `AWS_ECR_ROLE_ARN`); without a token, the node's identity, found as `login` finds one.
 //! Tokens go through the token cache like `login`'s, keyed by that identity and the registry.
 
+use crate::cache;
+use crate::env::Env;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read};
@@ -29,12 +31,36 @@ use crate::aws::{
 };
 use crate::cache::{Cache, Keys, Local, Target};
 use crate::commands::fetch;
-use crate::config::KubeletConfig;
 use crate::error::{AwsError, Error, UsageError};
 use crate::id_token::IdToken;
 use crate::identity::{self, Plan};
 use crate::output::Printer;
 use crate::platform::{self, Platform};
+
+/// `kubelet-credential-provider`'s settings.
+#[derive(Debug)]
+pub struct KubeletConfig {
+    /// The identity for requests without a service account token (the node's): the usual
+    /// rules, planned like `login`'s.
+    pub identity: Plan,
+    /// The platform `identity` was planned on.
+    pub platform: Box<dyn Platform>,
+    /// The identity settings, re-planned for a service account token (with its role).
+    pub settings: identity::Settings,
+    /// `--service-account-role-arn` / `AWS_ECR_ROLE_ARN`, checked: the role for a service
+    /// account token when the service account names none.
+    pub service_account_role: Option<String>,
+    /// The platform a service account token is exchanged on: `local` (the token is in hand).
+    pub token_platform: Box<dyn Platform>,
+    /// The environment, for planning a service account token's identity.
+    pub env: Env,
+    /// The token cache; `None`: no cache.
+    pub cache: Option<cache::Settings>,
+    /// `--cache-margin`: also taken off the `cacheDuration` the kubelet is told.
+    pub margin: std::time::Duration,
+    /// `--deadline`: the whole request's time budget.
+    pub deadline: std::time::Duration,
+}
 
 /// The protocol version of Kubernetes 1.26 and later.
 pub const API_VERSION: &str = "credentialprovider.kubelet.k8s.io/v1";

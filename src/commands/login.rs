@@ -3,6 +3,10 @@
 //! its own beyond the order of steps. With `--watch` it stays running and logs in again before
 //! the tokens expire, until SIGTERM or SIGINT.
 
+use crate::aws::registry::RegistryRequest;
+use crate::cache;
+use crate::docker::auth_files::Locations;
+use crate::platform::Platform;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -11,7 +15,6 @@ use serde::Serialize;
 use crate::aws::{self, ecr::RegistryToken, regions, registry::Registry};
 use crate::cache::{Cache, Keys, Lookup, Target};
 use crate::commands::fetch;
-use crate::config::{LoginConfig, RegistryRequest};
 use crate::config_file::Rule;
 use crate::docker::{self, helper};
 use crate::error::AuthFileError;
@@ -20,6 +23,46 @@ use crate::id_token::TokenSource;
 use crate::identity::{Base, Plan};
 use crate::output::{rfc3339, Printer, Report};
 use crate::platform::{self, Handoff};
+
+/// `login --mode helper`'s settings.
+#[derive(Debug)]
+pub struct HelperMode {
+    /// The directories of `PATH`, to check that `docker-credential-ecr-login` is this binary.
+    pub path: Vec<PathBuf>,
+}
+
+/// `login`'s settings.
+#[derive(Debug)]
+pub struct LoginConfig {
+    /// The CI platform, detected or named; resolved once.
+    pub platform: Box<dyn Platform>,
+    /// Which identity to log in as.
+    pub identity: Plan,
+    /// `--region` / `AWS_REGION` / `AWS_DEFAULT_REGION`; else the profile's, found at run time.
+    pub region: Option<String>,
+    pub allow_unknown_region: bool,
+    /// Empty: the caller's own registry in the region.
+    pub registries: Vec<RegistryRequest>,
+    /// Also write each registry's dual-stack host.
+    pub dual_stack: bool,
+    /// The directory holding Docker's `config.json`.
+    pub docker_config: PathBuf,
+    /// `--env-file`: `KEY=value` lines for later steps, on every platform.
+    pub env_file: Option<PathBuf>,
+    pub output_credentials: bool,
+    /// The token cache; `None`: no cache.
+    pub cache: Option<cache::Settings>,
+    /// `--mode helper`: write credHelpers entries, not tokens.
+    pub helper_mode: Option<HelperMode>,
+    /// `--output dockerconfigjson`: print the logins as an `imagePullSecret`'s
+    /// `.dockerconfigjson` document on stdout, and write no auth file.
+    pub dockerconfigjson: bool,
+    /// Every auth file to keep in step: Docker's, Podman's, `--auth-file` (boxed: it is large
+    /// next to the other commands' settings).
+    pub auth_files: Box<Locations>,
+    /// `--watch`: log in again this long before the tokens expire, until a signal ends it.
+    pub watch: Option<Duration>,
+}
 
 /// What a login did: the typed result behind the human lines and `--output json`.
 #[derive(Debug, Serialize)]

@@ -3,14 +3,23 @@
 //! registries named, or every ECR registry in them (never another registry's login). The
 //! GitHub action's post step runs it so that self-hosted runners keep no credentials.
 
+use crate::docker::auth_files::Locations;
 use serde::Serialize;
 
 use crate::aws::registry::{self, Registry};
-use crate::config::LogoutConfig;
 use crate::docker::auth_files;
 use crate::docker::helper::host_of;
 use crate::error::Error;
 use crate::output::{Printer, Report};
+
+/// `logout`'s settings.
+#[derive(Debug)]
+pub struct LogoutConfig {
+    /// Empty: every ECR registry in the auth files.
+    pub registries: Vec<Registry>,
+    /// The files `login` writes: Docker's, Podman's, `--auth-file`'s.
+    pub auth_files: Locations,
+}
 
 /// What a logout removed.
 #[derive(Debug, Serialize)]

@@ -9,16 +9,36 @@
 //! records of the role's failed logins (STS AssumeRoleWithWebIdentity, ECR
 //! GetAuthorizationToken), and the `aws events` commands that create it and its target.
 
+use crate::platform::{self, Platform};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::PolicyConfig;
+use crate::claims::issuer_host;
 use crate::error::{Error, UsageError};
-use crate::id_token::issuer_host;
 use crate::output::{Printer, Report};
 use crate::platform::TrustSpec;
+
+/// `policy`'s settings.
+#[derive(Debug)]
+pub struct PolicyConfig {
+    pub platform: Box<dyn Platform>,
+    pub trust: platform::TrustRequest,
+    pub account: String,
+    /// The ARN partition (`aws`, `aws-cn`, ...).
+    pub partition: &'static str,
+    pub region: Option<String>,
+    /// Empty: every repository in the account.
+    pub repositories: Vec<String>,
+    pub access: Access,
+    pub public: bool,
+    pub only: Option<Document>,
+    /// `--role-arn` / `AWS_ROLE_ARN`, checked.
+    pub role_arn: Option<String>,
+    /// `--monitoring`: print the EventBridge rule for the role instead of the IAM documents.
+    pub monitoring: bool,
+}
 
 /// `aws iam create-open-id-connect-provider --cli-input-json`'s input.
 #[derive(Debug, Clone, Serialize)]

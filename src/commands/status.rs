@@ -11,6 +11,7 @@
 //! unknown); 1 when one has expired or expires within it. Cache entries are listed but never
 //! count: an expired one is never served.
 
+use crate::docker::auth_files::Locations;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -19,11 +20,21 @@ use serde::Serialize;
 
 use crate::aws::registry;
 use crate::cache::{Entry, FileCache};
-use crate::config::StatusConfig;
 use crate::docker::auth_files::{self, AuthFile, FileLogin};
 use crate::error::{Error, StatusError};
 use crate::output::{rfc3339, Printer, Report};
 use crate::secret::Secret;
+
+/// `status`'s settings.
+#[derive(Debug)]
+pub struct StatusConfig {
+    /// The auth files Docker and Podman read, and `--auth-file`.
+    pub auth_files: Locations,
+    /// The token cache's directory, if there is one.
+    pub cache_dir: Option<PathBuf>,
+    /// A login expiring within this is as bad as an expired one.
+    pub within: Duration,
+}
 
 /// What `status` found.
 #[derive(Debug, Serialize)]

@@ -178,7 +178,7 @@ pub fn job_url(platform: &dyn Platform, env: &Env) -> Option<String> {
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
 }
 
-pub(crate) fn ambient_claims(token: Option<IdToken>) -> crate::error::ClaimsSummary {
+pub(crate) fn ambient_claims(token: Option<IdToken>) -> crate::claims::ClaimsSummary {
     token.map(|t| t.claims()).unwrap_or_default()
 }
 

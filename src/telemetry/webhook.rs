@@ -114,7 +114,7 @@ fn clip(text: &str) -> String {
 /// not delivered, with no URL in it (not even a redirect's `Location`).
 pub fn send(url: &Secret, message: &Value, timeout: Duration) -> Result<(), String> {
     let body = secret::registry().redact(&message.to_string()).into_owned();
-    let result = crate::block_on(async {
+    let result = crate::runtime::block_on(async {
         let client = crate::tls::reqwest_builder()
             .timeout(timeout)
             .connect_timeout(timeout)
