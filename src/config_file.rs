@@ -103,8 +103,19 @@ impl ConfigFile {
 }
 
 /// Puts `rules` first in the file at `path`, replacing the rules with the same patterns and
-/// keeping the others; written through a temporary file and a rename, mode 0600.
+/// keeping the others; under the lock beside it (concurrent logins keep each other's rules),
+/// written atomically, mode 0600.
 pub fn upsert(path: &Path, rules: &[Rule]) -> Result<(), AuthFileError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lock_path = dir.join(format!(".{name}.lock"));
+    let _lock = crate::fs::lock(&lock_path, LOCK_WAIT).map_err(|e| AuthFileError::Lock {
+        path: lock_path.clone(),
+        reason: e.to_string(),
+    })?;
     let mut file = ConfigFile::load(path).map_err(|e| AuthFileError::Parse {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -121,16 +132,17 @@ pub fn upsert(path: &Path, rules: &[Rule]) -> Result<(), AuthFileError> {
         path: path.to_path_buf(),
         source: e,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ecr-login.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    let how = crate::fs::Atomic {
+        temp_prefix: &format!(".{name}."),
+        mode: 0o600,
+        durability: crate::fs::Durability::Synced,
+        keep_owner: true,
+    };
+    crate::fs::write_atomic(path, text.as_bytes(), &how).map_err(err)
 }
+
+/// How long a rewrite waits for another process's.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `*`-only glob matching (case-insensitive callers lower-case first).
 fn glob(pattern: &str, text: &str) -> bool {

@@ -3,7 +3,7 @@
 //! Layers, bottom up (each imports only from its own layer or those below, with no circle
 //! between modules; `tests/layout.rs` holds the code to it):
 //! - `secret`, `claims`, `error`, `env`, `env_vars`, `retry`, `output`, `logging`, `id_token`,
-//!   `runtime`, `tls`, `tempfiles`, `telemetry` (what a run did, recorded by hooks in the layers
+//!   `runtime`, `tls`, `tempfiles`, `fs`, `telemetry` (what a run did, recorded by hooks in the layers
 //!   above, written at its end): the ground floor, depending on nothing above;
 //! - `platform` (CI identity tokens, masking, hand-off), `aws` (STS, ECR, registry hosts),
 //!   `docker` (auth files, credential helpers), `config_file` (per-registry identity rules):
@@ -16,6 +16,8 @@
 //! - `cli` (clap) and `config` (which builds each command's settings) at the top: the only
 //!   modules that see what the user typed.
 
+// Unit tests set up their files with plain `std::fs`; the code under test writes through `fs`.
+#![cfg_attr(test, allow(clippy::disallowed_methods))]
 pub mod aws;
 pub mod cache;
 pub mod claims;
@@ -27,6 +29,7 @@ pub mod docker;
 pub mod env;
 pub mod env_vars;
 pub mod error;
+pub mod fs;
 pub mod id_token;
 pub mod identity;
 pub mod logging;

@@ -11,9 +11,9 @@
 //! [`MAX_ENTRY`] bytes long: anything else is a miss, with a warning.
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::{Entry, Lookup, Stored, TokenKey};
 use crate::error::UsageError;
@@ -158,15 +158,13 @@ impl FileCache {
 
     fn try_put(&self, key: &TokenKey, entry: &Entry) -> std::io::Result<()> {
         let text = serde_json::to_string(&Stored::from_entry(key, entry))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&crate::tempfiles::name_prefix(TEMP_PREFIX))
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(&self.dir)?;
-        private::file(tmp.as_file())?;
-        tmp.write_all(text.as_bytes())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(self.entry_path(key)).map_err(|e| e.error)?;
-        Ok(())
+        let how = crate::fs::Atomic {
+            temp_prefix: TEMP_PREFIX,
+            mode: 0o600,
+            durability: crate::fs::Durability::Synced,
+            keep_owner: false,
+        };
+        crate::fs::write_atomic(&self.entry_path(key), text.as_bytes(), &how)
     }
 
     /// [`FileCache::lock`] with [`LOCK_WAIT`]: takes `key`'s lock, waiting for another process
@@ -179,26 +177,9 @@ impl FileCache {
     /// Takes `key`'s lock, waiting at most `wait`.
     pub fn lock_within(&self, key: &TokenKey, wait: Duration) -> Option<File> {
         let path = self.dir.join(format!("{}.lock", key.digest()));
-        let file = match private::open_lock(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!("cannot lock {}: {e}", path.display());
-                return None;
-            }
-        };
-        let start = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Some(file),
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                    std::thread::sleep(Duration::from_millis(5 + fastrand::u64(0..15)));
-                }
-                Err(e) => {
-                    tracing::warn!("cannot lock {}: {e:?}", path.display());
-                    return None;
-                }
-            }
-        }
+        crate::fs::lock(&path, wait)
+            .inspect_err(|e| tracing::warn!("cannot lock {}: {e}", path.display()))
+            .ok()
     }
 
     /// Whether this is the first time `what` is asked in this directory (the job's, on CI: so
@@ -335,10 +316,6 @@ mod private {
         std::fs::set_permissions(dir, Permissions::from_mode(0o700))
     }
 
-    pub fn file(f: &File) -> std::io::Result<()> {
-        f.set_permissions(Permissions::from_mode(0o600))
-    }
-
     /// Opens `path` to read, never through a symbolic link, and without blocking on a FIFO.
     pub fn open_entry(path: &Path) -> std::io::Result<File> {
         let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
@@ -378,16 +355,6 @@ mod private {
             .mode(0o600)
             .open(path)
     }
-
-    pub fn open_lock(path: &Path) -> std::io::Result<File> {
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(path)
-    }
 }
 
 #[cfg(not(unix))]
@@ -419,10 +386,6 @@ mod private {
         Ok(())
     }
 
-    pub fn file(_f: &File) -> std::io::Result<()> {
-        Ok(())
-    }
-
     pub fn open_entry(path: &Path) -> std::io::Result<File> {
         File::open(path)
     }
@@ -437,14 +400,6 @@ mod private {
 
     pub fn create_new(path: &Path) -> std::io::Result<File> {
         OpenOptions::new().create_new(true).write(true).open(path)
-    }
-
-    pub fn open_lock(path: &Path) -> std::io::Result<File> {
-        OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
     }
 }
 

@@ -16,22 +16,19 @@
 //!   about, and a rewritten config.json keeps its previous owner (as Docker does under `sudo`).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::{helper_client, Login};
 use crate::error::AuthFileError;
+use crate::fs::{Durability, LockError};
 
 /// How long to wait for another process's lock before giving up.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Our temporary files: `.config.json.<pid>.<random>.tmp`, or `.config.json.<random>.tmp` as
-/// older releases named them. Docker's own are `.tmp-config.json<random>`.
-const TEMP_SUFFIX: &str = ".tmp";
 
 /// Docker's config file in `dir`.
 pub fn config_path(dir: &Path) -> PathBuf {
@@ -67,7 +64,7 @@ pub fn store_logins_in(
     warn_if_unsafe(dir);
     let _lock = lock(&path)?;
     let mut root = read(&path)?;
-    let durability = Durability::when(holds_more_than(&root, logins));
+    let durability = durability_when(holds_more_than(&root, logins));
 
     // Helpers first: if one fails, the file is left as it was.
     let mut in_file = Vec::new();
@@ -131,28 +128,18 @@ fn holds_more_than(root: &Map<String, Value>, logins: &[Login<'_>]) -> bool {
     })
 }
 
-/// Whether a rewrite waits for its data to reach the disk before the rename.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Durability {
-    /// The old file holds something the new one keeps from elsewhere (other logins, settings):
-    /// without the sync, a power loss right after the rename can leave an empty file on file
-    /// systems that do not order the data before the rename (XFS; ext4 with
-    /// `noauto_da_alloc`), and that would be lost.
-    Synced,
-    /// The new file holds only what this write brings (a first login, or the same registries
-    /// again, as every CI job does): a power loss can cost at most this login, which the next
-    /// run makes again, so the write does not wait for the disk (as `docker login` never does).
-    /// Spares a journal commit, 0.1 to 0.6 ms.
-    NothingToLose,
-}
-
-impl Durability {
-    fn when(something_to_lose: bool) -> Durability {
-        if something_to_lose {
-            Durability::Synced
-        } else {
-            Durability::NothingToLose
-        }
+/// How a rewrite must reach the disk: synced when the old file holds something the new one
+/// keeps from elsewhere (other logins, settings: without the sync, a power loss right after the
+/// rename can leave an empty file on file systems that do not order the data before the rename,
+/// XFS, ext4 with `noauto_da_alloc`, and that would be lost); else not (the new file holds only
+/// what this write brings, a first login or the same registries again, as every CI job does: a
+/// power loss can cost at most this login, as `docker login`'s never syncs; it spares a journal
+/// commit, 0.1 to 0.6 ms).
+fn durability_when(something_to_lose: bool) -> Durability {
+    if something_to_lose {
+        Durability::Synced
+    } else {
+        Durability::NothingToLose
     }
 }
 
@@ -306,47 +293,20 @@ fn warn_if_unsafe(dir: &Path) {
 /// check and the open.
 fn lock(auth_file: &Path) -> Result<File, AuthFileError> {
     let path = parent(auth_file).join(format!("{}.lock", file_name(auth_file)));
-    let symlink = || {
-        AuthFileError::Lock {
-        path: path.clone(),
-        reason: "it is a symbolic link, and ecr-login does not follow one there (it could make this process create or overwrite the file it points to); likely cause: something else made it, or another user planted it; fix: remove it (ecr-login makes a plain file) and check who else can write to the directory".into(),
-    }
-    };
-    if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(symlink());
-    }
-    let file = private::open_nofollow(OpenOptions::new().create(true).truncate(false).write(true))
-        .open(&path)
-        .map_err(|e| {
-            if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-                symlink()
-            } else {
-                AuthFileError::Write {
-                    path: path.clone(),
-                    source: e,
-                }
-            }
-        })?;
-    let start = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(fs::TryLockError::WouldBlock) => {}
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(AuthFileError::Write { path, source: e })
-            }
-        }
-        if start.elapsed() > LOCK_TIMEOUT {
-            return Err(AuthFileError::Lock {
-                path,
-                reason: format!(
-                    "another process has held it for over {} s",
-                    LOCK_TIMEOUT.as_secs()
-                ),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(5 + fastrand::u64(0..20)));
-    }
+    crate::fs::lock(&path, LOCK_TIMEOUT).map_err(|e| match e {
+        LockError::Symlink => AuthFileError::Lock {
+            path: path.clone(),
+            reason: "it is a symbolic link, and ecr-login does not follow one there (it could make this process create or overwrite the file it points to); likely cause: something else made it, or another user planted it; fix: remove it (ecr-login makes a plain file) and check who else can write to the directory".into(),
+        },
+        LockError::TimedOut(_) => AuthFileError::Lock {
+            path: path.clone(),
+            reason: e.to_string(),
+        },
+        LockError::Io(source) => AuthFileError::Write {
+            path: path.clone(),
+            source,
+        },
+    })
 }
 
 /// The config as a JSON object; a missing or empty file is an empty object. Anything but a
@@ -458,61 +418,20 @@ fn write_atomically(
         path: target.clone(),
         source: e,
     };
-    let dir = target.parent().unwrap_or(Path::new("."));
-    // `.<file>.<pid>.<random>.tmp`: the pid lets a later run tell a killed writer's leftover.
-    let prefix = format!(".{}.", file_name(&target));
-    crate::tempfiles::sweep(dir, &prefix, TEMP_SUFFIX);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&crate::tempfiles::name_prefix(&prefix))
-        .suffix(TEMP_SUFFIX)
-        .tempfile_in(dir)
-        .map_err(err)?;
-    private::file(tmp.as_file()).map_err(err)?;
-    if let Ok(previous) = fs::metadata(&target) {
-        private::keep_owner(tmp.as_file(), &previous, &target);
-    }
     let mut text = serde_json::to_string_pretty(root).map_err(|e| AuthFileError::Write {
         path: target.clone(),
         source: e.into(),
     })?;
     text.push('\n');
-    tmp.write_all(text.as_bytes()).map_err(err)?;
-    match durability {
-        Durability::Synced => {
-            tmp.as_file().sync_all().map_err(err)?;
-            tmp.persist(&target).map_err(|e| err(e.error))?;
-        }
-        Durability::NothingToLose => replace_unsynced(tmp, &target).map_err(err)?,
-    }
-    Ok(())
-}
-
-/// Puts `tmp` in the place of `target`, atomically, without waiting for its data to be written
-/// out. A rename would, on ext4: when a rename replaces a file, ext4 (unless mounted
-/// `noauto_da_alloc`) starts writing the new file's data out at once, 60 to 80 us of the
-/// rename. Swapping the two names (`RENAME_EXCHANGE`, as atomic for readers) and removing the
-/// old file, now under the temporary name, does not. A first file, or a file system that
-/// cannot swap: a rename.
-#[cfg(target_os = "linux")]
-fn replace_unsynced(tmp: tempfile::NamedTempFile, target: &Path) -> std::io::Result<()> {
-    use rustix::fs::{renameat_with, RenameFlags, CWD};
-    match renameat_with(CWD, tmp.path(), CWD, target, RenameFlags::EXCHANGE) {
-        Ok(()) => {
-            // Removes the old file, now at the temporary name. Left behind, it is swept by a
-            // later write (its name carries this process's id).
-            if let Err(e) = tmp.close() {
-                tracing::debug!("cannot remove the replaced {}: {e}", target.display());
-            }
-            Ok(())
-        }
-        Err(_) => tmp.persist(target).map(drop).map_err(|e| e.error),
-    }
-}
-
-/// Elsewhere: a rename.
-#[cfg(not(target_os = "linux"))]
-fn replace_unsynced(tmp: tempfile::NamedTempFile, target: &Path) -> std::io::Result<()> {
-    tmp.persist(target).map(drop).map_err(|e| e.error)
+    // `.<file>.<pid>.<random>.tmp`: the pid lets a later run tell a killed writer's leftover.
+    let prefix = format!(".{}.", file_name(&target));
+    let how = crate::fs::Atomic {
+        temp_prefix: &prefix,
+        mode: 0o600,
+        durability,
+        keep_owner: true,
+    };
+    crate::fs::write_atomic(&target, text.as_bytes(), &how).map_err(err)
 }
 
 /// Owner-only permissions (0700 directories, 0600 files) where the OS has modes, ownership
@@ -520,8 +439,8 @@ fn replace_unsynced(tmp: tempfile::NamedTempFile, target: &Path) -> std::io::Res
 /// directory they are written in.
 #[cfg(unix)]
 mod private {
-    use std::fs::{DirBuilder, File, Metadata, OpenOptions, Permissions};
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    use std::fs::{DirBuilder, OpenOptions};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
     use std::path::Path;
 
     pub fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
@@ -531,38 +450,6 @@ mod private {
     /// Opening does not wait (a FIFO without a writer); reads of a regular file are unchanged.
     pub fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
         o.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-    }
-
-    /// A 0600 file, never opened through a symlink (`O_NOFOLLOW`: the open fails instead).
-    pub fn open_nofollow(o: &mut OpenOptions) -> &mut OpenOptions {
-        // The flag's value differs between architectures: take it from rustix, not a literal.
-        let nofollow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
-        o.mode(0o600).custom_flags(nofollow)
-    }
-
-    pub fn file(f: &File) -> std::io::Result<()> {
-        f.set_permissions(Permissions::from_mode(0o600))
-    }
-
-    /// Gives the new file `tmp` the owner and group `previous` (the config it replaces) had,
-    /// as Docker does: under `sudo`, a user's config.json must not become root's.
-    pub fn keep_owner(tmp: &File, previous: &Metadata, path: &Path) {
-        let Ok(now) = tmp.metadata() else {
-            return;
-        };
-        if (now.uid(), now.gid()) == (previous.uid(), previous.gid()) {
-            return;
-        }
-        if let Err(e) = std::os::unix::fs::fchown(tmp, Some(previous.uid()), Some(previous.gid())) {
-            tracing::warn!(
-                "{} was owned by uid {} gid {}; the rewritten file is owned by uid {} gid {} because its owner could not be kept ({e}); if another user reads it, give it back with chown",
-                path.display(),
-                previous.uid(),
-                previous.gid(),
-                now.uid(),
-                now.gid()
-            );
-        }
     }
 
     /// Why `dir` should not hold registry logins: writable by group or others (who could then
@@ -605,26 +492,16 @@ mod private {
 
 #[cfg(not(unix))]
 mod private {
-    use std::fs::{DirBuilder, File, Metadata, OpenOptions};
+    use std::fs::{DirBuilder, OpenOptions};
     use std::path::Path;
 
     pub fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
         b
     }
 
-    pub fn open_nofollow(o: &mut OpenOptions) -> &mut OpenOptions {
-        o
-    }
-
     pub fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
         o
     }
-
-    pub fn file(_: &File) -> std::io::Result<()> {
-        Ok(())
-    }
-
-    pub fn keep_owner(_: &File, _: &Metadata, _: &Path) {}
 
     pub fn dir_problems(_: &Path) -> Vec<String> {
         Vec::new()
@@ -722,7 +599,7 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                Durability::when(holds_more_than(&file(json), &ours)),
+                durability_when(holds_more_than(&file(json), &ours)),
                 if synced {
                     Durability::Synced
                 } else {
@@ -797,22 +674,6 @@ mod tests {
         fs::write(config_path(dir.path()), r#"{"auths":{"x":{}}}"#).unwrap();
         assert!(remove_logins_in(&config_path(dir.path()), Format::Docker, &|_| true).is_err());
         assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn nofollow_open_refuses_a_symlink() {
-        // O_NOFOLLOW itself (the check before it aside): the open fails, nothing is created.
-        let dir = tempfile::tempdir().unwrap();
-        let victim = dir.path().join("victim");
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&victim, &link).unwrap();
-        assert!(
-            private::open_nofollow(OpenOptions::new().create(true).write(true))
-                .open(&link)
-                .is_err()
-        );
-        assert!(!victim.exists());
     }
 
     #[cfg(unix)]

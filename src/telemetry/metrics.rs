@@ -12,10 +12,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::io::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::audit::Record;
 use super::{unix_seconds, CacheResult, Observed, AWS_OPERATIONS};
@@ -372,77 +371,23 @@ pub fn update(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let _lock = lock(&dir.join(format!(".{name}.lock")))?;
+    let _lock = crate::fs::lock(&dir.join(format!(".{name}.lock")), LOCK_WAIT)
+        .map_err(|e| std::io::Error::other(format!("the lock beside {}: {e}", path.display())))?;
     let mut state = match fs::read_to_string(path) {
         Ok(text) => State::parse(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
         Err(e) => return Err(e),
     };
     state.record(record, observed);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(&dir)?;
-    readable(tmp.as_file())?;
-    tmp.write_all(state.render(now).as_bytes())?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// Takes the lock file's lock, waiting at most [`LOCK_WAIT`] for another run to finish.
-fn lock(path: &Path) -> std::io::Result<File> {
-    let file = open_lock(path)?;
-    let start = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
-                std::thread::sleep(Duration::from_millis(2 + fastrand::u64(0..8)));
-            }
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(std::io::Error::other(format!(
-                    "{} stayed locked for {} s",
-                    path.display(),
-                    LOCK_WAIT.as_secs()
-                )))
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(e),
-        }
-    }
-}
-
-#[cfg(unix)]
-fn open_lock(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o644)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_lock(path: &Path) -> std::io::Result<File> {
-    fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-}
-
-/// node_exporter runs as its own user: the file must be readable by others (it holds no
-/// secret).
-#[cfg(unix)]
-fn readable(f: &File) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    f.set_permissions(fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn readable(_f: &File) -> std::io::Result<()> {
-    Ok(())
+    // node_exporter runs as its own user: the file must be readable by others (it holds no
+    // secret). Nothing to lose on a power cut: the next run writes it again.
+    let how = crate::fs::Atomic {
+        temp_prefix: &format!(".{name}."),
+        mode: 0o644,
+        durability: crate::fs::Durability::NothingToLose,
+        keep_owner: false,
+    };
+    crate::fs::write_atomic(path, state.render(now).as_bytes(), &how)
 }
 
 #[cfg(test)]
