@@ -802,4 +802,55 @@ mod tests {
         assert!(parse_with(&[], &["--region", ""]).is_err());
         assert!(parse_with(&[], &["--region", "eu-west-1"]).is_ok());
     }
+
+    /// `--help` of the binary and of every command, as a user reads it: reviewed as a whole
+    /// when it changes (`cargo insta review`). The values of variables set in the test's own
+    /// environment are taken out (`[env: NAME=value]` becomes `[env: NAME]`).
+    #[test]
+    fn every_commands_help_as_the_user_reads_it() {
+        fn without_env_values(text: &str) -> String {
+            let mut out = String::new();
+            let mut rest = text;
+            while let Some(at) = rest.find("[env: ") {
+                let (before, after) = rest.split_at(at);
+                out.push_str(before);
+                let end = after.find(']').unwrap_or(after.len());
+                let inner = &after[..end];
+                out.push_str(inner.split('=').next().unwrap_or(inner));
+                rest = &after[end..];
+            }
+            out.push_str(rest);
+            out
+        }
+        let mut text = String::new();
+        for command in [
+            &[][..],
+            &["login"],
+            &["logout"],
+            &["policy"],
+            &["credential-helper"],
+            &["kubelet-credential-provider"],
+            &["doctor"],
+            &["status"],
+        ] {
+            let mut args = command.to_vec();
+            args.push("--help");
+            // At a fixed width: the terminal's (COLUMNS) would change the wrapping.
+            let words = args.iter().map(|a| a.to_string()).collect();
+            let argv = std::iter::once("ecr-login").chain(args.iter().copied());
+            let parsed = while_parsing(&Env::default(), words, |_| {
+                Cli::command().term_width(100).try_get_matches_from(argv)
+            });
+            let help = match parsed {
+                Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.to_string(),
+                other => panic!("{args:?} did not print help: {:?}", other.err()),
+            };
+            text.push_str(&format!(
+                "===== ecr-login {} --help\n{}\n",
+                command.join(" "),
+                without_env_values(&help)
+            ));
+        }
+        insta::assert_snapshot!(text);
+    }
 }

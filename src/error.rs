@@ -737,4 +737,213 @@ mod tests {
             "two classes share a name"
         );
     }
+
+    /// Every error variant as a user reads it (message, causes, help), with its exit code and
+    /// class: the messages read at 2 AM are reviewed as a whole when they change
+    /// (`cargo insta review`, or `INSTA_UPDATE=always cargo test` then `git diff`).
+    #[test]
+    fn every_error_as_the_user_reads_it() {
+        let io = || std::io::Error::new(std::io::ErrorKind::PermissionDenied, "Permission denied");
+        let arn = "arn:aws:sts::123456789012:assumed-role/ci/gh-1";
+        let role = "arn:aws:iam::123456789012:role/ci";
+        let claims = ClaimsSummary {
+            iss: Some("https://token.actions.githubusercontent.com".into()),
+            aud: vec!["sts.amazonaws.com".into()],
+            sub: Some("repo:acme/app:ref:refs/heads/main".into()),
+            exp: None,
+        };
+        let errors: Vec<Error> = vec![
+            UsageError::RoleArn {
+                arn: "arn:aws:iam::1:role".into(),
+            }
+            .into(),
+            UsageError::NoRegion.into(),
+            UsageError::UnknownRegion {
+                region: "us-east-9".into(),
+                suggestion: Some("us-east-1".into()),
+            }
+            .into(),
+            UsageError::Registry {
+                input: "docker.io".into(),
+                reason: "it is not an ECR host".into(),
+            }
+            .into(),
+            UsageError::SessionName {
+                name: "has space".into(),
+            }
+            .into(),
+            UsageError::Duration(60).into(),
+            UsageError::Platform {
+                name: "travis".into(),
+                known: "github-actions, gitlab-ci".into(),
+            }
+            .into(),
+            UsageError::AmbiguousPlatform(vec!["github-actions".into(), "gitlab-ci".into()]).into(),
+            UsageError::SessionPolicy {
+                reason: "expected value at line 1".into(),
+            }
+            .into(),
+            UsageError::Other("--cache-margin \"x\" is not a duration".into()).into(),
+            TokenError::NotProvided {
+                platform: "GitHub Actions".into(),
+                tried: "ACTIONS_ID_TOKEN_REQUEST_URL is not set".into(),
+                help: vec!["add `permissions: id-token: write` to the job".into()],
+            }
+            .into(),
+            TokenError::Command {
+                program: "buildkite-agent".into(),
+                reason: "exit status 1".into(),
+            }
+            .into(),
+            TokenError::Http {
+                url: "https://token.example/t".into(),
+                status: 403,
+                body: "forbidden".into(),
+            }
+            .into(),
+            TokenError::Unreachable {
+                url: "https://token.example/t".into(),
+                reason: "connection refused".into(),
+            }
+            .into(),
+            TokenError::BadResponse {
+                url: "https://token.example/t".into(),
+                reason: "no \"value\"".into(),
+            }
+            .into(),
+            TokenError::Empty {
+                source_desc: "GITLAB_OIDC_TOKEN".into(),
+            }
+            .into(),
+            TokenError::File {
+                path: "/var/run/token".into(),
+                source: io(),
+            }
+            .into(),
+            TokenError::NotAJwt {
+                source_desc: "file /var/run/token".into(),
+                found: "12 characters, no dots".into(),
+            }
+            .into(),
+            AwsError::AssumeRoleDenied {
+                role_arn: role.into(),
+                platform: "GitHub Actions".into(),
+                code: "AccessDenied".into(),
+                message: "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+                claims: Box::new(claims),
+            }
+            .into(),
+            AwsError::AssumeRoleWithCredsDenied {
+                role_arn: role.into(),
+                code: "AccessDenied".into(),
+                message: "not authorized".into(),
+            }
+            .into(),
+            AwsError::NoCredentials {
+                reason: "no provider in the chain gave any".into(),
+            }
+            .into(),
+            AwsError::EcrDenied {
+                region: "eu-west-1".into(),
+                code: "AccessDeniedException".into(),
+                message: "not authorized to perform: ecr:GetAuthorizationToken".into(),
+                identity: Some(arn.into()),
+            }
+            .into(),
+            AwsError::Failed {
+                service: "ECR".into(),
+                operation: "GetAuthorizationToken".into(),
+                code: "ServiceUnavailable".into(),
+                message: "try later".into(),
+            }
+            .into(),
+            AwsError::Unreachable {
+                service: "STS".into(),
+                operation: "AssumeRoleWithWebIdentity".into(),
+                reason: "timed out".into(),
+            }
+            .into(),
+            AwsError::AccountNotAllowed {
+                arn: arn.into(),
+                account: "123456789012".into(),
+                allowed: "999999999999".into(),
+            }
+            .into(),
+            AuthFileError::Read {
+                path: "/home/u/.docker/config.json".into(),
+                source: io(),
+            }
+            .into(),
+            AuthFileError::Parse {
+                path: "/home/u/.docker/config.json".into(),
+                reason: "expected `,` at line 3".into(),
+            }
+            .into(),
+            AuthFileError::NotAConfig {
+                path: "/home/u/.docker/config.json".into(),
+                what: "a directory, not a file".into(),
+            }
+            .into(),
+            AuthFileError::Write {
+                path: "/home/u/.docker/config.json".into(),
+                source: io(),
+            }
+            .into(),
+            AuthFileError::Lock {
+                path: "/home/u/.docker/config.json.lock".into(),
+                reason: "another process has held it for over 60 s".into(),
+            }
+            .into(),
+            AuthFileError::Helper {
+                helper: "desktop".into(),
+                action: "store".into(),
+                registry: "123456789012.dkr.ecr.eu-west-1.amazonaws.com".into(),
+                reason: "exit status 1".into(),
+            }
+            .into(),
+            AuthFileError::HelperProgram {
+                found: Some("/usr/bin/docker-credential-ecr-login".into()),
+                exe: "/usr/local/bin/ecr-login".into(),
+            }
+            .into(),
+            AuthFileError::HelperProgram {
+                found: None,
+                exe: "/usr/local/bin/ecr-login".into(),
+            }
+            .into(),
+            AuthFileError::ForeignEcrHelper {
+                registry: "123456789012.dkr.ecr.eu-west-1.amazonaws.com".into(),
+                config: "/home/u/.docker/config.json".into(),
+            }
+            .into(),
+            AuthFileError::NoHome.into(),
+            HandoffError {
+                what: "GITHUB_OUTPUT",
+                path: "/runner/output".into(),
+                source: io(),
+            }
+            .into(),
+            StatusError {
+                expired: 1,
+                expiring: 1,
+                within: "1h".into(),
+                shadowing: vec!["/run/containers/0/auth.json".into()],
+            }
+            .into(),
+            Error::Internal("the async runtime did not start".into()),
+        ];
+        let text: String = errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "[exit {}, class {}]\n{}",
+                    e.exit_code(),
+                    e.class().name(),
+                    crate::output::error_text(e)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        insta::assert_snapshot!(text);
+    }
 }
