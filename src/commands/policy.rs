@@ -158,22 +158,13 @@ pub fn run(cfg: &PolicyConfig, printer: &Printer) -> Result<(), Error> {
         printer.report(&monitoring(role, cfg));
         return Ok(());
     }
-    let spec = cfg.platform.trust(&cfg.trust)?;
-    check_pinned(&spec)?;
-    if !spec.issuer.starts_with("https://") {
+    let report = report(cfg)?;
+    if !report.spec.issuer.starts_with("https://") {
         printer.warn(&format!(
             "IAM accepts only https:// OIDC provider URLs; {} is not one",
-            spec.issuer
+            report.spec.issuer
         ));
     }
-    let report = PolicyReport {
-        platform: cfg.platform.name(),
-        oidc_provider: provider(&spec),
-        trust_policy: trust_policy(cfg, &spec),
-        permission_policy: permission_policy(cfg),
-        spec,
-        access: cfg.access,
-    };
     if let Some(only) = cfg.only {
         printer.document(&match only {
             Document::Provider => pretty(&report.oidc_provider),
@@ -184,6 +175,20 @@ pub fn run(cfg: &PolicyConfig, printer: &Printer) -> Result<(), Error> {
     }
     printer.report(&report);
     Ok(())
+}
+
+/// The three documents for `cfg`: the OIDC provider, the trust policy, the permissions.
+fn report(cfg: &PolicyConfig) -> Result<PolicyReport, Error> {
+    let spec = cfg.platform.trust(&cfg.trust)?;
+    check_pinned(&spec)?;
+    Ok(PolicyReport {
+        platform: cfg.platform.name(),
+        oidc_provider: provider(&spec),
+        trust_policy: trust_policy(cfg, &spec),
+        permission_policy: permission_policy(cfg),
+        spec,
+        access: cfg.access,
+    })
 }
 
 /// Refuses a `sub` pattern that trusts more than one project's tokens on a shared issuer, or
@@ -651,5 +656,68 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!("ecr:PutImage")));
+    }
+
+    /// The documents `policy` prints, as a user reads them and as JSON, for a GitHub
+    /// repository (pull, and push to two repositories) and a GitLab project: reviewed as a whole
+    /// when they change (`cargo insta review`).
+    #[test]
+    fn the_documents_as_the_user_reads_them() {
+        let config = |platform: &str, repo: &str, access: Access, repositories: &[&str]| {
+            let env: crate::env::Env = std::iter::empty::<(&str, &str)>().collect();
+            PolicyConfig {
+                platform: crate::platform::select(
+                    &env,
+                    Some(platform),
+                    &crate::platform::Options::default(),
+                )
+                .unwrap(),
+                trust: crate::platform::TrustRequest {
+                    issuer: None,
+                    audience: None,
+                    repo: Some(repo.into()),
+                    git_ref: Some("main".into()),
+                    any_ref: false,
+                    subject: None,
+                },
+                account: "123456789012".into(),
+                partition: "aws",
+                region: Some("eu-west-1".into()),
+                repositories: repositories.iter().map(|r| r.to_string()).collect(),
+                access,
+                public: false,
+                only: None,
+                role_arn: None,
+                monitoring: false,
+            }
+        };
+        let mut text = String::new();
+        for (title, cfg) in [
+            (
+                "github, pull",
+                config("github-actions", "acme/app", Access::Pull, &[]),
+            ),
+            (
+                "github, push to two repositories",
+                config(
+                    "github-actions",
+                    "acme/app",
+                    Access::Push,
+                    &["team/app", "team/base"],
+                ),
+            ),
+            (
+                "gitlab, pull",
+                config("gitlab-ci", "group/project", Access::Pull, &[]),
+            ),
+        ] {
+            let r = report(&cfg).unwrap();
+            text.push_str(&format!(
+                "===== {title}\n{}\n----- json\n{}\n",
+                crate::output::Report::human(&r).join("\n"),
+                pretty(&r)
+            ));
+        }
+        insta::assert_snapshot!(text);
     }
 }
