@@ -4,7 +4,7 @@
 
 /// An issuer URL as IAM names it in provider ARNs and condition keys: without the scheme and
 /// the trailing `/`.
-pub fn issuer_host(issuer: &str) -> String {
+pub(crate) fn issuer_host(issuer: &str) -> String {
     issuer
         .trim_start_matches("https://")
         .trim_start_matches("http://")
@@ -15,7 +15,7 @@ pub fn issuer_host(issuer: &str) -> String {
 /// The claims of an OIDC token that a trust policy is matched against, shown next to STS
 /// refusals. Decoded without verification: only for explaining.
 #[derive(Debug, Clone, Default)]
-pub struct ClaimsSummary {
+pub(crate) struct ClaimsSummary {
     pub iss: Option<String>,
     pub aud: Vec<String>,
     pub sub: Option<String>,
@@ -25,12 +25,12 @@ pub struct ClaimsSummary {
 
 impl ClaimsSummary {
     /// The issuer as IAM names it in condition keys: without `https://`.
-    pub fn issuer_host(&self) -> Option<String> {
+    pub(crate) fn issuer_host(&self) -> Option<String> {
         self.iss.as_deref().map(issuer_host)
     }
 
     /// The claims, and the trust-policy condition keys they must match (no token in them).
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         let none = || "(absent)".to_string();
         let mut lines = vec![format!(
             "the token's claims: iss={} aud={} sub={}",

@@ -33,7 +33,7 @@ use crate::telemetry;
 
 /// Everything a run needs, checked.
 #[derive(Debug)]
-pub struct Config {
+pub(crate) struct Config {
     pub task: Task,
     pub printer: Printer,
     /// The tracing filter: from `-q`/`-v`, or `ECR_LOGIN_LOG`.
@@ -42,7 +42,7 @@ pub struct Config {
 
 /// What to do.
 #[derive(Debug)]
-pub enum Task {
+pub(crate) enum Task {
     Login(LoginConfig),
     Logout(LogoutConfig),
     Policy(PolicyConfig),
@@ -106,7 +106,7 @@ fn without_userinfo(url: &str) -> String {
 impl Config {
     /// Checks `cli` against `env`: no network, no file read. Registers the proxy variables'
     /// passwords as secrets.
-    pub fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
+    pub(crate) fn from_cli(cli: Cli, env: &Env) -> Result<Config, Error> {
         register_proxy_passwords(env);
         let dockerconfigjson = cli.output.output == OutputFormat::Dockerconfigjson;
         let task = match cli.command {
@@ -149,7 +149,7 @@ impl Config {
 }
 
 /// The printer `--output`/`-q` ask for (also for errors found before a `Config` exists).
-pub fn printer(output: &crate::cli::OutputArgs) -> Printer {
+pub(crate) fn printer(output: &crate::cli::OutputArgs) -> Printer {
     let mode = match output.output {
         OutputFormat::Human => Mode::Human,
         OutputFormat::Json => Mode::Json,
@@ -712,7 +712,7 @@ fn kubelet_config(args: KubeletArgs, env: &Env) -> Result<KubeletConfig, Error> 
 /// `credential-helper get`, `kubelet-credential-provider`), checked; `None` for the other
 /// commands and when nothing is asked for. Read before the rest of the configuration, so that
 /// a login that fails on its settings is recorded (and notified) too.
-pub fn telemetry(cli: &Cli, env: &Env) -> Result<Option<telemetry::Run>, UsageError> {
+pub(crate) fn telemetry(cli: &Cli, env: &Env) -> Result<Option<telemetry::Run>, UsageError> {
     use telemetry::Command as Recorded;
     let (command, args, identity) = match &cli.command {
         None => (Recorded::Login, &cli.login.telemetry, &cli.login.identity),

@@ -26,12 +26,12 @@ use crate::aws::registry::Registry;
 use crate::error::{AuthFileError, UsageError};
 
 /// The file name `login --mode helper` writes beside Docker's `config.json`.
-pub const DOCKER_DIR_FILE: &str = "ecr-login.toml";
+pub(crate) const DOCKER_DIR_FILE: &str = "ecr-login.toml";
 
 /// A config file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     #[serde(default, rename = "registry")]
     pub registries: Vec<Rule>,
 }
@@ -39,7 +39,7 @@ pub struct ConfigFile {
 /// Which identity logs in to the registries a pattern matches.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// An account id, a registry host, or a glob over hosts (`*`).
     #[serde(rename = "match")]
     pub pattern: String,
@@ -59,7 +59,7 @@ pub struct Rule {
 
 impl Rule {
     /// Whether this rule covers `registry`.
-    pub fn matches(&self, registry: &Registry) -> bool {
+    pub(crate) fn matches(&self, registry: &Registry) -> bool {
         let p = self.pattern.trim().to_ascii_lowercase();
         match registry {
             Registry::Private { account, host, .. } if crate::aws::is_account_id(&p) => {
@@ -72,7 +72,7 @@ impl Rule {
 
 impl ConfigFile {
     /// The file at `path`; a missing file is an empty one.
-    pub fn load(path: &Path) -> Result<ConfigFile, UsageError> {
+    pub(crate) fn load(path: &Path) -> Result<ConfigFile, UsageError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
@@ -93,11 +93,11 @@ impl ConfigFile {
     }
 
     /// The first rule for `registry`.
-    pub fn rule_for(&self, registry: &Registry) -> Option<&Rule> {
+    pub(crate) fn rule_for(&self, registry: &Registry) -> Option<&Rule> {
         self.registries.iter().find(|r| r.matches(registry))
     }
 
-    pub fn to_toml(&self) -> String {
+    pub(crate) fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
     }
 }
@@ -105,7 +105,7 @@ impl ConfigFile {
 /// Puts `rules` first in the file at `path`, replacing the rules with the same patterns and
 /// keeping the others; under the lock beside it (concurrent logins keep each other's rules),
 /// written atomically, mode 0600.
-pub fn upsert(path: &Path, rules: &[Rule]) -> Result<(), AuthFileError> {
+pub(crate) fn upsert(path: &Path, rules: &[Rule]) -> Result<(), AuthFileError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -166,7 +166,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 /// The user's config file: `$ECR_LOGIN_CONFIG`, else `$XDG_CONFIG_HOME/ecr-login/config.toml`,
 /// else `~/.config/ecr-login/config.toml`.
-pub fn user_path(
+pub(crate) fn user_path(
     explicit: Option<&Path>,
     xdg: Option<&str>,
     home: Option<&str>,

@@ -9,36 +9,36 @@ use std::path::PathBuf;
 use crate::claims::ClaimsSummary;
 
 /// Exit codes. Documented in the README; wrappers rely on them.
-pub mod exit {
+pub(crate) mod exit {
     /// Success.
-    pub const OK: i32 = 0;
+    pub(crate) const OK: i32 = 0;
     /// An internal error (a bug): please report it.
-    pub const INTERNAL: i32 = 1;
+    pub(crate) const INTERNAL: i32 = 1;
     /// Bad usage or bad input: fix the command line or the environment.
-    pub const USAGE: i32 = 2;
+    pub(crate) const USAGE: i32 = 2;
     /// The CI platform's identity token could not be had.
-    pub const ID_TOKEN: i32 = 3;
+    pub(crate) const ID_TOKEN: i32 = 3;
     /// AWS refused the identity (STS or ECR said no): a trust or permission policy problem.
-    pub const AWS_DENIED: i32 = 4;
+    pub(crate) const AWS_DENIED: i32 = 4;
     /// An AWS call failed for another reason (throttling that outlasted the retries, 5xx).
-    pub const AWS_FAILED: i32 = 5;
+    pub(crate) const AWS_FAILED: i32 = 5;
     /// A network failure: an endpoint could not be reached.
-    pub const NETWORK: i32 = 6;
+    pub(crate) const NETWORK: i32 = 6;
     /// A Docker/Podman auth file or credential store could not be read or written.
-    pub const AUTH_FILE: i32 = 7;
+    pub(crate) const AUTH_FILE: i32 = 7;
     /// A file that hands results to later CI steps (`$GITHUB_OUTPUT`, `$BASH_ENV`,
     /// `--env-file`) could not be written.
-    pub const HANDOFF: i32 = 8;
+    pub(crate) const HANDOFF: i32 = 8;
     /// `status`: a login in an auth file has expired or expires within `--within` (status's own
     /// meaning of 1; no other command returns it but for an internal error).
-    pub const NOT_VALID: i32 = 1;
+    pub(crate) const NOT_VALID: i32 = 1;
 }
 
 /// What kind of failure an [`Error`] is, for the audit log and the metrics' `error_class`
 /// label: a short name that is stable across releases (alerts and dashboards select on it) and
 /// says which side must act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
+pub(crate) enum ErrorClass {
     Usage,
     IdToken,
     StsDenied,
@@ -56,7 +56,7 @@ pub enum ErrorClass {
 impl ErrorClass {
     /// Every class, in a fixed order: the metrics file carries each at zero until it happens,
     /// so that alerts and dashboards never see a gap.
-    pub const ALL: [ErrorClass; 12] = [
+    pub(crate) const ALL: [ErrorClass; 12] = [
         ErrorClass::Usage,
         ErrorClass::IdToken,
         ErrorClass::StsDenied,
@@ -72,7 +72,7 @@ impl ErrorClass {
     ];
 
     /// The name in the audit log and the metrics.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ErrorClass::Usage => "usage",
             ErrorClass::IdToken => "id_token",
@@ -92,7 +92,7 @@ impl ErrorClass {
 
 /// The top-level error: one of the layers below.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error(transparent)]
     Usage(#[from] UsageError),
     #[error(transparent)]
@@ -111,7 +111,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => exit::USAGE,
             Error::Token(_) => exit::ID_TOKEN,
@@ -124,7 +124,7 @@ impl Error {
     }
 
     /// The failure's [`ErrorClass`].
-    pub fn class(&self) -> ErrorClass {
+    pub(crate) fn class(&self) -> ErrorClass {
         match self {
             Error::Usage(_) => ErrorClass::Usage,
             Error::Token(_) => ErrorClass::IdToken,
@@ -146,7 +146,7 @@ impl Error {
     }
 
     /// Lines printed after the error, each as `help: ...`: the likely cause and the fix.
-    pub fn help(&self) -> Vec<String> {
+    pub(crate) fn help(&self) -> Vec<String> {
         match self {
             Error::Usage(e) => e.help(),
             Error::Token(e) => e.help(),
@@ -163,7 +163,7 @@ impl Error {
 
 /// A user error in the command line or the environment. Exit code 2.
 #[derive(Debug, thiserror::Error)]
-pub enum UsageError {
+pub(crate) enum UsageError {
     #[error("invalid role ARN {arn:?}")]
     RoleArn { arn: String },
     #[error("no AWS region given")]
@@ -235,7 +235,7 @@ impl UsageError {
 
 /// The CI platform's OIDC identity token could not be had. Exit code 3.
 #[derive(Debug, thiserror::Error)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// The platform offers no token in this job: `tried` says what was looked for, `help` how
     /// to turn it on.
     #[error("{platform} provided no OIDC identity token: {tried}")]
@@ -305,7 +305,7 @@ impl TokenError {
 
 /// What went wrong talking to AWS.
 #[derive(Debug, thiserror::Error)]
-pub enum AwsError {
+pub(crate) enum AwsError {
     /// STS refused to assume the role with the web identity token.
     #[error(
         "STS refused to assume {role_arn} with the {platform} identity token: {code}: {message}"
@@ -461,7 +461,7 @@ fn session_policy_help(code: &str) -> Vec<String> {
 /// A file that hands results to later CI steps could not be written. Exit code 8.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the hand-off file for later steps ({what}) {path}")]
-pub struct HandoffError {
+pub(crate) struct HandoffError {
     /// Which channel: `GITHUB_OUTPUT`, `GITHUB_STATE`, `BASH_ENV`, `--env-file`.
     pub what: &'static str,
     pub path: PathBuf,
@@ -485,7 +485,7 @@ impl HandoffError {
 
 /// A Docker/Podman auth file or credential store could not be read or written. Exit code 7.
 #[derive(Debug, thiserror::Error)]
-pub enum AuthFileError {
+pub(crate) enum AuthFileError {
     #[error("cannot read {path}")]
     Read {
         path: PathBuf,
@@ -567,7 +567,7 @@ impl AuthFileError {
 /// Exit code 1.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", status_summary(*.expired, *.expiring, .within))]
-pub struct StatusError {
+pub(crate) struct StatusError {
     pub expired: usize,
     pub expiring: usize,
     /// `--within`, as the user wrote it.

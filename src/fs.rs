@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// Why a lock could not be had.
 #[derive(Debug)]
-pub enum LockError {
+pub(crate) enum LockError {
     /// The lock file is a symbolic link: it is not followed (opening it with `create` would
     /// create, as root anywhere, the file it points to).
     Symlink,
@@ -42,7 +42,7 @@ impl std::fmt::Display for LockError {
 /// Takes the exclusive lock of the lock file `path` (created 0600 if missing, never through a
 /// symbolic link), waiting at most `wait` for another process that holds it. Held until the
 /// file is dropped.
-pub fn lock(path: &Path, wait: Duration) -> Result<File, LockError> {
+pub(crate) fn lock(path: &Path, wait: Duration) -> Result<File, LockError> {
     let is_link = || std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if is_link() {
         return Err(LockError::Symlink);
@@ -71,7 +71,7 @@ pub fn lock(path: &Path, wait: Duration) -> Result<File, LockError> {
 
 /// Whether a write must reach the disk before the new file takes the old one's place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
+pub(crate) enum Durability {
     /// Synced first: a power loss leaves the old file or the new one, never an empty one.
     Synced,
     /// Not synced (the old file holds nothing the new one does not replace), and, on Linux,
@@ -81,7 +81,7 @@ pub enum Durability {
 
 /// How [`write_atomic`] writes.
 #[derive(Debug, Clone, Copy)]
-pub struct Atomic<'a> {
+pub(crate) struct Atomic<'a> {
     /// The temporary files' prefix (`.config.json.`): `<prefix><pid>.<random>.tmp`, so that a
     /// later write can tell a killed writer's leftover and sweep it.
     pub temp_prefix: &'a str,
@@ -99,7 +99,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// Writes `bytes` to `path` atomically: the stale temporary files of ours in its directory
 /// swept, a temporary file in the same directory made with `how`'s mode, written, synced as
 /// `how` says, then put in `path`'s place. A reader sees the old file or the new one.
-pub fn write_atomic(path: &Path, bytes: &[u8], how: &Atomic<'_>) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], how: &Atomic<'_>) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -160,18 +160,18 @@ mod private {
     use std::path::Path;
 
     /// A 0600 file, never opened through a symbolic link (`O_NOFOLLOW`: the open fails).
-    pub fn no_follow(o: &mut OpenOptions) -> &mut OpenOptions {
+    pub(super) fn no_follow(o: &mut OpenOptions) -> &mut OpenOptions {
         // The flag's value differs between architectures: take it from rustix, not a literal.
         o.mode(0o600)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
     }
 
-    pub fn set_mode(f: &File, mode: u32) -> std::io::Result<()> {
+    pub(super) fn set_mode(f: &File, mode: u32) -> std::io::Result<()> {
         f.set_permissions(Permissions::from_mode(mode))
     }
 
     /// Gives `tmp` the owner and group `previous` had (a warning when it cannot).
-    pub fn keep_owner(tmp: &File, previous: &Metadata, path: &Path) {
+    pub(super) fn keep_owner(tmp: &File, previous: &Metadata, path: &Path) {
         let Ok(now) = tmp.metadata() else {
             return;
         };
@@ -196,15 +196,15 @@ mod private {
     use std::fs::{File, Metadata, OpenOptions};
     use std::path::Path;
 
-    pub fn no_follow(o: &mut OpenOptions) -> &mut OpenOptions {
+    pub(crate) fn no_follow(o: &mut OpenOptions) -> &mut OpenOptions {
         o
     }
 
-    pub fn set_mode(_f: &File, _mode: u32) -> std::io::Result<()> {
+    pub(crate) fn set_mode(_f: &File, _mode: u32) -> std::io::Result<()> {
         Ok(())
     }
 
-    pub fn keep_owner(_tmp: &File, _previous: &Metadata, _path: &Path) {}
+    pub(crate) fn keep_owner(_tmp: &File, _previous: &Metadata, _path: &Path) {}
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::secret::Secret;
 
 /// Where an identity token comes from.
 #[derive(Debug, Clone)]
-pub enum TokenSource {
+pub(crate) enum TokenSource {
     /// A token already in hand: an environment variable, standard input.
     Value(IdToken),
     /// A token file, read each time it is needed (EKS and Jenkins rotate it).
@@ -29,7 +29,7 @@ pub enum TokenSource {
 
 impl TokenSource {
     /// The token's claims when they can be had without a network call (a value or a file).
-    pub fn local_claims(&self) -> Option<ClaimsSummary> {
+    pub(crate) fn local_claims(&self) -> Option<ClaimsSummary> {
         match self {
             TokenSource::Value(t) => Some(t.claims()),
             TokenSource::File(p) => read_token_file(p).ok().map(|t| t.claims()),
@@ -39,12 +39,12 @@ impl TokenSource {
 }
 
 /// The longest web identity token STS accepts (AssumeRoleWithWebIdentity's limit).
-pub const MAX_JWT_LEN: usize = 20_000;
+pub(crate) const MAX_JWT_LEN: usize = 20_000;
 
 /// Reads a token file: it must exist and hold a non-empty token that looks like a JWT (see
 /// [`IdToken::check_jwt`]). Reads a little more than a token can be and no further, so a huge
 /// file (or a device) costs nothing.
-pub fn read_token_file(path: &Path) -> Result<IdToken, TokenError> {
+pub(crate) fn read_token_file(path: &Path) -> Result<IdToken, TokenError> {
     use std::io::Read;
     const CAP: usize = 4 * MAX_JWT_LEN;
     let source_desc = format!("file {}", path.display());
@@ -96,7 +96,7 @@ fn bytes_of(n: u64) -> String {
 /// What is wrong with `token` as a JWT (`header.payload.signature`, the header and payload
 /// base64url-encoded JSON objects, at most [`MAX_JWT_LEN`] characters), described by its size
 /// and shape only; `None` when it looks like one. STS alone checks the signature.
-pub fn jwt_problem(token: &str) -> Option<String> {
+pub(crate) fn jwt_problem(token: &str) -> Option<String> {
     inspect(token).err()
 }
 
@@ -166,7 +166,7 @@ fn inspect(token: &str) -> Result<serde_json::Value, String> {
 
 /// A JWT and where it came from (for messages: "GitHub Actions token endpoint", a file path).
 #[derive(Debug, Clone)]
-pub struct IdToken {
+pub(crate) struct IdToken {
     pub jwt: Secret,
     pub source: String,
     /// The claims, decoded once ([`IdToken::check_jwt`] decodes them on its way).
@@ -174,7 +174,7 @@ pub struct IdToken {
 }
 
 impl IdToken {
-    pub fn new(jwt: impl Into<String>, source: impl Into<String>) -> Self {
+    pub(crate) fn new(jwt: impl Into<String>, source: impl Into<String>) -> Self {
         IdToken {
             jwt: Secret::new(jwt.into().trim().to_string()),
             source: source.into(),
@@ -183,7 +183,7 @@ impl IdToken {
     }
 
     /// Refuses a token that is not a JWT at all (see [`jwt_problem`]), before it is sent.
-    pub fn check_jwt(&self) -> Result<(), TokenError> {
+    pub(crate) fn check_jwt(&self) -> Result<(), TokenError> {
         match inspect(self.jwt.expose()) {
             Ok(payload) => {
                 let _ = self.claims.set(claims_of(&payload));
@@ -197,7 +197,7 @@ impl IdToken {
     }
 
     /// `iss`, `aud` and `sub` as the token states them; empty when it is not a readable JWT.
-    pub fn claims(&self) -> ClaimsSummary {
+    pub(crate) fn claims(&self) -> ClaimsSummary {
         self.claims
             .get_or_init(|| decode_claims(self.jwt.expose()).unwrap_or_default())
             .clone()
@@ -210,7 +210,7 @@ impl IdToken {
     /// the provider-specific keys IAM documents (`amr`, `azp`, `email`) when present; never a
     /// per-run claim (`jti`, `iat`, `exp`, `run_id`...). `None` when the token is not a
     /// readable JWT with an `iss` and a `sub`: then nothing may be shared for it.
-    pub fn trust_claims(&self) -> Option<String> {
+    pub(crate) fn trust_claims(&self) -> Option<String> {
         let payload = payload(self.jwt.expose())?;
         let claims = self.claims();
         let (iss, sub) = (claims.iss?, claims.sub?);
@@ -230,7 +230,7 @@ impl IdToken {
 
     /// Whether the token says its job runs for a pull or merge request (GitHub's
     /// `pull_request*` events, GitLab's merge request and external pull request pipelines).
-    pub fn for_pull_request(&self) -> bool {
+    pub(crate) fn for_pull_request(&self) -> bool {
         let Some(payload) = payload(self.jwt.expose()) else {
             return false;
         };

@@ -34,7 +34,7 @@ use crate::platform::{self, Platform};
 
 /// The identity settings, checked (from `IdentityArgs`).
 #[derive(Debug, Clone, Default)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `--role-arn`: the first is assumed with the token (or the chain), the others are hops.
     pub roles: Vec<String>,
     /// `--role-chaining`: assume the first role with the credential chain, not a CI token.
@@ -55,7 +55,7 @@ pub struct Settings {
 
 /// How the assumed sessions are shaped and guarded: the same in the settings and the plan.
 #[derive(Debug, Clone, Default)]
-pub struct Session {
+pub(crate) struct Session {
     pub duration_seconds: i32,
     /// `--inline-session-policy`, minified: narrows the last assumed role.
     pub inline_policy: Option<String>,
@@ -73,7 +73,7 @@ impl Session {
 
 /// Where the first credentials come from.
 #[derive(Debug, Clone)]
-pub enum Base {
+pub(crate) enum Base {
     /// The AWS credential chain's own credentials (profile, SSO, instance role, keys...).
     Chain,
     /// `role`, assumed with the credential chain's credentials (sts:AssumeRole).
@@ -84,7 +84,7 @@ pub enum Base {
 
 /// The identity to act as, decided; nothing fetched yet.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub base: Base,
     /// Roles assumed in turn after the base, each with the previous one's credentials.
     pub hops: Vec<String>,
@@ -102,24 +102,25 @@ pub struct Plan {
 /// identities that could be granted different registries; with the accounts a cached token's
 /// identity must be in (`--allowed-account-ids`), checked on every hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheKey {
+pub(crate) struct CacheKey {
     text: String,
     allowed_accounts: Vec<String>,
 }
 
 impl CacheKey {
     /// The key as text (for messages and debugging): role, claims, profile; no secret.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
     /// `--allowed-account-ids`; empty: any.
-    pub fn allowed_accounts(&self) -> &[String] {
+    pub(crate) fn allowed_accounts(&self) -> &[String] {
         &self.allowed_accounts
     }
 
+    #[cfg(test)]
     /// The key's SHA-256, hex.
-    pub fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         hex(&Sha256::digest(self.text.as_bytes()))
     }
 
@@ -136,14 +137,14 @@ impl CacheKey {
 /// with (fetched from the platform, read from its file or variable), or the credential chain's
 /// credentials (resolved locally: environment, profile, container or instance endpoint).
 #[derive(Debug, Clone)]
-pub enum Proof {
+pub(crate) enum Proof {
     Token(IdToken),
     Chain(Credentials),
 }
 
 impl Proof {
     /// The CI token, if the identity is one.
-    pub fn token(&self) -> Option<&IdToken> {
+    pub(crate) fn token(&self) -> Option<&IdToken> {
         match self {
             Proof::Token(t) => Some(t),
             Proof::Chain(_) => None,
@@ -153,12 +154,11 @@ impl Proof {
 
 /// Credentials and who they are.
 #[derive(Debug, Clone)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub credentials: Credentials,
     /// The assumed role's ARN (`arn:aws:sts::<account>:assumed-role/...`); `None` for the
     /// chain's own credentials unless --allowed-account-ids made us ask.
     pub arn: Option<String>,
-    pub expires: Option<SystemTime>,
     /// The `sub` of the CI token the first role was assumed with, if one was.
     pub sub: Option<String>,
 }
@@ -166,14 +166,14 @@ pub struct Resolved {
 /// Plans identities for registries known only at run time (the credential helper's): the
 /// settings from the environment, and a per-registry [`Rule`] over them.
 #[derive(Debug)]
-pub struct Planner {
+pub(crate) struct Planner {
     settings: Settings,
     platform: Box<dyn Platform>,
     env: Env,
 }
 
 impl Planner {
-    pub fn new(settings: Settings, platform: Box<dyn Platform>, env: Env) -> Planner {
+    pub(crate) fn new(settings: Settings, platform: Box<dyn Platform>, env: Env) -> Planner {
         Planner {
             settings,
             platform,
@@ -181,13 +181,13 @@ impl Planner {
         }
     }
 
-    pub fn platform(&self) -> &dyn Platform {
+    pub(crate) fn platform(&self) -> &dyn Platform {
         self.platform.as_ref()
     }
 
     /// The plan for a registry `rule` covers (`None`: the settings as they are). A rule's role
     /// replaces the settings' roles; its profile feeds the credential chain.
-    pub fn plan(&self, rule: Option<&Rule>) -> Result<Plan, Error> {
+    pub(crate) fn plan(&self, rule: Option<&Rule>) -> Result<Plan, Error> {
         let mut settings = self.settings.clone();
         if let Some(rule) = rule {
             settings.roles = rule.role_arn.iter().cloned().collect();
@@ -206,7 +206,7 @@ impl Planner {
 
 /// Decides the identity, with no network call. `stdin_token`: a token handed in on standard
 /// input (the kubelet's service-account-token mode), which wins over every other source.
-pub fn plan(
+pub(crate) fn plan(
     settings: &Settings,
     platform: &dyn Platform,
     env: &Env,
@@ -286,12 +286,13 @@ impl Plan {
     /// Whether the plan uses the AWS credential chain's credentials. A web-identity plan does
     /// not: AssumeRoleWithWebIdentity is unsigned, and each later call is given the
     /// credentials it returned.
-    pub fn uses_chain(&self) -> bool {
+    pub(crate) fn uses_chain(&self) -> bool {
         !matches!(self.base, Base::WebIdentity { .. })
     }
 
+    #[cfg(test)]
     /// The role whose credentials the command ends up with, if any.
-    pub fn final_role(&self) -> Option<&str> {
+    pub(crate) fn final_role(&self) -> Option<&str> {
         self.hops.last().map(String::as_str).or(match &self.base {
             Base::Chain => None,
             Base::AssumeRole { role } | Base::WebIdentity { role, .. } => Some(role),
@@ -302,7 +303,7 @@ impl Plan {
     /// AWS config files are read, nothing is fetched). `None` when the identity cannot be told
     /// apart without fetching the token (a platform token service with no local stand-in for
     /// its claims): then the files cannot serve it.
-    pub fn local_key(&self) -> Option<CacheKey> {
+    pub(crate) fn local_key(&self) -> Option<CacheKey> {
         let base = match &self.base {
             Base::Chain => format!("chain[{}]", self.chain.describe()),
             Base::AssumeRole { role } => {
@@ -333,7 +334,11 @@ impl Plan {
     /// `proof` — the claims of the token an IAM trust policy can evaluate
     /// ([`IdToken::trust_claims`]), or `digest` (keyed by the fleet's key) of the resolved
     /// access key id and secret. `None` when the token has no claims to key on.
-    pub fn fleet_key(&self, proof: &Proof, digest: &dyn Fn(&[u8]) -> String) -> Option<CacheKey> {
+    pub(crate) fn fleet_key(
+        &self,
+        proof: &Proof,
+        digest: &dyn Fn(&[u8]) -> String,
+    ) -> Option<CacheKey> {
         let credentials = |c: &Credentials| {
             let mut material = c.access_key_id().as_bytes().to_vec();
             material.push(0);
@@ -418,7 +423,7 @@ async fn sdk_and_platform_token(
 /// The SDK's configuration (`sdk`, still to load) and the plan's [`Proof`], with no AWS API
 /// call (the platform's token as in [`sdk_and_credentials`]; a token file or value read; the
 /// chain's credentials resolved).
-pub async fn sdk_and_proof(
+pub(crate) async fn sdk_and_proof(
     plan: &Plan,
     platform: &dyn Platform,
     sdk: impl std::future::Future<Output = SdkConfig>,
@@ -442,7 +447,7 @@ pub async fn sdk_and_proof(
 
 /// [`credentials`] from a [`Proof`] already had ([`sdk_and_proof`]): the token is not fetched
 /// again, nor the chain's credentials resolved again.
-pub async fn credentials_proven(
+pub(crate) async fn credentials_proven(
     plan: &Plan,
     platform: &dyn Platform,
     sdk: &SdkConfig,
@@ -454,7 +459,7 @@ pub async fn credentials_proven(
 
 /// [`credentials`] with the SDK's configuration still to load (`sdk`), which loads while the
 /// platform answers (see [`sdk_and_platform_token`]).
-pub async fn sdk_and_credentials(
+pub(crate) async fn sdk_and_credentials(
     plan: &Plan,
     platform: &dyn Platform,
     sdk: impl std::future::Future<Output = SdkConfig>,
@@ -500,7 +505,7 @@ async fn after_requests_written() {
 
 /// Carries `plan` out: the base credentials, then each hop; then checks the account against
 /// `--allowed-account-ids`. `platform` fetches the token when the plan says so.
-pub async fn credentials(
+pub(crate) async fn credentials(
     plan: &Plan,
     platform: &dyn Platform,
     sdk: &SdkConfig,
@@ -533,7 +538,6 @@ async fn credentials_with(
                 _ => sts::chain_credentials(sdk).await?,
             };
             Resolved {
-                expires: credentials.expiry(),
                 credentials,
                 arn: None,
                 sub: None,
@@ -633,7 +637,6 @@ fn to_resolved(a: sts::Assumed) -> Resolved {
     Resolved {
         credentials: a.credentials,
         arn: a.arn,
-        expires: a.expires,
         sub: None,
     }
 }
@@ -643,7 +646,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The SHA-256 of `bytes`, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

@@ -18,33 +18,33 @@
 
 // Unit tests set up their files with plain `std::fs`; the code under test writes through `fs`.
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
-pub mod aws;
-pub mod cache;
-pub mod claims;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod config_file;
-pub mod docker;
-pub mod env;
-pub mod env_vars;
-pub mod error;
-pub mod fs;
-pub mod id_token;
-pub mod identity;
-pub mod logging;
-pub mod output;
-pub mod platform;
-pub mod retry;
-pub mod runtime;
-pub mod secret;
-pub mod telemetry;
-pub mod tempfiles;
-pub mod tls;
+mod aws;
+mod cache;
+mod claims;
+mod cli;
+mod commands;
+mod config;
+mod config_file;
+mod docker;
+mod env;
+mod env_vars;
+mod error;
+mod fs;
+mod id_token;
+mod identity;
+mod logging;
+mod output;
+mod platform;
+mod retry;
+mod runtime;
+mod secret;
+mod telemetry;
+mod tempfiles;
+mod tls;
 
-use crate::cli::Cli;
+pub use crate::cli::{helper_argv, parse, Cli};
 use crate::config::{Config, Task};
-use crate::env::Env;
+pub use crate::env::Env;
 use crate::error::{exit, Error};
 use crate::runtime::block_on;
 

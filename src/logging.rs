@@ -46,7 +46,7 @@ fn allowed(meta: &Metadata<'_>) -> bool {
 }
 
 /// Installs the global subscriber with `filter` (an `EnvFilter` directive string).
-pub fn init(filter: &str) {
+pub(crate) fn init(filter: &str) {
     let _ = subscriber(filter, RedactingStderr).try_init();
 }
 

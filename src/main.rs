@@ -7,8 +7,8 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let env = ecr_login::env::Env::capture();
-    let argv = ecr_login::cli::helper_argv(std::env::args_os().collect());
-    let cli = ecr_login::cli::parse(&env, argv);
+    let env = ecr_login::Env::capture();
+    let argv = ecr_login::helper_argv(std::env::args_os().collect());
+    let cli = ecr_login::parse(&env, argv);
     std::process::exit(ecr_login::run(cli, env));
 }

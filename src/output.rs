@@ -23,31 +23,31 @@ use crate::secret;
 
 /// What stdout carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Human,
     Json,
     Protocol,
 }
 
 /// A command's result: printed as lines in human mode, as one JSON document in json mode.
-pub trait Report: Serialize {
+pub(crate) trait Report: Serialize {
     /// The lines a person reads.
     fn human(&self) -> Vec<String>;
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Printer {
+pub(crate) struct Printer {
     pub mode: Mode,
     pub quiet: bool,
 }
 
 impl Printer {
-    pub fn new(mode: Mode, quiet: bool) -> Printer {
+    pub(crate) fn new(mode: Mode, quiet: bool) -> Printer {
         Printer { mode, quiet }
     }
 
     /// The command's result: its human lines (not when quiet), or its JSON document.
-    pub fn report(&self, report: &impl Report) {
+    pub(crate) fn report(&self, report: &impl Report) {
         match self.mode {
             Mode::Human if !self.quiet => {
                 let mut text = String::new();
@@ -63,13 +63,13 @@ impl Printer {
     }
 
     /// A document the user asked for (a policy), on stdout whatever the mode.
-    pub fn document(&self, text: &str) {
+    pub(crate) fn document(&self, text: &str) {
         write_redacted(&mut std::io::stdout().lock(), &format!("{text}\n"));
     }
 
     /// A protocol's answer: the only thing stdout carries in protocol mode. Not redacted: a
     /// credential helper's answer is meant to hold the secret.
-    pub fn protocol(&self, value: &impl Serialize) {
+    pub(crate) fn protocol(&self, value: &impl Serialize) {
         let text = serde_json::to_string(value).unwrap_or_default();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
@@ -78,13 +78,13 @@ impl Printer {
 
     /// A protocol's plain-text line on stdout (a helper's "not found", its one-line error,
     /// `version`), redacted like everything that is not meant to carry a secret.
-    pub fn protocol_text(&self, text: &str) {
+    pub(crate) fn protocol_text(&self, text: &str) {
         write_redacted(&mut std::io::stdout().lock(), &format!("{text}\n"));
     }
 
     /// A CI workflow command (`::add-mask::<secret>`), written as it is: on stdout in human
     /// mode, on stderr when stdout carries JSON (the GitHub runner reads both).
-    pub fn workflow_command(&self, line: &str) {
+    pub(crate) fn workflow_command(&self, line: &str) {
         let text = format!("{line}\n");
         let result = match self.mode {
             Mode::Human => {
@@ -101,12 +101,12 @@ impl Printer {
     }
 
     /// The error, its causes and its help lines, on stderr.
-    pub fn error(&self, err: &Error) {
+    pub(crate) fn error(&self, err: &Error) {
         write_redacted(&mut std::io::stderr().lock(), &error_text(err));
     }
 
     /// A warning for the user on stderr (not when quiet).
-    pub fn warn(&self, text: &str) {
+    pub(crate) fn warn(&self, text: &str) {
         if !self.quiet {
             write_redacted(&mut std::io::stderr().lock(), &format!("warning: {text}\n"));
         }
@@ -114,7 +114,7 @@ impl Printer {
 
     /// A line the user asked to have on stderr (`--audit-log -`), redacted; shown even when
     /// quiet.
-    pub fn stderr_line(&self, text: &str) {
+    pub(crate) fn stderr_line(&self, text: &str) {
         write_redacted(&mut std::io::stderr().lock(), &format!("{text}\n"));
     }
 
@@ -125,14 +125,14 @@ impl Printer {
 }
 
 /// `t` as RFC 3339 in UTC (`2026-11-30T09:56:17.986999Z`), as every report shows times.
-pub fn rfc3339(t: std::time::SystemTime) -> String {
+pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
     aws_smithy_types::DateTime::from(t)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
 }
 
 /// `error: ...`, each cause as `caused by: ...`, then `help: ...` lines.
-pub fn error_text(err: &Error) -> String {
+pub(crate) fn error_text(err: &Error) -> String {
     let mut text = format!("error: {err}\n");
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {

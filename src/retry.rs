@@ -12,7 +12,7 @@ use std::time::Duration;
 /// How long one network exchange may take, for every client of this program: the AWS SDK
 /// (`aws::sdk_config`) and the CI token endpoints alike.
 #[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     /// Establishing a connection: a dead endpoint fails in seconds, not minutes.
     pub connect: Duration,
     /// Waiting for the next bytes of an answer.
@@ -27,7 +27,7 @@ pub struct Timeouts {
 /// attempt that has heard nothing for 10 s is stalled, and another attempt does better than
 /// waiting longer. Every operation ends within `operation` + `attempt` (75 s), retries included;
 /// the README states the bound for a whole login.
-pub const TIMEOUTS: Timeouts = Timeouts {
+pub(crate) const TIMEOUTS: Timeouts = Timeouts {
     connect: Duration::from_secs(5),
     read: Duration::from_secs(10),
     attempt: Duration::from_secs(15),
@@ -36,7 +36,7 @@ pub const TIMEOUTS: Timeouts = Timeouts {
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
@@ -47,7 +47,7 @@ impl Policy {
     /// (at most 13 s of backoff in all). Ten, because a login makes three calls in a row: with
     /// 30% of requests failing (tests/faults.rs), four attempts lose about one login in 40, ten
     /// about one in 50 000. A permanent refusal is never retried, so it still fails at once.
-    pub const STANDARD: Policy = Policy {
+    pub(crate) const STANDARD: Policy = Policy {
         max_attempts: 10,
         initial_backoff: Duration::from_millis(200),
         max_backoff: Duration::from_secs(2),
@@ -66,13 +66,13 @@ impl Policy {
 }
 
 /// Whether a failure is worth another attempt.
-pub trait Transient {
+pub(crate) trait Transient {
     fn is_transient(&self) -> bool;
 }
 
 /// Runs `op` until it succeeds, fails permanently, runs out of attempts, or would start an
 /// attempt after [`TIMEOUTS`]`.operation` (so it ends within that plus one attempt).
-pub async fn retry<T, E, F, Fut>(policy: Policy, what: &str, op: F) -> Result<T, E>
+pub(crate) async fn retry<T, E, F, Fut>(policy: Policy, what: &str, op: F) -> Result<T, E>
 where
     E: Transient + std::fmt::Display,
     F: FnMut() -> Fut,

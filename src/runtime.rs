@@ -5,7 +5,7 @@ use crate::error::Error;
 
 /// Runs `future` on a single-threaded async runtime, started only now: the commands that can
 /// answer without the network (a credential helper's cache hit) never start one.
-pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Error> {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

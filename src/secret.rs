@@ -16,11 +16,11 @@ const MIN_REDACT_LEN: usize = 6;
 /// A secret string. `Debug` and `Display` print `***`; the value is reachable only through
 /// [`Secret::expose`], so reading it is a visible, greppable act.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// Wraps `value` and registers it for redaction and CI masking.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         let value = value.into();
         registry().add(&value);
         Secret(value)
@@ -28,12 +28,8 @@ impl Secret {
 
     /// The raw value. Only for the places that must send it: an HTTP request, a stdin pipe, the
     /// auth file.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.trim().is_empty()
     }
 }
 
@@ -52,13 +48,13 @@ impl fmt::Display for Secret {
 type MaskHook = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Every secret value seen so far, and the CI platform's mask hook.
-pub struct Registry {
+pub(crate) struct Registry {
     values: RwLock<Vec<String>>,
     mask_hook: RwLock<Option<MaskHook>>,
 }
 
 /// The one registry of this process.
-pub fn registry() -> &'static Registry {
+pub(crate) fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| Registry {
         values: RwLock::new(Vec::new()),
@@ -69,7 +65,7 @@ pub fn registry() -> &'static Registry {
 impl Registry {
     /// Registers `value` (and the forms it takes when URL-encoded) for redaction, and hands it
     /// to the mask hook if one is installed.
-    pub fn add(&self, value: &str) {
+    pub(crate) fn add(&self, value: &str) {
         let value = value.trim();
         if value.len() < MIN_REDACT_LEN {
             return;
@@ -104,7 +100,7 @@ impl Registry {
     }
 
     /// Installs the CI platform's mask hook and calls it at once for every value already seen.
-    pub fn set_mask_hook(&self, hook: MaskHook) {
+    pub(crate) fn set_mask_hook(&self, hook: MaskHook) {
         let values = self
             .values
             .read()
@@ -118,7 +114,7 @@ impl Registry {
 
     /// `text` with every registered secret, and the value of every field known to hold one
     /// (see [`SECRET_FIELDS`]), replaced by `***`.
-    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let values = self.values.read().unwrap_or_else(|e| e.into_inner());
         let mut out = scrub_fields(text);
         for value in values.iter() {

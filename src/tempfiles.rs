@@ -10,16 +10,16 @@ use std::path::Path;
 use std::time::Duration;
 
 /// A temporary file of ours this old was left by a write that never finished, whoever made it.
-pub const STALE_AGE: Duration = Duration::from_secs(600);
+pub(crate) const STALE_AGE: Duration = Duration::from_secs(600);
 
 /// The prefix a writer with this process id gives its temporary file.
-pub fn name_prefix(prefix: &str) -> String {
+pub(crate) fn name_prefix(prefix: &str) -> String {
     format!("{prefix}{}.", std::process::id())
 }
 
 /// Removes the stale temporary files of ours (`<prefix>*<suffix>`) in `dir`. A file that cannot
 /// be removed is left; the write goes on.
-pub fn sweep(dir: &Path, prefix: &str, suffix: &str) {
+pub(crate) fn sweep(dir: &Path, prefix: &str, suffix: &str) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };

@@ -72,7 +72,7 @@ struct Roots {
 
 /// Decides which bundle the clients will trust, from the environment snapshot. Called once at
 /// start-up; without it no bundle is shared and every client loads its own roots.
-pub fn init(env: &Env) {
+pub(crate) fn init(env: &Env) {
     let path = match (
         env.get(EnvVars::SSL_CERT_FILE),
         env.get(EnvVars::SSL_CERT_DIR),
@@ -223,7 +223,7 @@ fn parse(text: &[u8]) -> (Roots, usize) {
 /// A reqwest client builder that trusts the shared bundle (when there is one). Building it
 /// costs nothing: the roots are parsed when the first server certificate is checked, so a
 /// client that only speaks plain HTTP (or fails before the handshake) never parses them.
-pub fn reqwest_builder() -> reqwest::ClientBuilder {
+pub(crate) fn reqwest_builder() -> reqwest::ClientBuilder {
     let builder = reqwest::Client::builder();
     match client_config() {
         Some(config) => builder.tls_backend_preconfigured(config.clone()),
@@ -233,7 +233,7 @@ pub fn reqwest_builder() -> reqwest::ClientBuilder {
 
 /// The rustls configuration of the fleet cache's `rediss://` connections: the shared bundle's
 /// roots, else the system's certificate store; no ALPN.
-pub fn redis_client_config() -> Arc<rustls::ClientConfig> {
+pub(crate) fn redis_client_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     Arc::clone(CONFIG.get_or_init(|| {
         if let Some(shared) = client_config() {
@@ -382,7 +382,7 @@ impl ServerCertVerifier for LazyRoots {
 /// timeouts every client of the program uses, is built on a worker thread at once when the
 /// SDK's endpoints are expected to be HTTPS (see [`init`]), so that the roots are parsed while
 /// the caller does something else (fetches the CI token); the first HTTPS request takes it.
-pub fn sdk_http_client(connect: Duration, read: Duration) -> Option<SharedHttpClient> {
+pub(crate) fn sdk_http_client(connect: Duration, read: Duration) -> Option<SharedHttpClient> {
     bundle()?;
     let settings = HttpConnectorSettings::builder()
         .connect_timeout(connect)

@@ -109,6 +109,7 @@ const LAYERS: &[&[&str]] = &[
         "runtime",
         "tls",
         "tempfiles",
+        "fs",
         "telemetry",
     ],
     &["platform", "aws", "docker", "config_file"],

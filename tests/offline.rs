@@ -5,5 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // The tests make and plant files as they like; src/ writes through its own toolkit.
 #![allow(clippy::disallowed_methods)]
+// A test crate reaches nothing from outside: `pub` here says "for the other test modules".
+#![allow(unreachable_pub)]
 
 mod layout;

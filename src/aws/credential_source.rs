@@ -20,7 +20,7 @@ use crate::env_vars::EnvVars;
 /// What the environment says about the chain's credentials, captured when the plan is made;
 /// the files are read when it is [described](ChainInputs::describe).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainInputs {
+pub(crate) struct ChainInputs {
     /// A digest of `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
     static_keys: Option<String>,
     profile: String,
@@ -53,7 +53,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 impl ChainInputs {
     /// What `env` says; `profile`: a rule's profile, else `AWS_PROFILE`, else `default`.
-    pub fn capture(env: &Env, profile: Option<&str>) -> ChainInputs {
+    pub(crate) fn capture(env: &Env, profile: Option<&str>) -> ChainInputs {
         let static_keys = env.get(EnvVars::AWS_ACCESS_KEY_ID).map(|id| {
             let mut material = id.trim().as_bytes().to_vec();
             for name in [EnvVars::AWS_SECRET_ACCESS_KEY, EnvVars::AWS_SESSION_TOKEN] {
@@ -86,7 +86,7 @@ impl ChainInputs {
     /// The description, for a cache key: the static keys' digest, or the profile, the files
     /// and the digest of its sections, and the endpoints. Reads the files (a missing one is
     /// "absent", which is a description too).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if let Some(digest) = &self.static_keys {
             return format!("static-keys-sha256={digest}");
         }

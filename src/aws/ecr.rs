@@ -16,7 +16,7 @@ use crate::telemetry;
 
 /// A login for one registry host.
 #[derive(Debug, Clone)]
-pub struct RegistryToken {
+pub(crate) struct RegistryToken {
     pub host: String,
     /// `None` for ECR Public.
     pub region: Option<String>,
@@ -44,7 +44,7 @@ struct RegionRequest {
 
 /// Fetches tokens for `registries` (or, when empty, the caller's own registry in
 /// `default_region`). `credentials`: the assumed role's; `None` uses the SDK config's chain.
-pub async fn tokens(
+pub(crate) async fn tokens(
     sdk: &SdkConfig,
     credentials: Option<&Credentials>,
     registries: &[Registry],

@@ -2,11 +2,11 @@
 //! credentials, and credentials into ECR registry tokens. Knows no CI platform and no auth
 //! file format.
 
-pub mod credential_source;
-pub mod ecr;
-pub mod regions;
-pub mod registry;
-pub mod sts;
+pub(crate) mod credential_source;
+pub(crate) mod ecr;
+pub(crate) mod regions;
+pub(crate) mod registry;
+pub(crate) mod sts;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -29,7 +29,7 @@ use crate::retry::{Policy, TIMEOUTS};
 ///
 /// `chain`: whether the default credential chain is wanted (see `Plan::uses_chain`); without
 /// it, every call must be given credentials or be unsigned.
-pub fn sdk_config(
+pub(crate) fn sdk_config(
     region: &str,
     profile: Option<&str>,
     chain: bool,
@@ -70,7 +70,7 @@ pub fn sdk_config(
 /// expressions compiled). Called while the CI platform answers, so that the call does not wait
 /// for it. (Loading the configuration with the default credential chain builds it already;
 /// then this costs nothing.)
-pub fn warm_up_sts(sdk: &SdkConfig) {
+pub(crate) fn warm_up_sts(sdk: &SdkConfig) {
     use aws_sdk_sts::config::endpoint::ResolveEndpoint as _;
     if let Ok(params) = aws_sdk_sts::config::endpoint::Params::builder()
         .set_region(sdk.region().map(|r| r.to_string()))
@@ -84,7 +84,7 @@ pub fn warm_up_sts(sdk: &SdkConfig) {
 /// The same for the ECR crates `registries` will call, whose first calls come after STS's:
 /// called while STS answers. ECR for private registries (and for the caller's own registry,
 /// when none is named), ECR Public for `public.ecr.aws`.
-pub fn warm_up_ecr(sdk: &SdkConfig, registries: &[Registry]) {
+pub(crate) fn warm_up_ecr(sdk: &SdkConfig, registries: &[Registry]) {
     let public = registries
         .iter()
         .any(|r| matches!(r, Registry::Public { .. }));
@@ -118,7 +118,7 @@ pub fn warm_up_ecr(sdk: &SdkConfig, registries: &[Registry]) {
 
 /// The region set in the AWS profile files (`~/.aws/config`), if any. Reads files only: no
 /// instance metadata lookups, so it costs nothing off EC2.
-pub async fn profile_region() -> Option<String> {
+pub(crate) async fn profile_region() -> Option<String> {
     use aws_config::meta::region::ProvideRegion;
     aws_config::profile::ProfileFileRegionProvider::new()
         .region()
@@ -127,14 +127,14 @@ pub async fn profile_region() -> Option<String> {
 }
 
 /// Whether `s` is an AWS account id: exactly 12 ASCII digits.
-pub fn is_account_id(s: &str) -> bool {
+pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Whether `arn` is an IAM role's ARN: `arn:<partition>:iam::<12 digits>:role/<path/><name>`,
 /// the name and path of IAM's characters (`A-Za-z0-9_+=,.@-`), not ending in `/`. The one check
 /// for every place a role ARN comes in (flags, variables, a service account's annotation).
-pub fn is_role_arn(arn: &str) -> bool {
+pub(crate) fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let [prefix, partition, service, region, account, resource] = parts[..] else {
         return false;
@@ -156,7 +156,7 @@ pub fn is_role_arn(arn: &str) -> bool {
 }
 
 /// The account of an ARN (`arn:<partition>:<service>:<region>:<account>:...`).
-pub fn arn_account(arn: &str) -> Option<&str> {
+pub(crate) fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| is_account_id(a))
 }
 

@@ -4,7 +4,7 @@
 
 /// An AWS partition: its ARN prefix and the DNS suffix of its ECR registry hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Partition {
+pub(crate) struct Partition {
     pub arn: &'static str,
     pub dns_suffix: &'static str,
     /// The suffix of dual-stack hosts (`dkr-ecr.<region>.<suffix>`), where the partition has them.
@@ -53,12 +53,12 @@ const AWS_EUSC: Partition = Partition {
 };
 
 /// Every partition, for matching hosts and ARNs.
-pub const PARTITIONS: &[Partition] = &[
+pub(crate) const PARTITIONS: &[Partition] = &[
     AWS, AWS_CN, AWS_US_GOV, AWS_ISO, AWS_ISO_B, AWS_ISO_E, AWS_ISO_F, AWS_EUSC,
 ];
 
 /// Regions known to this release.
-pub const KNOWN_REGIONS: &[&str] = &[
+pub(crate) const KNOWN_REGIONS: &[&str] = &[
     "af-south-1",
     "ap-east-1",
     "ap-east-2",
@@ -107,7 +107,7 @@ pub const KNOWN_REGIONS: &[&str] = &[
 ];
 
 /// Whether `region` has the shape of a region name (`xx-name-N`).
-pub fn is_region_shaped(region: &str) -> bool {
+pub(crate) fn is_region_shaped(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
         && parts[..parts.len() - 1]
@@ -118,12 +118,12 @@ pub fn is_region_shaped(region: &str) -> bool {
             .is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-pub fn is_known(region: &str) -> bool {
+pub(crate) fn is_known(region: &str) -> bool {
     KNOWN_REGIONS.contains(&region)
 }
 
 /// The partition a region belongs to, by its prefix (so it also works for new regions).
-pub fn partition_of(region: &str) -> Partition {
+pub(crate) fn partition_of(region: &str) -> Partition {
     if region.starts_with("cn-") {
         AWS_CN
     } else if region.starts_with("us-gov-") {
@@ -144,7 +144,7 @@ pub fn partition_of(region: &str) -> Partition {
 }
 
 /// The known region closest to `region` (edit distance at most 3), for "did you mean".
-pub fn suggest(region: &str) -> Option<String> {
+pub(crate) fn suggest(region: &str) -> Option<String> {
     KNOWN_REGIONS
         .iter()
         .map(|known| (edit_distance(region, known), *known))
@@ -168,7 +168,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Checks `region`: it must be region-shaped and, unless `allow_unknown`, known to this release.
-pub fn check(region: &str, allow_unknown: bool) -> Result<(), crate::error::UsageError> {
+pub(crate) fn check(region: &str, allow_unknown: bool) -> Result<(), crate::error::UsageError> {
     if is_known(region) || (allow_unknown && is_region_shaped(region)) {
         return Ok(());
     }

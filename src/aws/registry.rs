@@ -8,14 +8,14 @@ use crate::aws::{is_account_id, regions};
 use crate::error::UsageError;
 
 /// The host of Amazon ECR Public.
-pub const PUBLIC_HOST: &str = "public.ecr.aws";
+pub(crate) const PUBLIC_HOST: &str = "public.ecr.aws";
 
 /// ECR Public's dual-stack (IPv4 and IPv6) host: the same registry, the same token.
-pub const PUBLIC_DUAL_STACK_HOST: &str = "ecr-public.aws.com";
+pub(crate) const PUBLIC_DUAL_STACK_HOST: &str = "ecr-public.aws.com";
 
 /// A registry to log in to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Registry {
+pub(crate) enum Registry {
     /// A private registry: an account in a region, reached under `host`.
     Private {
         account: String,
@@ -29,7 +29,7 @@ pub enum Registry {
 
 /// A registry as the user named it: complete, or an account id waiting for a region.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegistryRequest {
+pub(crate) enum RegistryRequest {
     Registry(Registry),
     /// A 12-digit account id, in the region the command settles on.
     Account(String),
@@ -37,15 +37,16 @@ pub enum RegistryRequest {
 
 impl Registry {
     /// The host name that goes into the auth file.
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         match self {
             Registry::Private { host, .. } => host,
             Registry::Public { host } => host,
         }
     }
 
+    #[cfg(test)]
     /// ECR Public under its usual host, `public.ecr.aws`.
-    pub fn public() -> Registry {
+    pub(crate) fn public() -> Registry {
         Registry::Public {
             host: PUBLIC_HOST.to_string(),
         }
@@ -54,7 +55,7 @@ impl Registry {
     /// The dual-stack (IPv4 and IPv6) host of the same registry:
     /// `<account>.dkr-ecr[-fips].<region>.<dual-stack suffix>` for a private registry (`None`
     /// in a partition without dual-stack registries), `ecr-public.aws.com` for ECR Public.
-    pub fn dual_stack_host(&self) -> Option<String> {
+    pub(crate) fn dual_stack_host(&self) -> Option<String> {
         match self {
             Registry::Private {
                 account,
@@ -71,7 +72,7 @@ impl Registry {
     }
 
     /// The standard host of an account's registry in a region.
-    pub fn private(account: &str, region: &str) -> Registry {
+    pub(crate) fn private(account: &str, region: &str) -> Registry {
         let suffix = regions::partition_of(region).dns_suffix;
         Registry::Private {
             account: account.to_string(),
@@ -82,7 +83,7 @@ impl Registry {
 }
 
 /// Splits a `--registries` value on commas, newlines and spaces.
-pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn split_list(list: &str) -> impl Iterator<Item = &str> {
     list.split(|c: char| c == ',' || c.is_whitespace())
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -91,7 +92,7 @@ pub fn split_list(list: &str) -> impl Iterator<Item = &str> {
 /// Parses one registry as the user wrote it: a 12-digit account id (in `default_region`), a
 /// registry host (optionally with `https://` and an image path after it), or ECR Public
 /// (`public.ecr.aws` or its dual-stack name `ecr-public.aws.com`).
-pub fn parse(
+pub(crate) fn parse(
     input: &str,
     default_region: Option<&str>,
     allow_unknown_region: bool,
@@ -204,7 +205,7 @@ pub fn parse(
 /// `input` as an error message shows it: whole when it is short, else its first 100
 /// characters and its length (a registry is under 100 characters; a megabyte pasted by
 /// mistake must not become a megabyte of error).
-pub fn shown(input: &str) -> String {
+pub(crate) fn shown(input: &str) -> String {
     const KEEP: usize = 100;
     match input.char_indices().nth(KEEP) {
         None => input.to_string(),
@@ -216,7 +217,7 @@ pub fn shown(input: &str) -> String {
 /// checked like user input: it goes into config.json and CI outputs, so anything but an ECR
 /// registry host of that region (an empty value, control characters, another region, another
 /// service) is refused with the reason.
-pub fn from_endpoint(endpoint: &str, region: &str) -> Result<Registry, String> {
+pub(crate) fn from_endpoint(endpoint: &str, region: &str) -> Result<Registry, String> {
     if endpoint.trim().is_empty() {
         return Err("it is empty".into());
     }

@@ -19,16 +19,15 @@ use crate::telemetry;
 
 /// Credentials from STS, and who they are.
 #[derive(Debug, Clone)]
-pub struct Assumed {
+pub(crate) struct Assumed {
     pub credentials: Credentials,
     /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
     pub arn: Option<String>,
-    pub expires: Option<SystemTime>,
 }
 
 /// What to assume, and how to narrow it.
 #[derive(Debug, Clone)]
-pub struct RoleRequest<'a> {
+pub(crate) struct RoleRequest<'a> {
     pub role_arn: &'a str,
     pub session_name: &'a str,
     pub duration_seconds: i32,
@@ -41,12 +40,12 @@ pub struct RoleRequest<'a> {
 }
 
 /// The characters STS accepts in a role session name (`[\w+=,.@-]`).
-pub fn is_session_name_char(c: char) -> bool {
+pub(crate) fn is_session_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
 }
 
 /// Whether `name` is a valid role session name: 2 to 64 of [`is_session_name_char`].
-pub fn is_session_name(name: &str) -> bool {
+pub(crate) fn is_session_name(name: &str) -> bool {
     (2..=64).contains(&name.len()) && name.chars().all(is_session_name_char)
 }
 
@@ -104,7 +103,7 @@ fn no_credentials(operation: &str) -> AwsError {
 }
 
 /// STS AssumeRoleWithWebIdentity. The call is unsigned: no AWS credentials are needed or used.
-pub async fn assume_role_with_web_identity(
+pub(crate) async fn assume_role_with_web_identity(
     sdk: &SdkConfig,
     role: &RoleRequest<'_>,
     token: &IdToken,
@@ -154,7 +153,7 @@ pub async fn assume_role_with_web_identity(
 
 /// sts:AssumeRole, signed with `credentials` (the previous hop's), or with the credential
 /// chain's when `None`.
-pub async fn assume_role(
+pub(crate) async fn assume_role(
     sdk: &SdkConfig,
     credentials: Option<&Credentials>,
     role: &RoleRequest<'_>,
@@ -193,7 +192,10 @@ pub async fn assume_role(
 }
 
 /// The ARN of whoever `credentials` belong to (GetCallerIdentity: needs no permission).
-pub async fn caller_arn(sdk: &SdkConfig, credentials: &Credentials) -> Result<String, AwsError> {
+pub(crate) async fn caller_arn(
+    sdk: &SdkConfig,
+    credentials: &Credentials,
+) -> Result<String, AwsError> {
     const OP: &str = "GetCallerIdentity";
     let out = client(sdk, Some(credentials))
         .get_caller_identity()
@@ -244,7 +246,7 @@ fn policy_arns(arns: &[String]) -> Option<Vec<aws_sdk_sts::types::PolicyDescript
 
 /// The default credential chain's credentials, resolved now so that "no credentials" is one
 /// clear error rather than a failure inside every ECR call.
-pub async fn chain_credentials(sdk: &SdkConfig) -> Result<Credentials, AwsError> {
+pub(crate) async fn chain_credentials(sdk: &SdkConfig) -> Result<Credentials, AwsError> {
     let provider = sdk
         .credentials_provider()
         .ok_or_else(|| AwsError::NoCredentials {
@@ -281,7 +283,6 @@ fn to_assumed(
     Assumed {
         credentials: Credentials::new(akid, secret, Some(token.to_string()), expires, "ecr-login"),
         arn,
-        expires,
     }
 }
 

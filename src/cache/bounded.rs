@@ -18,13 +18,13 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The longest bulk value we accept: a sealed entry is a few KiB.
-pub const MAX_BULK: u64 = 64 << 10;
+pub(crate) const MAX_BULK: u64 = 64 << 10;
 /// The most items an aggregate may declare (we never ask for more than a handful).
-pub const MAX_ITEMS: u64 = 1024;
+pub(crate) const MAX_ITEMS: u64 = 1024;
 /// The longest header line (a simple string, an error, a number).
-pub const MAX_LINE: usize = 4096;
+pub(crate) const MAX_LINE: usize = 4096;
 /// The most bytes one connection may read: a process asks a few dozen small questions.
-pub const MAX_TOTAL: u64 = 4 << 20;
+pub(crate) const MAX_TOTAL: u64 = 4 << 20;
 
 /// Where the scanner is in the reply stream.
 #[derive(Debug)]
@@ -39,7 +39,7 @@ enum State {
 
 /// Follows RESP framing over the bytes read, failing on what is over the bounds.
 #[derive(Debug)]
-pub struct Scanner {
+pub(crate) struct Scanner {
     state: State,
     total: u64,
 }
@@ -62,7 +62,7 @@ fn refused(why: String) -> io::Error {
 
 impl Scanner {
     /// Takes in `bytes`, the next ones read; an error when they break a bound.
-    pub fn feed(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.total += bytes.len() as u64;
         if self.total > MAX_TOTAL {
             return Err(refused(format!(
@@ -151,13 +151,13 @@ fn header(kind: u8, line: &[u8]) -> io::Result<State> {
 }
 
 /// A stream whose reads are checked by a [`Scanner`].
-pub struct Bounded<S> {
+pub(crate) struct Bounded<S> {
     inner: S,
     scanner: Scanner,
 }
 
 impl<S> Bounded<S> {
-    pub fn new(inner: S) -> Bounded<S> {
+    pub(crate) fn new(inner: S) -> Bounded<S> {
         Bounded {
             inner,
             scanner: Scanner::default(),

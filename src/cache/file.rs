@@ -20,7 +20,7 @@ use crate::error::UsageError;
 use crate::secret::Secret;
 
 /// How long a miss waits for another process fetching the same token.
-pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// An entry is far smaller (an ECR token is about 2 KiB); a larger file is not ours.
 pub(crate) const MAX_ENTRY: u64 = 64 << 10;
@@ -32,7 +32,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 
 /// The cache in one directory.
 #[derive(Debug, Clone)]
-pub struct FileCache {
+pub(crate) struct FileCache {
     dir: PathBuf,
     margin: Duration,
 }
@@ -41,7 +41,7 @@ impl FileCache {
     /// The cache in `dir` (created 0700 if missing), ready to read and write. A directory that
     /// is not this user's alone is an error when it was `named` (`--cache-dir`); the default
     /// one is emptied and made private if it is ours, else `None` with a warning (no cache).
-    pub fn open(
+    pub(crate) fn open(
         dir: &Path,
         margin: Duration,
         named: bool,
@@ -86,7 +86,7 @@ impl FileCache {
 
     /// The cache in `dir` as it is, to read only (`status`): nothing is created, changed or
     /// swept. `None`, with a warning, when the directory is not this user's alone.
-    pub fn inspect(dir: &Path) -> Option<FileCache> {
+    pub(crate) fn inspect(dir: &Path) -> Option<FileCache> {
         match private::state(dir) {
             private::State::Private => Some(FileCache {
                 dir: dir.to_path_buf(),
@@ -109,7 +109,8 @@ impl FileCache {
         }
     }
 
-    pub fn dir(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -118,7 +119,7 @@ impl FileCache {
     }
 
     /// What the cache holds for `key` now. Never fails: anything unreadable is a miss.
-    pub fn get(&self, key: &TokenKey) -> Lookup {
+    pub(crate) fn get(&self, key: &TokenKey) -> Lookup {
         let lookup = self.read(key);
         super::record(&lookup);
         lookup
@@ -147,7 +148,7 @@ impl FileCache {
     }
 
     /// Stores `entry` under `key`. A failure is a warning: the login itself succeeded.
-    pub fn put(&self, key: &TokenKey, entry: &Entry) {
+    pub(crate) fn put(&self, key: &TokenKey, entry: &Entry) {
         if let Err(e) = self.try_put(key, entry) {
             tracing::warn!(
                 "could not write the token cache in {}: {e}",
@@ -167,15 +168,8 @@ impl FileCache {
         crate::fs::write_atomic(&self.entry_path(key), text.as_bytes(), &how)
     }
 
-    /// [`FileCache::lock`] with [`LOCK_WAIT`]: takes `key`'s lock, waiting for another process
-    /// that holds it (a fetch in flight). `None` when it cannot be had: go on without (a
-    /// second fetch is harmless; a stuck one must not block Docker).
-    pub fn lock(&self, key: &TokenKey) -> Option<File> {
-        self.lock_within(key, LOCK_WAIT)
-    }
-
     /// Takes `key`'s lock, waiting at most `wait`.
-    pub fn lock_within(&self, key: &TokenKey, wait: Duration) -> Option<File> {
+    pub(crate) fn lock_within(&self, key: &TokenKey, wait: Duration) -> Option<File> {
         let path = self.dir.join(format!("{}.lock", key.digest()));
         crate::fs::lock(&path, wait)
             .inspect_err(|e| tracing::warn!("cannot lock {}: {e}", path.display()))
@@ -184,7 +178,7 @@ impl FileCache {
 
     /// Whether this is the first time `what` is asked in this directory (the job's, on CI: so
     /// once per job); a marker file is left. `true` when the marker cannot be made.
-    pub fn first_time(&self, what: &str) -> bool {
+    pub(crate) fn first_time(&self, what: &str) -> bool {
         let path = self.dir.join(format!(".once-{what}"));
         !matches!(
             private::create_new(&path),
@@ -194,7 +188,7 @@ impl FileCache {
 
     /// Every readable entry (for `status` and the helper's `list`), read as [`FileCache::get`]
     /// reads one: ours, private, not through a link, with times that parse.
-    pub fn entries(&self) -> Vec<Entry> {
+    pub(crate) fn entries(&self) -> Vec<Entry> {
         let Ok(dir) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
@@ -271,7 +265,7 @@ mod private {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
     use std::path::Path;
 
-    pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    pub(super) fn create_dir(dir: &Path) -> std::io::Result<()> {
         if std::fs::symlink_metadata(dir).is_ok() {
             return Ok(());
         }
@@ -279,7 +273,7 @@ mod private {
     }
 
     /// How a cache directory stands.
-    pub enum State {
+    pub(super) enum State {
         /// A directory of this user's, with no group or other permission.
         Private,
         /// This user's, but others have permissions on it (the mode's permission bits).
@@ -288,7 +282,7 @@ mod private {
         Refused(String),
     }
 
-    pub fn state(dir: &Path) -> State {
+    pub(super) fn state(dir: &Path) -> State {
         let meta = match std::fs::symlink_metadata(dir) {
             Ok(m) => m,
             Err(e) => return State::Refused(format!("cannot be read: {e}")),
@@ -312,12 +306,12 @@ mod private {
         }
     }
 
-    pub fn make_private(dir: &Path) -> std::io::Result<()> {
+    pub(super) fn make_private(dir: &Path) -> std::io::Result<()> {
         std::fs::set_permissions(dir, Permissions::from_mode(0o700))
     }
 
     /// Opens `path` to read, never through a symbolic link, and without blocking on a FIFO.
-    pub fn open_entry(path: &Path) -> std::io::Result<File> {
+    pub(super) fn open_entry(path: &Path) -> std::io::Result<File> {
         let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
         OpenOptions::new()
             .read(true)
@@ -327,7 +321,7 @@ mod private {
 
     /// Why `file` is not one of ours to trust, if it is not: a regular file, this user's,
     /// with no group or other permission.
-    pub fn trusted(file: &File) -> Result<(), String> {
+    pub(super) fn trusted(file: &File) -> Result<(), String> {
         let meta = file.metadata().map_err(|e| e.to_string())?;
         if !meta.is_file() {
             return Err("it is not a regular file".into());
@@ -348,7 +342,7 @@ mod private {
         Ok(())
     }
 
-    pub fn create_new(path: &Path) -> std::io::Result<File> {
+    pub(super) fn create_new(path: &Path) -> std::io::Result<File> {
         OpenOptions::new()
             .create_new(true)
             .write(true)
@@ -362,11 +356,11 @@ mod private {
     use std::fs::{File, OpenOptions};
     use std::path::Path;
 
-    pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    pub(crate) fn create_dir(dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)
     }
 
-    pub enum State {
+    pub(crate) enum State {
         Private,
         // Never made here (no modes), but matched by the shared code.
         #[allow(dead_code)]
@@ -374,7 +368,7 @@ mod private {
         Refused(String),
     }
 
-    pub fn state(dir: &Path) -> State {
+    pub(crate) fn state(dir: &Path) -> State {
         if dir.is_dir() {
             State::Private
         } else {
@@ -382,15 +376,15 @@ mod private {
         }
     }
 
-    pub fn make_private(_dir: &Path) -> std::io::Result<()> {
+    pub(crate) fn make_private(_dir: &Path) -> std::io::Result<()> {
         Ok(())
     }
 
-    pub fn open_entry(path: &Path) -> std::io::Result<File> {
+    pub(crate) fn open_entry(path: &Path) -> std::io::Result<File> {
         File::open(path)
     }
 
-    pub fn trusted(file: &File) -> Result<(), String> {
+    pub(crate) fn trusted(file: &File) -> Result<(), String> {
         match file.metadata() {
             Ok(m) if m.is_file() => Ok(()),
             Ok(_) => Err("it is not a regular file".into()),
@@ -398,7 +392,7 @@ mod private {
         }
     }
 
-    pub fn create_new(path: &Path) -> std::io::Result<File> {
+    pub(crate) fn create_new(path: &Path) -> std::io::Result<File> {
         OpenOptions::new().create_new(true).write(true).open(path)
     }
 }

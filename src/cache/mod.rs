@@ -19,10 +19,10 @@
 //! served, with a warning, only if the refresh fails); an expired entry is never served. A
 //! corrupt, foreign or unreadable entry is a miss, never an error and never a panic.
 
-pub mod bounded;
-pub mod file;
-pub mod redis;
-pub mod seal;
+pub(crate) mod bounded;
+pub(crate) mod file;
+pub(crate) mod redis;
+pub(crate) mod seal;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -35,15 +35,15 @@ use crate::error::UsageError;
 use crate::identity::{CacheKey, Plan, Proof};
 use crate::secret::Secret;
 
-pub use self::file::{FileCache, LOCK_WAIT};
-pub use self::redis::RedisCache;
+pub(crate) use self::file::{FileCache, LOCK_WAIT};
+pub(crate) use self::redis::RedisCache;
 
 /// How much of a token's life must be left for it to be served without a refresh.
-pub const DEFAULT_MARGIN: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_MARGIN: Duration = Duration::from_secs(3600);
 
 /// Where (and whether) to cache, as the configuration settled it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The file cache's directory; `None`: no file cache (a CI platform with no job directory).
     pub dir: Option<PathBuf>,
     /// The directory was named (`--cache-dir`, `ECR_LOGIN_CACHE_DIR`): one that is not private
@@ -56,7 +56,7 @@ pub struct Settings {
 
 /// The fleet cache's URL and the key that seals its values.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Fleet {
+pub(crate) struct Fleet {
     /// `redis://…`, `rediss://…` (its password, if any, registered as a secret).
     pub url: String,
     pub key: FleetKey,
@@ -76,7 +76,7 @@ impl std::fmt::Debug for Fleet {
 /// Where the fleet's key is: `ECR_LOGIN_CACHE_KEY` (checked), or a file read when the cache
 /// opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FleetKey {
+pub(crate) enum FleetKey {
     Value(Secret),
     File(PathBuf),
 }
@@ -112,7 +112,7 @@ impl Fleet {
 /// The token cache as `login` and the credential helper use it: the file cache in front of the
 /// fleet cache, either of which may be absent.
 #[derive(Debug)]
-pub struct Cache {
+pub(crate) struct Cache {
     file: Option<FileCache>,
     fleet: Option<RedisCache>,
     margin: Duration,
@@ -122,7 +122,7 @@ impl Cache {
     /// The cache `settings` describe; `None` when there is neither a usable directory nor a
     /// fleet cache. Touches no network. Fails on the fleet's key, and on a directory named by
     /// `--cache-dir` that is not private to this user (usage errors).
-    pub fn open(settings: &Settings) -> Result<Option<Cache>, UsageError> {
+    pub(crate) fn open(settings: &Settings) -> Result<Option<Cache>, UsageError> {
         let fleet = settings
             .fleet
             .as_ref()
@@ -141,12 +141,12 @@ impl Cache {
 
     /// Whether a fleet cache is configured: then a miss in the files is worth proving the
     /// identity for ([`Keys::fleet`]).
-    pub fn has_fleet(&self) -> bool {
+    pub(crate) fn has_fleet(&self) -> bool {
         self.fleet.is_some()
     }
 
     /// What this machine's files hold for `keys.local`: no runtime, no network.
-    pub fn get_local(&self, keys: &Keys) -> Lookup {
+    pub(crate) fn get_local(&self, keys: &Keys) -> Lookup {
         match (&self.file, &keys.local) {
             (Some(f), Some(k)) => f.get(k),
             _ => Lookup::Miss,
@@ -155,7 +155,7 @@ impl Cache {
 
     /// The fleet's entry for `keys.fleet` if it is fresh (it then fills the files under
     /// `keys.local`), else a miss. Redis holds only entries with more than the margin left.
-    pub async fn get_fleet(&self, keys: &Keys) -> Lookup {
+    pub(crate) async fn get_fleet(&self, keys: &Keys) -> Lookup {
         let (Some(fleet), Some(key)) = (&self.fleet, &keys.fleet) else {
             return Lookup::Miss;
         };
@@ -182,7 +182,7 @@ impl Cache {
     }
 
     /// Stores a freshly fetched `entry` in the files and shares it with the fleet.
-    pub async fn put(&self, keys: &Keys, entry: &Entry) {
+    pub(crate) async fn put(&self, keys: &Keys, entry: &Entry) {
         if let (Some(f), Some(k)) = (&self.file, &keys.local) {
             f.put(k, entry);
         }
@@ -196,11 +196,24 @@ impl Cache {
     /// waited for at most `wait`, or is refreshing it and `stale` is still valid) or to fetch
     /// (this process won the fleet's claim, or there is no fleet cache or fleet key, or it
     /// failed, or the other machine gave up).
-    pub async fn fleet_turn(&self, keys: &Keys, stale: Option<&Entry>, wait: Duration) -> Turn {
+    pub(crate) async fn fleet_turn(
+        &self,
+        keys: &Keys,
+        stale: Option<&Entry>,
+        wait: Duration,
+    ) -> Turn {
         let (Some(fleet), Some(key)) = (&self.fleet, &keys.fleet) else {
             return Turn::Fetch(Claim::default());
         };
         if fleet.claim(key).await {
+            // Another machine may have shared the token and dropped its claim between this
+            // process's look and its claim: a second look before fetching.
+            if let Some(entry) = fleet.get(key).await {
+                if let Lookup::Fresh(e) = self.take_from_fleet(keys, entry) {
+                    fleet.release(key).await;
+                    return Turn::Serve(e);
+                }
+            }
             return Turn::Fetch(Claim(true));
         }
         if let Some(e) = stale {
@@ -220,7 +233,7 @@ impl Cache {
     /// After a fetch ([`Turn::Fetch`]): stores the `fetched` entry, if any, in the files and
     /// the fleet, then gives up `claim`, so that no other machine waits for a token that is
     /// not coming.
-    pub async fn settle(&self, keys: &Keys, claim: Claim, fetched: Option<&Entry>) {
+    pub(crate) async fn settle(&self, keys: &Keys, claim: Claim, fetched: Option<&Entry>) {
         if let Some(entry) = fetched {
             self.put(keys, entry).await;
         }
@@ -229,14 +242,9 @@ impl Cache {
         }
     }
 
-    /// `keys.local`'s lock on this machine (see [`FileCache::lock`]); `None` without a file
-    /// cache.
-    pub fn lock(&self, keys: &Keys) -> Option<File> {
-        self.lock_within(keys, file::LOCK_WAIT)
-    }
-
-    /// [`Cache::lock`], waiting at most `wait` for another process's fetch.
-    pub fn lock_within(&self, keys: &Keys, wait: std::time::Duration) -> Option<File> {
+    /// `keys.local`'s lock on this machine, waiting at most `wait` for another process's
+    /// fetch; `None` without a file cache (see [`FileCache::lock_within`]).
+    pub(crate) fn lock_within(&self, keys: &Keys, wait: std::time::Duration) -> Option<File> {
         match (&self.file, &keys.local) {
             (Some(f), Some(k)) => f.lock_within(k, wait),
             _ => None,
@@ -249,7 +257,7 @@ impl Cache {
 /// proven: the CI token fetched, or the credentials resolved; `None` until then, or without a
 /// fleet cache).
 #[derive(Debug, Clone)]
-pub struct Keys {
+pub(crate) struct Keys {
     target: Target,
     pub local: Option<TokenKey>,
     pub fleet: Option<TokenKey>,
@@ -257,7 +265,7 @@ pub struct Keys {
 
 /// Which token a [`Keys`] is for.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(crate) enum Target {
     Registry(Registry),
     /// The identity's own registry in this region (a login with no `--registries`).
     Own {
@@ -268,7 +276,7 @@ pub enum Target {
 impl Keys {
     /// The keys of `target`'s token, the local one for `identity` (the plan's
     /// [`Plan::local_key`]) if it has one; the fleet's comes with [`Cache::prove`].
-    pub fn new(target: Target, identity: Option<&CacheKey>) -> Keys {
+    pub(crate) fn new(target: Target, identity: Option<&CacheKey>) -> Keys {
         let mut keys = Keys {
             target,
             local: None,
@@ -290,7 +298,7 @@ impl Cache {
     /// Once the identity is proven: each of `keys`' fleet halves, keyed by what STS will see
     /// ([`Plan::fleet_key`]). A job whose own token says it runs for a pull request is told,
     /// once per job, that its runners hold the fleet's key.
-    pub fn prove(&self, plan: &Plan, proof: &Proof, keys: &mut [Keys]) {
+    pub(crate) fn prove(&self, plan: &Plan, proof: &Proof, keys: &mut [Keys]) {
         let Some(fleet) = &self.fleet else {
             return;
         };
@@ -317,7 +325,7 @@ impl Cache {
 
 /// What this machine's files say of a token, after [`Cache::local_turn`].
 #[derive(Debug)]
-pub enum Local {
+pub(crate) enum Local {
     /// Fresh: serve it, no runtime, no network.
     Hit(Entry),
     /// Not fresh: this process holds the key's lock (`None` when it could not be had, or
@@ -332,7 +340,7 @@ impl Cache {
     /// The first half of every single-token lookup (the helper's, the kubelet's), with no
     /// runtime: a fresh entry in the files; else the key's lock, waited for at most `wait`
     /// (another process on this machine fetching it), and a second look.
-    pub fn local_turn(&self, keys: &Keys, wait: Duration) -> Local {
+    pub(crate) fn local_turn(&self, keys: &Keys, wait: Duration) -> Local {
         if let Lookup::Fresh(e) = self.get_local(keys) {
             return Local::Hit(e);
         }
@@ -350,7 +358,7 @@ impl Cache {
 
 /// What to do about a token this machine's files do not hold fresh (see [`Cache::fleet_turn`]).
 #[derive(Debug)]
-pub enum Turn {
+pub(crate) enum Turn {
     /// Answer with this entry: no fetch.
     Serve(Entry),
     /// Fetch the token, then [`Cache::settle`] the claim.
@@ -360,10 +368,10 @@ pub enum Turn {
 /// Whether this process holds the fleet's claim to fetch a token.
 #[derive(Debug, Default)]
 #[must_use = "a claim is given up with Cache::settle"]
-pub struct Claim(bool);
+pub(crate) struct Claim(bool);
 
 /// Parses a duration as `3600`, `90s`, `30m`, `1h` or `1h30m`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -390,7 +398,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// Which token: the identity, and where it is valid; and what an entry must be to be served
 /// for it ([`TokenKey::admits`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenKey {
+pub(crate) struct TokenKey {
     text: String,
     host: WantHost,
     /// `--allowed-account-ids`; empty: any.
@@ -409,7 +417,7 @@ enum WantHost {
 
 impl TokenKey {
     /// The key of `registry`'s token for `identity`.
-    pub fn new(identity: &CacheKey, registry: &Registry) -> TokenKey {
+    pub(crate) fn new(identity: &CacheKey, registry: &Registry) -> TokenKey {
         let (partition, region) = match registry {
             Registry::Private { region, .. } => {
                 (regions::partition_of(region).arn, region.as_str())
@@ -428,7 +436,7 @@ impl TokenKey {
     }
 
     /// The key of the token for `identity`'s own registry in `region`.
-    pub fn own_registry(identity: &CacheKey, region: &str) -> TokenKey {
+    pub(crate) fn own_registry(identity: &CacheKey, region: &str) -> TokenKey {
         TokenKey {
             text: format!(
                 "{}|{}|{region}|<own registry>",
@@ -443,19 +451,19 @@ impl TokenKey {
     }
 
     /// The key as text: no secret in it.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
     /// A file name for it.
-    pub fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         crate::identity::sha256_hex(self.text.as_bytes())
     }
 
     /// Whether `entry` may be served for this key: it is for the host asked for (for the own
     /// registry, an ECR host of the entry's own account in the region asked for), and its
     /// account is one `--allowed-account-ids` allows, when that is set. The reason, if not.
-    pub fn admits(&self, entry: &Entry) -> Result<(), String> {
+    pub(crate) fn admits(&self, entry: &Entry) -> Result<(), String> {
         let account = entry.identity.as_deref().and_then(aws::arn_account);
         match &self.host {
             WantHost::Host(host) if entry.registry != *host => {
@@ -494,7 +502,7 @@ impl TokenKey {
 
 /// A cached login.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub registry: String,
     pub username: String,
     pub password: Secret,
@@ -508,7 +516,7 @@ pub struct Entry {
 
 /// What the cache has for a key.
 #[derive(Debug, Clone)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// Valid beyond the margin: serve it.
     Fresh(Entry),
     /// Valid, but inside the margin: refresh it; serve it only if the refresh fails.
@@ -520,7 +528,7 @@ pub enum Lookup {
 impl Lookup {
     /// How `entry`, read back for `key`, stands at `now` with `margin`: a miss when `key` does
     /// not admit it (reported at debug).
-    pub fn judge(entry: Entry, key: &TokenKey, now: SystemTime, margin: Duration) -> Lookup {
+    pub(crate) fn judge(entry: Entry, key: &TokenKey, now: SystemTime, margin: Duration) -> Lookup {
         match key.admits(&entry) {
             Ok(()) => Lookup::classify(entry, now, margin),
             Err(why) => {
@@ -531,7 +539,7 @@ impl Lookup {
     }
 
     /// How `entry` stands at `now` with `margin`.
-    pub fn classify(entry: Entry, now: SystemTime, margin: Duration) -> Lookup {
+    pub(crate) fn classify(entry: Entry, now: SystemTime, margin: Duration) -> Lookup {
         let Some(refresh_from) = now.checked_add(margin) else {
             return Lookup::Miss;
         };
@@ -582,7 +590,7 @@ pub(crate) struct Stored {
 pub(crate) const FORMAT_VERSION: u32 = 2;
 
 impl Stored {
-    pub fn from_entry(key: &TokenKey, e: &Entry) -> Stored {
+    pub(crate) fn from_entry(key: &TokenKey, e: &Entry) -> Stored {
         Stored {
             v: FORMAT_VERSION,
             key: key.as_str().to_string(),
@@ -598,7 +606,7 @@ impl Stored {
     /// The entry, if this is one for `key` (any key when `None`) in the current format, with
     /// an expiry that is a time (checked arithmetic: `u64::MAX` seconds is corrupt, not an
     /// abort).
-    pub fn into_entry(self, key: Option<&TokenKey>) -> Option<Entry> {
+    pub(crate) fn into_entry(self, key: Option<&TokenKey>) -> Option<Entry> {
         if self.v != FORMAT_VERSION || key.is_some_and(|k| k.as_str() != self.key) {
             return None;
         }
@@ -615,7 +623,7 @@ impl Stored {
     }
 
     /// The entry `bytes` hold for `key` (any key when `None`), if they are one: never a panic.
-    pub fn parse(bytes: &[u8], key: Option<&TokenKey>) -> Option<Entry> {
+    pub(crate) fn parse(bytes: &[u8], key: Option<&TokenKey>) -> Option<Entry> {
         serde_json::from_slice::<Stored>(bytes)
             .ok()
             .and_then(|s| s.into_entry(key))

@@ -29,20 +29,20 @@ use super::seal::Sealer;
 use super::{Entry, Lookup, Stored, TokenKey};
 
 /// The longest any step (connecting, with TLS and AUTH; one command) may take.
-pub const TIMEOUT: Duration = Duration::from_millis(200);
+pub(crate) const TIMEOUT: Duration = Duration::from_millis(200);
 
 /// How long a claim to fetch a token for the fleet holds: a fetch takes well under a second,
 /// and a claimer that dies frees it after this.
-pub const CLAIM: Duration = Duration::from_secs(5);
+pub(crate) const CLAIM: Duration = Duration::from_secs(5);
 
 /// How often a machine that lost the claim looks for the winner's entry.
 const POLL: Duration = Duration::from_millis(50);
 
 /// Every key ecr-login writes starts with this (v2: HMAC names, keys of what STS sees).
-pub const PREFIX: &str = "ecr-login:v2:";
+pub(crate) const PREFIX: &str = "ecr-login:v2:";
 
 /// What `--cache` accepts, and the password in it (to register as a secret), if any.
-pub fn check_url(url: &str) -> Result<Option<String>, String> {
+pub(crate) fn check_url(url: &str) -> Result<Option<String>, String> {
     let parsed = ::redis::parse_redis_url(url)
         .filter(|u| matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys"))
         .ok_or_else(|| {
@@ -64,7 +64,7 @@ pub fn check_url(url: &str) -> Result<Option<String>, String> {
 /// What to warn about in a `--cache` URL: a password that came from the command line (other
 /// users of the machine can read a process's arguments), and plain `redis://` to a host that
 /// is not this machine (the password and the sealed tokens cross the network in the clear).
-pub fn warnings(url: &str, on_command_line: bool) -> Vec<String> {
+pub(crate) fn warnings(url: &str, on_command_line: bool) -> Vec<String> {
     let Some(parsed) = ::redis::parse_redis_url(url) else {
         return Vec::new();
     };
@@ -92,7 +92,7 @@ pub fn warnings(url: &str, on_command_line: bool) -> Vec<String> {
 }
 
 /// `url` with its password, if any, shown as `***`: for messages.
-pub fn shown(url: &str) -> String {
+pub(crate) fn shown(url: &str) -> String {
     match ::redis::parse_redis_url(url) {
         Some(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));
@@ -104,7 +104,7 @@ pub fn shown(url: &str) -> String {
 }
 
 /// The fleet cache behind one URL. Nothing touches the network until the first lookup.
-pub struct RedisCache {
+pub(crate) struct RedisCache {
     client: Client,
     shown: String,
     sealer: Sealer,
@@ -125,7 +125,7 @@ impl std::fmt::Debug for RedisCache {
 
 impl RedisCache {
     /// The cache at `url` (checked by [`check_url`]), sealing with `sealer`.
-    pub fn new(url: &str, sealer: Sealer, margin: Duration) -> Result<RedisCache, String> {
+    pub(crate) fn new(url: &str, sealer: Sealer, margin: Duration) -> Result<RedisCache, String> {
         Ok(RedisCache {
             client: Client::open(url).map_err(|e| e.to_string())?,
             shown: shown(url),
@@ -137,18 +137,18 @@ impl RedisCache {
     }
 
     /// The Redis key of `key`'s token.
-    pub fn name(&self, key: &TokenKey) -> String {
+    pub(crate) fn name(&self, key: &TokenKey) -> String {
         format!("{PREFIX}{}", self.sealer.name_of(key.as_str().as_bytes()))
     }
 
     /// A digest of credentials, under a key derived from the fleet's.
-    pub fn credential_digest(&self, data: &[u8]) -> String {
+    pub(crate) fn credential_digest(&self, data: &[u8]) -> String {
         self.sealer.credential_digest(data)
     }
 
     /// The fleet's entry for `key`, if it has one that opens with our key and that `key`
     /// admits ([`Lookup::judge`]). Never fails: any trouble is a warning and a miss.
-    pub async fn get(&self, key: &TokenKey) -> Option<Entry> {
+    pub(crate) async fn get(&self, key: &TokenKey) -> Option<Entry> {
         let name = self.name(key);
         let mut get = ::redis::cmd("GET");
         get.arg(&name);
@@ -171,7 +171,7 @@ impl RedisCache {
 
     /// Shares `entry` with the fleet until it has only the margin of its life left. A failure
     /// is a warning: the login itself succeeded.
-    pub async fn put(&self, key: &TokenKey, entry: &Entry) {
+    pub(crate) async fn put(&self, key: &TokenKey, entry: &Entry) {
         let ttl = entry
             .expires_at
             .duration_since(SystemTime::now())
@@ -209,7 +209,7 @@ impl RedisCache {
     /// Claims the fetch of `key`'s token for the fleet (`SET <name>:fetching <pid> NX PX`):
     /// `true` when this process is to fetch it (the claim is won, or the fleet cache failed:
     /// then everyone fetches), `false` when another machine is fetching it now.
-    pub async fn claim(&self, key: &TokenKey) -> bool {
+    pub(crate) async fn claim(&self, key: &TokenKey) -> bool {
         let mut set = ::redis::cmd("SET");
         set.arg(self.claim_name(key))
             .arg(std::process::id())
@@ -223,7 +223,7 @@ impl RedisCache {
 
     /// Another machine's entry for `key`, looked for every [`POLL`] until `until`, or until
     /// its claim is gone with no entry (its fetch failed: no token is coming).
-    pub async fn wait_for(&self, key: &TokenKey, until: Instant) -> Option<Entry> {
+    pub(crate) async fn wait_for(&self, key: &TokenKey, until: Instant) -> Option<Entry> {
         while Instant::now() < until {
             tokio::time::sleep(POLL).await;
             if let Some(e) = self.get(key).await {
@@ -252,7 +252,7 @@ impl RedisCache {
 
     /// Gives up a claim: the token is shared, or the fetch failed and the others fetch their
     /// own.
-    pub async fn release(&self, key: &TokenKey) {
+    pub(crate) async fn release(&self, key: &TokenKey) {
         let mut del = ::redis::cmd("DEL");
         del.arg(self.claim_name(key));
         let _: Option<i64> = self.query("DEL", &del).await;

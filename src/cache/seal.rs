@@ -24,11 +24,11 @@ const NONCE_LEN: usize = 12;
 const KEY_LEN: usize = 32;
 
 /// How to make a key, for messages.
-pub const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32`";
+pub(crate) const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32`";
 
 /// The fleet's key, ready to seal and open, and the keys derived from it.
 #[derive(Clone)]
-pub struct Sealer {
+pub(crate) struct Sealer {
     aead: Aes256Gcm,
     names: [u8; 32],
     credentials: [u8; 32],
@@ -59,13 +59,13 @@ impl std::fmt::Debug for Sealer {
 
 /// Why `text` is not a key (32 bytes in standard base64, as `openssl rand -base64 32` prints
 /// them), if it is not.
-pub fn check(text: &Secret) -> Result<(), String> {
+pub(crate) fn check(text: &Secret) -> Result<(), String> {
     Sealer::new(text).map(|_| ())
 }
 
 impl Sealer {
     /// The sealer for the key `text` (32 bytes in base64; surrounding whitespace ignored).
-    pub fn new(text: &Secret) -> Result<Sealer, String> {
+    pub(crate) fn new(text: &Secret) -> Result<Sealer, String> {
         let text = text.expose().trim();
         if text.is_empty() {
             return Err(format!("it is empty: {MAKE_A_KEY}"));
@@ -89,18 +89,18 @@ impl Sealer {
     }
 
     /// The name `key_text` is stored under: an HMAC under the names' key, hex.
-    pub fn name_of(&self, key_text: &[u8]) -> String {
+    pub(crate) fn name_of(&self, key_text: &[u8]) -> String {
         hex(&hmac(&self.names, key_text))
     }
 
     /// A digest of AWS credentials (key id and secret) that only holders of the fleet's key
     /// can make: an HMAC under the credentials' key, hex.
-    pub fn credential_digest(&self, data: &[u8]) -> String {
+    pub(crate) fn credential_digest(&self, data: &[u8]) -> String {
         hex(&hmac(&self.credentials, data))
     }
 
     /// `plain` sealed, bound to `aad`. `None` only if the system's random source fails.
-    pub fn seal(&self, plain: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn seal(&self, plain: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let sealed = self
             .aead
@@ -114,7 +114,7 @@ impl Sealer {
     }
 
     /// What `sealed` holds, if it was sealed with this key and `aad` and not altered.
-    pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         let (version, rest) = sealed.split_first()?;
         if *version != VERSION || rest.len() < NONCE_LEN {
             return None;

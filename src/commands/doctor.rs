@@ -21,7 +21,7 @@ use crate::output::{rfc3339, Printer, Report};
 /// `doctor`'s settings: what `login` would use, with the identity's planning error kept as a
 /// finding rather than a failure.
 #[derive(Debug)]
-pub struct DoctorConfig {
+pub(crate) struct DoctorConfig {
     /// `--explain TEXT`: explain this message and check nothing.
     pub explain: Option<String>,
     pub platform: Box<dyn Platform>,
@@ -42,7 +42,7 @@ pub struct DoctorConfig {
 impl DoctorConfig {
     /// The proxy a connection to `host` goes through, if any (HTTPS_PROXY unless NO_PROXY
     /// names the host or a domain of it).
-    pub fn proxy_for(&self, host: &str) -> Option<String> {
+    pub(crate) fn proxy_for(&self, host: &str) -> Option<String> {
         let proxy = self.https_proxy.clone()?;
         let bypass = self.no_proxy.iter().any(|n| {
             let n = n.trim().trim_start_matches('.');
@@ -55,7 +55,7 @@ impl DoctorConfig {
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Ok,
     Problem,
     /// Not run: an earlier check failed, or it does not apply.
@@ -64,7 +64,7 @@ pub enum Status {
 
 /// One check.
 #[derive(Debug, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub name: String,
     pub status: Status,
     /// What was found.
@@ -108,7 +108,7 @@ impl Check {
 
 /// Everything `doctor` found.
 #[derive(Debug, Serialize)]
-pub struct DoctorReport {
+pub(crate) struct DoctorReport {
     pub healthy: bool,
     pub checks: Vec<Check>,
 }
@@ -141,7 +141,7 @@ impl Report for DoctorReport {
 }
 
 /// Runs every check and prints the report; `Ok(false)` when a check found a problem.
-pub async fn run(cfg: &DoctorConfig, printer: &Printer) -> Result<bool, Error> {
+pub(crate) async fn run(cfg: &DoctorConfig, printer: &Printer) -> Result<bool, Error> {
     let platform = cfg.platform.as_ref();
     platform.install_masking(*printer);
     let mut checks = vec![Check::ok(
@@ -534,14 +534,14 @@ fn auth_file_checks(cfg: &DoctorConfig, registries: &[Registry]) -> Vec<Check> {
 
 /// A known error message: what it means and what to do.
 #[derive(Debug, Serialize)]
-pub struct Explanation {
+pub(crate) struct Explanation {
     pub matched: &'static str,
     pub cause: &'static str,
     pub fix: &'static str,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ExplainReport {
+pub(crate) struct ExplainReport {
     pub known: bool,
     pub explanations: Vec<Explanation>,
 }
@@ -586,7 +586,7 @@ const KNOWN: &[(&str, &str, &str)] = &[
 ];
 
 /// `doctor --explain TEXT`: every known message found in `text`.
-pub fn explain(text: &str, printer: &Printer) -> bool {
+pub(crate) fn explain(text: &str, printer: &Printer) -> bool {
     let lower = text.to_ascii_lowercase();
     let explanations: Vec<Explanation> = KNOWN
         .iter()
@@ -606,7 +606,7 @@ pub fn explain(text: &str, printer: &Printer) -> bool {
 }
 
 /// Podman's auth files that shadow Docker's (for the config).
-pub fn podman_auth_files(
+pub(crate) fn podman_auth_files(
     registry_auth_file: Option<&str>,
     xdg_runtime_dir: Option<&str>,
 ) -> Vec<PathBuf> {

@@ -16,7 +16,7 @@ use crate::platform::Platform;
 
 /// An identity proven for the fleet cache: the SDK configuration and the proof, kept for the
 /// fetch that follows a miss.
-pub struct Proven {
+pub(crate) struct Proven {
     sdk: SdkConfig,
     proof: Proof,
 }
@@ -24,7 +24,7 @@ pub struct Proven {
 /// When `cache` has a fleet: proves `plan`'s identity (no AWS API call: the CI token is
 /// fetched, or the chain's credentials resolved) and fills `keys`' fleet halves. `None`
 /// without a fleet cache.
-pub async fn prove(
+pub(crate) async fn prove(
     cache: &Cache,
     plan: &Plan,
     platform: &dyn Platform,
@@ -42,7 +42,7 @@ pub async fn prove(
 
 /// The tokens of `registries` (none: the identity's own registry in `region`), with the
 /// credentials they were fetched with. `proven`: the identity was proven already.
-pub async fn tokens(
+pub(crate) async fn tokens(
     plan: &Plan,
     platform: &dyn Platform,
     registries: &[Registry],
@@ -76,7 +76,7 @@ pub async fn tokens(
 }
 
 /// The cache entry of a fetched `token` (`None` when ECR gave no expiry: not cached).
-pub fn entry(token: &RegistryToken, who: &Resolved) -> Option<Entry> {
+pub(crate) fn entry(token: &RegistryToken, who: &Resolved) -> Option<Entry> {
     Some(Entry {
         registry: token.host.clone(),
         username: token.username.clone(),
@@ -89,7 +89,7 @@ pub fn entry(token: &RegistryToken, who: &Resolved) -> Option<Entry> {
 
 /// How long a token may take to come: no limit (the credential helper: Docker waits), or until
 /// an instant, after which `expired` is the error (the kubelet's deadline).
-pub enum Limit<'a> {
+pub(crate) enum Limit<'a> {
     None,
     Until(Instant, &'a dyn Fn() -> Error),
 }
@@ -118,7 +118,7 @@ impl Limit<'_> {
 }
 
 /// Where a registry's STS calls go: its region (ECR Public's tokens come from us-east-1).
-pub fn sts_region(registry: &Registry) -> &str {
+pub(crate) fn sts_region(registry: &Registry) -> &str {
     match registry {
         Registry::Private { region, .. } => region,
         Registry::Public { .. } => "us-east-1",
@@ -127,7 +127,7 @@ pub fn sts_region(registry: &Registry) -> &str {
 
 /// A cached entry as the token of `registry`: the host asked for (the cache admitted the entry
 /// only for it).
-pub fn token_of(entry: &Entry, registry: &Registry) -> RegistryToken {
+pub(crate) fn token_of(entry: &Entry, registry: &Registry) -> RegistryToken {
     RegistryToken {
         host: registry.host().to_string(),
         region: match registry {
@@ -146,7 +146,7 @@ pub fn token_of(entry: &Entry, registry: &Registry) -> RegistryToken {
 /// in both layers. A refresh that fails serves `stale` while it is valid, with a warning
 /// (`warn`). Without a cache: a fetch. Inside `limit`.
 #[allow(clippy::too_many_arguments)]
-pub async fn through_fleet(
+pub(crate) async fn through_fleet(
     cache: Option<&Cache>,
     keys: &mut Keys,
     stale: Option<Entry>,

@@ -25,7 +25,7 @@ use crate::output::Printer;
 
 /// The credential helper's settings.
 #[derive(Debug)]
-pub struct HelperConfig {
+pub(crate) struct HelperConfig {
     pub action: crate::docker::helper::Action,
     /// Plans the identity for the registry Docker asks about.
     pub planner: identity::Planner,
@@ -36,14 +36,18 @@ pub struct HelperConfig {
 }
 
 /// How a helper run ended, for the exit code: the protocol's "not found" is not an error.
-pub enum Outcome {
+pub(crate) enum Outcome {
     Done,
     /// Printed [`NOT_FOUND`]: exit 1, nothing on stderr.
     NotFound,
 }
 
 /// Runs one helper action with `input` as its stdin.
-pub fn run(cfg: &HelperConfig, printer: &Printer, input: &mut dyn Read) -> Result<Outcome, Error> {
+pub(crate) fn run(
+    cfg: &HelperConfig,
+    printer: &Printer,
+    input: &mut dyn Read,
+) -> Result<Outcome, Error> {
     match cfg.action {
         Action::Version => {
             printer.protocol_text(&format!("ecr-login {}", env!("CARGO_PKG_VERSION")));

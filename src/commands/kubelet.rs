@@ -39,7 +39,7 @@ use crate::platform::{self, Platform};
 
 /// `kubelet-credential-provider`'s settings.
 #[derive(Debug)]
-pub struct KubeletConfig {
+pub(crate) struct KubeletConfig {
     /// The identity for requests without a service account token (the node's): the usual
     /// rules, planned like `login`'s.
     pub identity: Plan,
@@ -63,7 +63,7 @@ pub struct KubeletConfig {
 }
 
 /// The protocol version of Kubernetes 1.26 and later.
-pub const API_VERSION: &str = "credentialprovider.kubelet.k8s.io/v1";
+pub(crate) const API_VERSION: &str = "credentialprovider.kubelet.k8s.io/v1";
 
 /// The versions answered, each in its own apiVersion: v1, and the alpha and beta versions of
 /// the same shape that kubelets 1.20 to 1.25 speak.
@@ -77,7 +77,7 @@ const REQUEST_KIND: &str = "CredentialProviderRequest";
 const RESPONSE_KIND: &str = "CredentialProviderResponse";
 
 /// The service account annotation naming the role to pull as (EKS's name for it).
-pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/ecr-role-arn";
+pub(crate) const ROLE_ANNOTATION: &str = "eks.amazonaws.com/ecr-role-arn";
 
 /// A request is a few hundred bytes (a service account token included); read no more than this.
 const MAX_REQUEST: u64 = 1 << 20;
@@ -95,7 +95,7 @@ struct WireRequest {
 
 /// A request, checked.
 #[derive(Debug)]
-pub struct Request {
+pub(crate) struct Request {
     /// The apiVersion to answer in (the request's).
     pub api_version: String,
     pub image: String,
@@ -108,7 +108,7 @@ pub struct Request {
 /// holds the password.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Response {
+pub(crate) struct Response {
     pub api_version: String,
     pub kind: &'static str,
     /// `Registry`: the credentials hold for every image of the registry host.
@@ -123,13 +123,13 @@ pub struct Response {
 
 /// One registry's credentials.
 #[derive(Serialize)]
-pub struct AuthConfig {
+pub(crate) struct AuthConfig {
     pub username: String,
     pub password: String,
 }
 
 /// Reads the request, gets the registry's token, prints the response.
-pub async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
+pub(crate) async fn run(cfg: &KubeletConfig, printer: &Printer) -> Result<(), Error> {
     let start = Instant::now();
     let request = parse_request(&read_stdin()?)?;
     let registry = registry_of(&request.image)?;
@@ -229,7 +229,7 @@ fn read_request(input: &mut dyn Read) -> Result<String, UsageError> {
 
 /// Checks the kubelet's request: JSON, a version answered here, the request kind, an image.
 /// Fields this version does not know are ignored (a newer kubelet may send more).
-pub fn parse_request(text: &str) -> Result<Request, UsageError> {
+pub(crate) fn parse_request(text: &str) -> Result<Request, UsageError> {
     let bad = |what: String| UsageError::Other(format!("the kubelet's request: {what}"));
     let wire: WireRequest = serde_json::from_str(text).map_err(|e| {
         bad(format!(
@@ -270,7 +270,7 @@ pub fn parse_request(text: &str) -> Result<Request, UsageError> {
 
 /// The ECR registry of an image reference (`host/repo:tag`, `host/repo@sha256:...`,
 /// `public.ecr.aws/...`); anything else is refused, so the kubelet pulls without credentials.
-pub fn registry_of(image: &str) -> Result<Registry, UsageError> {
+pub(crate) fn registry_of(image: &str) -> Result<Registry, UsageError> {
     let host = match image.split_once('/') {
         // Docker's rule: the first part names a registry when it has a dot or a port.
         Some((host, _)) if host.contains('.') || host.contains(':') || host == "localhost" => {
@@ -323,7 +323,7 @@ fn identity_for<'a>(
 /// The role a service account token is exchanged for: the service account's annotation, else
 /// `fallback` (`AWS_ECR_ROLE_ARN`). Neither is an error: the token was sent for a reason, and
 /// answering with the node's credentials instead would hide the mistake.
-pub fn service_account_role(
+pub(crate) fn service_account_role(
     annotations: &BTreeMap<String, String>,
     fallback: Option<&str>,
 ) -> Result<String, UsageError> {
@@ -366,7 +366,7 @@ fn deadline_error(deadline: Duration, registry: &Registry) -> Error {
 
 /// The answer for `token`: the kubelet may keep it for the token's remaining life less the
 /// cache margin (so it asks again when the cache would refresh).
-pub fn response(
+pub(crate) fn response(
     api_version: &str,
     registry: &Registry,
     token: &RegistryToken,
@@ -395,7 +395,7 @@ pub fn response(
 
 /// A whole number of seconds as Go's `time.Duration.String()` writes it: `0s`, `59s`,
 /// `1m0s`, `5h30m0s`.
-pub fn go_duration(d: Duration) -> String {
+pub(crate) fn go_duration(d: Duration) -> String {
     let s = d.as_secs();
     let (h, m, s) = (s / 3600, s % 3600 / 60, s % 60);
     if h > 0 {

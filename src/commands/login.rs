@@ -26,14 +26,14 @@ use crate::platform::{self, Handoff};
 
 /// `login --mode helper`'s settings.
 #[derive(Debug)]
-pub struct HelperMode {
+pub(crate) struct HelperMode {
     /// The directories of `PATH`, to check that `docker-credential-ecr-login` is this binary.
     pub path: Vec<PathBuf>,
 }
 
 /// `login`'s settings.
 #[derive(Debug)]
-pub struct LoginConfig {
+pub(crate) struct LoginConfig {
     /// The CI platform, detected or named; resolved once.
     pub platform: Box<dyn Platform>,
     /// Which identity to log in as.
@@ -66,7 +66,7 @@ pub struct LoginConfig {
 
 /// What a login did: the typed result behind the human lines and `--output json`.
 #[derive(Debug, Serialize)]
-pub struct LoginReport {
+pub(crate) struct LoginReport {
     pub platform: &'static str,
     /// The assumed role's ARN; `null` with the credential chain's own credentials.
     pub identity: Option<String>,
@@ -79,7 +79,7 @@ pub struct LoginReport {
 
 /// One registry logged in to.
 #[derive(Debug, Serialize)]
-pub struct RegistryLogin {
+pub(crate) struct RegistryLogin {
     pub registry: String,
     /// `null` for ECR Public.
     pub region: Option<String>,
@@ -91,14 +91,14 @@ pub struct RegistryLogin {
 /// `--output dockerconfigjson`: the `.dockerconfigjson` document of a Kubernetes
 /// `imagePullSecret` (type `kubernetes.io/dockerconfigjson`), the logins and nothing else.
 #[derive(Debug, Serialize)]
-pub struct DockerConfigJson {
+pub(crate) struct DockerConfigJson {
     pub auths: std::collections::BTreeMap<String, DockerAuth>,
 }
 
 /// One registry's entry: the kubelet reads `auth` (base64 `user:password`), other readers the
 /// username and password.
 #[derive(Debug, Serialize)]
-pub struct DockerAuth {
+pub(crate) struct DockerAuth {
     pub username: String,
     pub password: String,
     pub auth: String,
@@ -153,7 +153,7 @@ impl Report for LoginReport {
 }
 
 /// Runs the login and prints its result; with `--watch`, again before every expiry.
-pub async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
+pub(crate) async fn run(cfg: &LoginConfig, printer: &Printer) -> Result<(), Error> {
     let platform = cfg.platform.as_ref();
     // Before any secret is fetched, so that every one of them is masked as soon as it is seen.
     platform.install_masking(*printer);

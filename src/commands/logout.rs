@@ -14,7 +14,7 @@ use crate::output::{Printer, Report};
 
 /// `logout`'s settings.
 #[derive(Debug)]
-pub struct LogoutConfig {
+pub(crate) struct LogoutConfig {
     /// Empty: every ECR registry in the auth files.
     pub registries: Vec<Registry>,
     /// The files `login` writes: Docker's, Podman's, `--auth-file`'s.
@@ -23,7 +23,7 @@ pub struct LogoutConfig {
 
 /// What a logout removed.
 #[derive(Debug, Serialize)]
-pub struct LogoutReport {
+pub(crate) struct LogoutReport {
     pub removed: Vec<String>,
 }
 
@@ -39,7 +39,7 @@ impl Report for LogoutReport {
     }
 }
 
-pub fn run(cfg: &LogoutConfig, printer: &Printer) -> Result<(), Error> {
+pub(crate) fn run(cfg: &LogoutConfig, printer: &Printer) -> Result<(), Error> {
     let named: Vec<&str> = cfg.registries.iter().map(Registry::host).collect();
     let selected = |key: &str| {
         let host = host_of(key);

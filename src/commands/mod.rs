@@ -2,11 +2,11 @@
 //! the printer), never clap types or the raw environment, and wires `platform/`, `aws/` and
 //! `docker/` together for its use case.
 
-pub mod doctor;
-pub mod fetch;
-pub mod helper;
-pub mod kubelet;
-pub mod login;
-pub mod logout;
-pub mod policy;
-pub mod status;
+pub(crate) mod doctor;
+pub(crate) mod fetch;
+pub(crate) mod helper;
+pub(crate) mod kubelet;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod policy;
+pub(crate) mod status;

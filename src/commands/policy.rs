@@ -22,7 +22,7 @@ use crate::platform::TrustSpec;
 
 /// `policy`'s settings.
 #[derive(Debug)]
-pub struct PolicyConfig {
+pub(crate) struct PolicyConfig {
     pub platform: Box<dyn Platform>,
     pub trust: platform::TrustRequest,
     pub account: String,
@@ -43,7 +43,7 @@ pub struct PolicyConfig {
 /// `aws iam create-open-id-connect-provider --cli-input-json`'s input.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct OidcProvider {
+pub(crate) struct OidcProvider {
     pub url: String,
     #[serde(rename = "ClientIDList")]
     pub client_id_list: Vec<String>,
@@ -52,7 +52,7 @@ pub struct OidcProvider {
 /// An IAM policy document.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct IamPolicy {
+pub(crate) struct IamPolicy {
     pub version: &'static str,
     pub statement: Vec<Statement>,
 }
@@ -60,7 +60,7 @@ pub struct IamPolicy {
 /// One statement of an [`IamPolicy`].
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Statement {
+pub(crate) struct Statement {
     pub sid: &'static str,
     pub effect: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,7 +77,7 @@ pub struct Statement {
 /// A JSON string or a list of them.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
-pub enum OneOrMany {
+pub(crate) enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
@@ -103,7 +103,7 @@ pub enum Document {
 
 /// Everything `policy` prints.
 #[derive(Debug, Serialize)]
-pub struct PolicyReport {
+pub(crate) struct PolicyReport {
     pub platform: &'static str,
     pub oidc_provider: OidcProvider,
     pub trust_policy: IamPolicy,
@@ -150,7 +150,7 @@ fn pretty(value: &impl Serialize) -> String {
 }
 
 /// Runs `policy` and prints the documents.
-pub fn run(cfg: &PolicyConfig, printer: &Printer) -> Result<(), Error> {
+pub(crate) fn run(cfg: &PolicyConfig, printer: &Printer) -> Result<(), Error> {
     if cfg.monitoring {
         let role = cfg.role_arn.as_deref().ok_or_else(|| {
             UsageError::Other("--monitoring watches one role's logins: pass --role-arn".into())
@@ -370,7 +370,7 @@ const PATTERN_FILE: &str = "ecr-login-failures.json";
 
 /// `--monitoring`'s output: the rule, and the commands that create it.
 #[derive(Debug, Serialize)]
-pub struct MonitoringReport {
+pub(crate) struct MonitoringReport {
     pub role_arn: String,
     pub rule_name: String,
     /// The rule's event pattern (what `put-rule --event-pattern` takes).
@@ -414,7 +414,7 @@ fn shell_line(argv: &[String]) -> String {
 
 /// The event pattern: a failed AssumeRoleWithWebIdentity naming `role`, or a failed
 /// GetAuthorizationToken (ECR or ECR Public) made with `role`'s session.
-pub fn failed_logins_pattern(role: &str) -> Value {
+pub(crate) fn failed_logins_pattern(role: &str) -> Value {
     serde_json::json!({
         "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
         "detail": {
@@ -493,8 +493,9 @@ fn monitoring(role: &str, cfg: &PolicyConfig) -> MonitoringReport {
     }
 }
 
+#[cfg(test)]
 /// A document as a JSON value (for tests and for callers that inspect it).
-pub fn to_value(doc: &impl Serialize) -> Value {
+pub(crate) fn to_value(doc: &impl Serialize) -> Value {
     serde_json::to_value(doc).unwrap_or(Value::Null)
 }
 

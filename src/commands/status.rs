@@ -27,7 +27,7 @@ use crate::secret::Secret;
 
 /// `status`'s settings.
 #[derive(Debug)]
-pub struct StatusConfig {
+pub(crate) struct StatusConfig {
     /// The auth files Docker and Podman read, and `--auth-file`.
     pub auth_files: Locations,
     /// The token cache's directory, if there is one.
@@ -38,7 +38,7 @@ pub struct StatusConfig {
 
 /// What `status` found.
 #[derive(Debug, Serialize)]
-pub struct StatusReport {
+pub(crate) struct StatusReport {
     /// `--within`, in seconds.
     pub within_seconds: u64,
     /// No login in an auth file has expired or expires within `--within`.
@@ -52,7 +52,7 @@ pub struct StatusReport {
 /// Where a login is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Source {
+pub(crate) enum Source {
     /// In the auth file itself (`auths`).
     AuthFile,
     /// In a credential helper the auth file names (`credHelpers`, `credsStore`).
@@ -64,7 +64,7 @@ pub enum Source {
 /// Whether a login still holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum State {
+pub(crate) enum State {
     Valid,
     /// Valid now, but it expires within `--within`.
     Expiring,
@@ -74,7 +74,7 @@ pub enum State {
 
 /// One login.
 #[derive(Debug, Serialize)]
-pub struct LoginStatus {
+pub(crate) struct LoginStatus {
     /// The registry host.
     pub registry: String,
     /// The key as the file has it (a scheme, or a Podman `host/namespace`, are kept).
@@ -188,7 +188,7 @@ impl Report for StatusReport {
 }
 
 /// Runs `status`: prints the report, then fails (exit 1) if a login does not hold.
-pub fn run(cfg: &StatusConfig, printer: &Printer) -> Result<(), Error> {
+pub(crate) fn run(cfg: &StatusConfig, printer: &Printer) -> Result<(), Error> {
     let files = cfg.auth_files.all();
     let cached: Vec<Entry> = match &cfg.cache_dir {
         // Only read: nothing created, changed or swept; a directory others can reach is not
@@ -340,7 +340,7 @@ fn state(expires: Option<SystemTime>, now: SystemTime, within: Duration) -> Stat
 
 /// The expiry an ECR password carries: it is base64 of a JSON envelope
 /// (`{"payload": .., "datakey": .., "version": "2", "type": "DATA_KEY", "expiration": <unix s>}`).
-pub fn token_expiry(password: &str) -> Option<SystemTime> {
+pub(crate) fn token_expiry(password: &str) -> Option<SystemTime> {
     let engine = &base64::engine::general_purpose::STANDARD;
     let bytes = engine.decode(password.trim()).ok()?;
     let doc: serde_json::Value = serde_json::from_slice(&bytes).ok()?;

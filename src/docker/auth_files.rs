@@ -24,7 +24,7 @@ use crate::secret::Secret;
 
 /// Where the auth files are, as the environment and the command line say (nothing is read).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Locations {
+pub(crate) struct Locations {
     /// Docker's `config.json`.
     pub docker_config: PathBuf,
     /// `$REGISTRY_AUTH_FILE`: when set, the only file Podman, Buildah and skopeo read.
@@ -39,7 +39,7 @@ pub struct Locations {
 
 /// One auth file, and who reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthFile {
+pub(crate) struct AuthFile {
     pub path: PathBuf,
     pub format: Format,
     /// Docker reads it (its `config.json`).
@@ -53,7 +53,7 @@ pub struct AuthFile {
 impl Locations {
     /// The locations for Docker's config directory `docker_dir`, the `--auth-file` paths
     /// `named` and the environment `env`.
-    pub fn new(docker_dir: &Path, named: Vec<PathBuf>, env: &Env) -> Locations {
+    pub(crate) fn new(docker_dir: &Path, named: Vec<PathBuf>, env: &Env) -> Locations {
         let home = env.get(EnvVars::HOME).map(PathBuf::from);
         let user_config = env
             .get(EnvVars::XDG_CONFIG_HOME)
@@ -89,7 +89,7 @@ impl Locations {
 
     /// Every auth file: Docker's, then Podman's in their order, then the named ones; each once
     /// (the same file under two names is one), whether it exists or not.
-    pub fn all(&self) -> Vec<AuthFile> {
+    pub(crate) fn all(&self) -> Vec<AuthFile> {
         let mut out: Vec<AuthFile> = Vec::new();
         // Each file's identity, computed once (a canonicalize is a readlink per component).
         let mut ids: Vec<PathBuf> = Vec::new();
@@ -127,7 +127,7 @@ impl Locations {
 
     /// The files `login` writes: Docker's, the named ones (created if missing), and the other
     /// files Podman reads when they exist.
-    pub fn to_write(&self) -> Vec<AuthFile> {
+    pub(crate) fn to_write(&self) -> Vec<AuthFile> {
         self.all()
             .into_iter()
             .filter(|f| f.docker || f.named || f.path.is_file())
@@ -165,7 +165,7 @@ fn format_of(path: &Path, docker: bool) -> Format {
 
 /// Records `logins` in every file of `files`, Docker's first. Every file is read (and so
 /// checked) before any is written, so a broken one fails the login with nothing changed.
-pub fn store_logins(files: &[AuthFile], logins: &[Login<'_>]) -> Result<(), AuthFileError> {
+pub(crate) fn store_logins(files: &[AuthFile], logins: &[Login<'_>]) -> Result<(), AuthFileError> {
     for f in files {
         config::read(&f.path)?;
     }
@@ -179,7 +179,7 @@ pub fn store_logins(files: &[AuthFile], logins: &[Login<'_>]) -> Result<(), Auth
 /// Removes from every file of `files` that exists the logins whose key `selected` accepts (see
 /// [`config::remove_logins_in`]); returns the keys removed, file after file. Every file is
 /// read (and so checked) first, so a broken one fails the logout with nothing changed.
-pub fn remove_logins(
+pub(crate) fn remove_logins(
     files: &[AuthFile],
     selected: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<String>, AuthFileError> {
@@ -199,7 +199,7 @@ pub fn remove_logins(
 
 /// One login an auth file holds.
 #[derive(Debug, Clone)]
-pub struct FileLogin {
+pub(crate) struct FileLogin {
     /// The key as written: a host (maybe with a scheme), or `host/namespace` (Podman).
     pub key: String,
     /// Stored with `docker-credential-<helper>`, not in the file.
@@ -210,7 +210,7 @@ pub struct FileLogin {
 
 /// The logins in `file`: its `auths` entries and its `credHelpers` entries (which need no
 /// `auths` entry). A missing file holds none.
-pub fn logins(file: &AuthFile) -> Result<Vec<FileLogin>, AuthFileError> {
+pub(crate) fn logins(file: &AuthFile) -> Result<Vec<FileLogin>, AuthFileError> {
     let root = config::read(&file.path)?;
     Ok(logins_in(&root, file.format))
 }

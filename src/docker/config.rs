@@ -31,14 +31,14 @@ use crate::fs::{Durability, LockError};
 const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Docker's config file in `dir`.
-pub fn config_path(dir: &Path) -> PathBuf {
+pub(crate) fn config_path(dir: &Path) -> PathBuf {
     dir.join("config.json")
 }
 
 /// Which program reads an auth file, which decides the keys that route a login to a
 /// credential helper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// Docker's `config.json`: `credHelpers`, then `credsStore`.
     Docker,
     /// containers-auth.json(5) (Podman, Buildah, skopeo): `credHelpers` only; they ignore a
@@ -46,14 +46,15 @@ pub enum Format {
     Containers,
 }
 
+#[cfg(test)]
 /// Records `logins` in `dir/config.json` (or the credential stores it names).
-pub fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileError> {
+pub(crate) fn store_logins(dir: &Path, logins: &[Login<'_>]) -> Result<(), AuthFileError> {
     store_logins_in(&config_path(dir), Format::Docker, logins)
 }
 
 /// Records `logins` in the auth file `path` (or the credential helpers it names), with the same
 /// safety as Docker's: merged, locked (`<file>.lock` beside it), atomic, 0600, owner kept.
-pub fn store_logins_in(
+pub(crate) fn store_logins_in(
     path: &Path,
     format: Format,
     logins: &[Login<'_>],
@@ -166,7 +167,7 @@ fn foreign_ecr_helper(e: AuthFileError, config: &Path) -> AuthFileError {
 
 /// The credential helper the file's reader would use for `host`: `credHelpers[host]`, else
 /// (Docker only) `credsStore`.
-pub fn helper_for(root: &Map<String, Value>, host: &str, format: Format) -> Option<String> {
+pub(crate) fn helper_for(root: &Map<String, Value>, host: &str, format: Format) -> Option<String> {
     let store = || match format {
         Format::Docker => root.get("credsStore").and_then(Value::as_str),
         Format::Containers => None,
@@ -182,7 +183,7 @@ pub fn helper_for(root: &Map<String, Value>, host: &str, format: Format) -> Opti
 /// Points `hosts` at the credential helper `helper` (`credHelpers[host] = helper`) and drops
 /// their `auths` entries (a token there would only go stale), keeping every other key; the same
 /// lock, atomic write and permissions as [`store_logins`].
-pub fn use_helper(dir: &Path, hosts: &[&str], helper: &str) -> Result<(), AuthFileError> {
+pub(crate) fn use_helper(dir: &Path, hosts: &[&str], helper: &str) -> Result<(), AuthFileError> {
     let path = config_path(dir);
     ensure_dir(dir)?;
     warn_if_unsafe(dir);
@@ -229,7 +230,7 @@ fn file_name(path: &Path) -> String {
 /// Removes from the auth file `path` (read as `format`) the login of every key in `auths` that
 /// `selected` accepts, erasing it from its credential helper too; returns the keys removed. A
 /// missing file removes nothing.
-pub fn remove_logins_in(
+pub(crate) fn remove_logins_in(
     path: &Path,
     format: Format,
     selected: &dyn Fn(&str) -> bool,
@@ -266,7 +267,7 @@ pub fn remove_logins_in(
 }
 
 /// Creates Docker's config directory (0700) if it is missing.
-pub fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -312,7 +313,7 @@ fn lock(auth_file: &Path) -> Result<File, AuthFileError> {
 /// The config as a JSON object; a missing or empty file is an empty object. Anything but a
 /// regular file of at most [`MAX_CONFIG_SIZE`] is refused without reading it: a FIFO would
 /// block the read for good, a device (a symlink to `/dev/zero`) never end it.
-pub fn read(path: &Path) -> Result<Map<String, Value>, AuthFileError> {
+pub(crate) fn read(path: &Path) -> Result<Map<String, Value>, AuthFileError> {
     use std::io::Read;
     let read_error = |e| AuthFileError::Read {
         path: path.to_path_buf(),
@@ -443,19 +444,19 @@ mod private {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
     use std::path::Path;
 
-    pub fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
+    pub(super) fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
         b.mode(0o700)
     }
 
     /// Opening does not wait (a FIFO without a writer); reads of a regular file are unchanged.
-    pub fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
+    pub(super) fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
         o.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
     }
 
     /// Why `dir` should not hold registry logins: writable by group or others (who could then
     /// replace config.json, or plant links for this process to follow), or owned by another
     /// user (who can read and replace the logins) other than root.
-    pub fn dir_problems(dir: &Path) -> Vec<String> {
+    pub(super) fn dir_problems(dir: &Path) -> Vec<String> {
         let Ok(meta) = std::fs::metadata(dir) else {
             return Vec::new();
         };
@@ -495,15 +496,15 @@ mod private {
     use std::fs::{DirBuilder, OpenOptions};
     use std::path::Path;
 
-    pub fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
+    pub(crate) fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
         b
     }
 
-    pub fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
+    pub(crate) fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
         o
     }
 
-    pub fn dir_problems(_: &Path) -> Vec<String> {
+    pub(crate) fn dir_problems(_: &Path) -> Vec<String> {
         Vec::new()
     }
 }

@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 /// The name Docker runs a credential helper called `ecr-login` by.
-pub const PROGRAM: &str = "docker-credential-ecr-login";
+pub(crate) const PROGRAM: &str = "docker-credential-ecr-login";
 
 /// A credential helper action, as Docker names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Get,
     Store,
     Erase,
@@ -18,11 +18,11 @@ pub enum Action {
 
 /// What a helper prints (and exits 1 with) for a server it has nothing for: Docker's clients
 /// take exactly this text as "no credentials", not as an error.
-pub const NOT_FOUND: &str = "credentials not found in native keychain";
+pub(crate) const NOT_FOUND: &str = "credentials not found in native keychain";
 
 /// `get`'s answer.
 #[derive(Debug, Serialize)]
-pub struct Credentials<'a> {
+pub(crate) struct Credentials<'a> {
     #[serde(rename = "ServerURL")]
     pub server_url: &'a str,
     #[serde(rename = "Username")]
@@ -33,7 +33,7 @@ pub struct Credentials<'a> {
 
 /// `store`'s input (the secret is not kept: ECR logins come from AWS, not from `docker login`).
 #[derive(Debug, Deserialize)]
-pub struct StoreRequest {
+pub(crate) struct StoreRequest {
     #[serde(rename = "ServerURL")]
     pub server_url: String,
 }
@@ -41,7 +41,7 @@ pub struct StoreRequest {
 /// The registry host in a server URL as clients send it: `host`, `host:443`, `https://host`,
 /// `http://host`, `host/repo/path`, with or without a trailing newline. Also the host of an
 /// auth file's key (`https://host` from older `docker login`s, Podman's `host/namespace`).
-pub fn host_of(server_url: &str) -> String {
+pub(crate) fn host_of(server_url: &str) -> String {
     let s = server_url.trim();
     let s = s
         .strip_prefix("https://")

@@ -10,7 +10,7 @@ use crate::error::AuthFileError;
 use crate::secret;
 
 /// Stores `login` through `docker-credential-<helper> store`.
-pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
+pub(crate) fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
     let payload = serde_json::json!({
         "ServerURL": login.host,
         "Username": login.username,
@@ -21,7 +21,7 @@ pub fn store(helper: &str, login: &Login<'_>) -> Result<(), AuthFileError> {
 }
 
 /// Removes `host`'s login through `docker-credential-<helper> erase`.
-pub fn erase(helper: &str, host: &str) -> Result<(), AuthFileError> {
+pub(crate) fn erase(helper: &str, host: &str) -> Result<(), AuthFileError> {
     call(helper, "erase", host, host)
 }
 

@@ -6,17 +6,17 @@ use crate::env_vars::EnvVars;
 use crate::error::{TokenError, UsageError};
 use crate::id_token::TokenSource;
 
-pub const NAME: &str = "bitbucket";
+pub(super) const NAME: &str = "bitbucket";
 
-pub struct Bitbucket {
+pub(super) struct Bitbucket {
     env: Env,
 }
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.get(EnvVars::BITBUCKET_BUILD_NUMBER).is_some()
 }
 
-pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
+pub(super) fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
     Box::new(Bitbucket { env: env.clone() })
 }
 

@@ -13,22 +13,22 @@ use crate::error::{TokenError, UsageError};
 use crate::id_token::{IdToken, TokenSource};
 use crate::output::Printer;
 
-pub const NAME: &str = "buildkite";
+pub(super) const NAME: &str = "buildkite";
 
 /// The audience Buildkite's AWS guide and its aws-assume-role-with-web-identity plugin set up
 /// the IAM provider with. Without it the agent's default (`https://buildkite.com/<org>`) would
 /// be requested, and STS would answer "Incorrect token audience".
 const DEFAULT_AUDIENCE: &str = super::STS_AUDIENCE;
 
-pub struct Buildkite {
+pub(super) struct Buildkite {
     env: Env,
 }
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.is_true(EnvVars::BUILDKITE)
 }
 
-pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
+pub(super) fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
     Box::new(Buildkite { env: env.clone() })
 }
 

@@ -14,7 +14,7 @@ use crate::env_vars::EnvVars;
 use crate::error::{HandoffError, TokenError, UsageError};
 use crate::id_token::{IdToken, TokenSource};
 
-pub const NAME: &str = "circleci";
+pub(super) const NAME: &str = "circleci";
 
 const VARIABLES: &[&str] = &[EnvVars::CIRCLE_OIDC_TOKEN_V2, EnvVars::CIRCLE_OIDC_TOKEN];
 
@@ -33,15 +33,15 @@ fn project_ids(repo: &str) -> Result<(&str, &str), UsageError> {
     }
 }
 
-pub struct Circleci {
+pub(super) struct Circleci {
     env: Env,
 }
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.is_true(EnvVars::CIRCLECI)
 }
 
-pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
+pub(super) fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
     Box::new(Circleci { env: env.clone() })
 }
 

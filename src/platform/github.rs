@@ -17,7 +17,7 @@ use crate::output::Printer;
 use crate::retry::{self, Transient};
 use crate::secret::{self, Secret};
 
-pub struct GithubActions {
+pub(super) struct GithubActions {
     request_url: Option<String>,
     request_token: Option<Secret>,
     output_file: Option<PathBuf>,
@@ -30,21 +30,21 @@ pub struct GithubActions {
     workflow_ref: Option<String>,
 }
 
-pub const NAME: &str = "github-actions";
+pub(super) const NAME: &str = "github-actions";
 
 /// The audience AWS's own GitHub docs and configure-aws-credentials use.
 const DEFAULT_AUDIENCE: &str = super::STS_AUDIENCE;
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.is_true(EnvVars::GITHUB_ACTIONS)
 }
 
-pub fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
+pub(super) fn build(env: &Env, _opts: &Options) -> Box<dyn Platform> {
     Box::new(GithubActions::from_env(env))
 }
 
 impl GithubActions {
-    pub fn from_env(env: &Env) -> Self {
+    pub(super) fn from_env(env: &Env) -> Self {
         GithubActions {
             request_url: env
                 .get(EnvVars::ACTIONS_ID_TOKEN_REQUEST_URL)

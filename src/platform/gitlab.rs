@@ -8,7 +8,7 @@ use crate::env_vars::EnvVars;
 use crate::error::{TokenError, UsageError};
 use crate::id_token::TokenSource;
 
-pub const NAME: &str = "gitlab-ci";
+pub(super) const NAME: &str = "gitlab-ci";
 
 /// Names tried, in order, when `--id-token-env` is not given (besides `<AUD>_ID_TOKEN`):
 /// GitLab's own AWS docs, ours, and the sigstore convention.
@@ -18,16 +18,16 @@ const CONVENTIONAL: &[&str] = &[
     "ID_TOKEN",
 ];
 
-pub struct Gitlab {
+pub(super) struct Gitlab {
     env: Env,
     id_token_env: Option<String>,
 }
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.is_true(EnvVars::GITLAB_CI)
 }
 
-pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
+pub(super) fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
     Box::new(Gitlab {
         env: env.clone(),
         id_token_env: opts.id_token_env.clone(),

@@ -9,18 +9,18 @@ use crate::env_vars::EnvVars;
 use crate::error::{TokenError, UsageError};
 use crate::id_token::TokenSource;
 
-pub const NAME: &str = "jenkins";
+pub(super) const NAME: &str = "jenkins";
 
-pub struct Jenkins {
+pub(super) struct Jenkins {
     env: Env,
     id_token_env: Option<String>,
 }
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.get(EnvVars::JENKINS_URL).is_some()
 }
 
-pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
+pub(super) fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
     Box::new(Jenkins {
         env: env.clone(),
         id_token_env: opts.id_token_env.clone(),

@@ -5,9 +5,9 @@ use super::{CacheHome, Platform};
 use crate::error::TokenError;
 use crate::id_token::TokenSource;
 
-pub const NAME: &str = "local";
+pub(super) const NAME: &str = "local";
 
-pub struct Local;
+pub(super) struct Local;
 
 impl Platform for Local {
     fn name(&self) -> &'static str {

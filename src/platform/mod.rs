@@ -25,14 +25,14 @@ use crate::id_token::{IdToken, TokenSource};
 use crate::output::Printer;
 use crate::secret::Secret;
 
-pub use util::{append_env_file, handoff_vars, EnvFormat};
+pub(crate) use util::{append_env_file, handoff_vars, EnvFormat};
 
 /// The audience AWS's guides use for CI tokens (GitHub, Buildkite, Jenkins, EKS).
-pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+pub(crate) const STS_AUDIENCE: &str = "sts.amazonaws.com";
 
 /// Where a platform lets the token cache live by default.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CacheHome {
+pub(crate) enum CacheHome {
     /// The user's cache directory (`$XDG_CACHE_HOME`): a laptop, a build host, a pod.
     User,
     /// A directory private to this CI job (emptied after it).
@@ -43,7 +43,7 @@ pub enum CacheHome {
 
 /// What a login produced that a platform may hand on to later steps.
 #[derive(Debug)]
-pub struct Handoff<'a> {
+pub(crate) struct Handoff<'a> {
     /// Registry hosts, in the order they were asked for.
     pub registries: Vec<&'a str>,
     /// `(host, username, password)` when the user asked for credentials as outputs.
@@ -52,7 +52,7 @@ pub struct Handoff<'a> {
 
 /// The user's platform-related settings.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// `--id-token-env`: the variable holding the token (GitLab `id_tokens:`, Jenkins).
     pub id_token_env: Option<String>,
     /// `--web-identity-token-file`.
@@ -61,7 +61,7 @@ pub struct Options {
 
 /// What `ecr-login policy` was told about the identity to trust; `None`: take it from the job.
 #[derive(Debug, Clone, Default)]
-pub struct TrustRequest {
+pub(crate) struct TrustRequest {
     pub issuer: Option<String>,
     pub audience: Option<String>,
     /// `owner/repo`, `group/project`, `org/pipeline`.
@@ -74,7 +74,7 @@ pub struct TrustRequest {
 
 /// What a role must trust for this platform's tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustSpec {
+pub(crate) struct TrustSpec {
     /// The issuer URL (`iss`), which is also the IAM OIDC provider's URL.
     pub issuer: String,
     pub audience: String,
@@ -93,7 +93,7 @@ pub(crate) fn cannot_tell(what: &str, flag: &str) -> UsageError {
 }
 
 /// A CI platform (or none).
-pub trait Platform: Send + Sync {
+pub(crate) trait Platform: Send + Sync {
     /// The name users pass to `--platform` and see in messages.
     fn name(&self) -> &'static str;
 
@@ -172,7 +172,7 @@ impl std::fmt::Debug for dyn Platform {
 /// trust policy. Decoded, not verified.
 /// `platform`'s job page, if its variables give one that is an http(s) URL (a variable set to
 /// `javascript:...` is not shown in a webhook message).
-pub fn job_url(platform: &dyn Platform, env: &Env) -> Option<String> {
+pub(crate) fn job_url(platform: &dyn Platform, env: &Env) -> Option<String> {
     platform
         .job_url(env)
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
@@ -239,13 +239,14 @@ const PLATFORMS: &[Descriptor] = &[
     },
 ];
 
+#[cfg(test)]
 /// The `local` platform (no CI), for callers that need one without detection.
-pub fn local_platform() -> impl Platform {
+pub(crate) fn local_platform() -> impl Platform {
     local::Local
 }
 
 /// Why `select` picks what it picks, in words: which variables said so.
-pub fn why(env: &Env, requested: Option<&str>) -> String {
+pub(crate) fn why(env: &Env, requested: Option<&str>) -> String {
     if let Some(name) = requested {
         return format!("named by --platform / ECR_LOGIN_PLATFORM ({name})");
     }
@@ -278,7 +279,7 @@ pub fn why(env: &Env, requested: Option<&str>) -> String {
 }
 
 /// Every name `--platform` accepts (aliases aside).
-pub fn names() -> Vec<&'static str> {
+pub(crate) fn names() -> Vec<&'static str> {
     PLATFORMS
         .iter()
         .map(|p| p.name)
@@ -289,7 +290,7 @@ pub fn names() -> Vec<&'static str> {
 /// The platform named by `--platform`, or the detected one: exactly one CI platform, else the
 /// generic web identity (EKS IRSA) when its variables are set, else [`local::Local`]. Two CI
 /// platforms at once is an error: we do not guess.
-pub fn select(
+pub(crate) fn select(
     env: &Env,
     requested: Option<&str>,
     opts: &Options,
@@ -315,7 +316,11 @@ pub fn select(
 }
 
 /// The platform called `name` (or one of its aliases).
-pub fn by_name(env: &Env, name: &str, opts: &Options) -> Result<Box<dyn Platform>, UsageError> {
+pub(crate) fn by_name(
+    env: &Env,
+    name: &str,
+    opts: &Options,
+) -> Result<Box<dyn Platform>, UsageError> {
     let name = name.trim().to_ascii_lowercase();
     if let Some(p) = PLATFORMS
         .iter()
@@ -336,7 +341,7 @@ pub fn by_name(env: &Env, name: &str, opts: &Options) -> Result<Box<dyn Platform
 /// Keeps only the characters STS allows in a role session name (`[\w+=,.@-]`), replacing the
 /// others with `-`, and fits the result into 2..=64 characters, cutting from the front so that
 /// the run ids at the end survive.
-pub fn sanitize_session_name(raw: &str) -> String {
+pub(crate) fn sanitize_session_name(raw: &str) -> String {
     let mut s: String = raw
         .chars()
         .map(|c| {

@@ -12,7 +12,7 @@ use crate::id_token::IdToken;
 use crate::retry::{self, Transient};
 
 /// The first of `names` that is set (and not empty), as a token.
-pub fn token_from_env(env: &Env, names: &[String]) -> Option<IdToken> {
+pub(super) fn token_from_env(env: &Env, names: &[String]) -> Option<IdToken> {
     names.iter().find_map(|n| {
         env.get(n)
             .map(|v| IdToken::new(v, format!("the environment variable {n}")))
@@ -20,7 +20,7 @@ pub fn token_from_env(env: &Env, names: &[String]) -> Option<IdToken> {
 }
 
 /// Whether `program` is on PATH.
-pub fn on_path(env: &Env, program: &str) -> bool {
+pub(super) fn on_path(env: &Env, program: &str) -> bool {
     let path = env.get(EnvVars::PATH).unwrap_or_default();
     std::env::split_paths(path).any(|d| d.join(program).is_file())
 }
@@ -45,7 +45,10 @@ impl std::fmt::Display for CommandFailure {
 /// Runs `program args` and takes its stdout as the token; a failure, an empty answer or no
 /// answer within [`retry::TIMEOUTS`]`.attempt` (the program is killed) is retried (token
 /// services have bad moments), a missing program is not.
-pub async fn token_from_command(program: &str, args: &[&str]) -> Result<IdToken, TokenError> {
+pub(super) async fn token_from_command(
+    program: &str,
+    args: &[&str],
+) -> Result<IdToken, TokenError> {
     retry::retry(
         retry::Policy::STANDARD,
         &format!("running {program}"),
@@ -103,7 +106,7 @@ pub async fn token_from_command(program: &str, args: &[&str]) -> Result<IdToken,
 
 /// How `KEY=value` lines are written.
 #[derive(Debug, Clone, Copy)]
-pub enum EnvFormat {
+pub(crate) enum EnvFormat {
     /// `KEY=value` (GitLab dotenv reports, Jenkins `readProperties`, Buildkite env files).
     Dotenv,
     /// `export KEY='value'` (a shell file sourced by later steps: CircleCI's `$BASH_ENV`).
@@ -111,7 +114,7 @@ pub enum EnvFormat {
 }
 
 /// The non-secret values every platform hands on.
-pub fn handoff_vars(registries: &[&str]) -> Vec<(String, String)> {
+pub(crate) fn handoff_vars(registries: &[&str]) -> Vec<(String, String)> {
     vec![
         (
             EnvVars::ECR_LOGIN_REGISTRY.into(),
@@ -126,7 +129,7 @@ pub fn handoff_vars(registries: &[&str]) -> Vec<(String, String)> {
 
 /// Appends `vars` to `path` in `format`. Values come from us and are registry hosts, but a
 /// newline in one would smuggle in another variable: such a value is refused.
-pub fn append_env_file(
+pub(crate) fn append_env_file(
     path: &Path,
     vars: &[(String, String)],
     format: EnvFormat,

@@ -10,19 +10,19 @@ use crate::env_vars::EnvVars;
 use crate::error::{TokenError, UsageError};
 use crate::id_token::{read_token_file, TokenSource};
 
-pub const NAME: &str = "web-identity";
+pub(super) const NAME: &str = "web-identity";
 
-pub struct WebIdentity {
+pub(super) struct WebIdentity {
     path: Option<PathBuf>,
     host: Option<String>,
 }
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.get(EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE).is_some()
         && env.get(EnvVars::AWS_ROLE_ARN).is_some()
 }
 
-pub fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
+pub(super) fn build(env: &Env, opts: &Options) -> Box<dyn Platform> {
     Box::new(WebIdentity {
         path: opts.token_file.clone().or_else(|| {
             env.get(EnvVars::AWS_WEB_IDENTITY_TOKEN_FILE)

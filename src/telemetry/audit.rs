@@ -25,7 +25,7 @@ use crate::secret;
 
 /// One audit line (also what the metrics and the webhook message are made from).
 #[derive(Debug, Clone, Serialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// RFC 3339, UTC.
     pub time: String,
     pub command: &'static str,
@@ -61,7 +61,7 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(
+    pub(crate) fn new(
         subject: &Subject,
         job_url: Option<&str>,
         observed: &Observed,
@@ -103,19 +103,24 @@ impl Record {
         }
     }
 
-    pub fn succeeded(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn succeeded(&self) -> bool {
         self.result == "success"
     }
 
     /// The record as one line of JSON, redacted.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let text = serde_json::to_string(self).unwrap_or_default();
         format!("{}\n", secret::registry().redact(&text))
     }
 }
 
 /// Appends `record` to the audit log.
-pub fn append(target: &AuditTarget, record: &Record, printer: &Printer) -> std::io::Result<()> {
+pub(crate) fn append(
+    target: &AuditTarget,
+    record: &Record,
+    printer: &Printer,
+) -> std::io::Result<()> {
     let line = record.line();
     match target {
         AuditTarget::Stderr => {

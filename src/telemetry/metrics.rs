@@ -23,13 +23,13 @@ use crate::error::ErrorClass;
 /// How long a run waits for another one writing the same file.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
-pub const LOGINS: &str = "ecr_login_logins_total";
-pub const FAILURES: &str = "ecr_login_login_failures_total";
-pub const AWS_CALLS: &str = "ecr_login_aws_calls_total";
-pub const CACHE_LOOKUPS: &str = "ecr_login_cache_lookups_total";
-pub const EXPIRY_SECONDS: &str = "ecr_login_token_expiry_seconds";
-pub const EXPIRY_TIMESTAMP: &str = "ecr_login_token_expiry_timestamp_seconds";
-pub const LAST_SUCCESS: &str = "ecr_login_last_success_timestamp_seconds";
+pub(crate) const LOGINS: &str = "ecr_login_logins_total";
+pub(crate) const FAILURES: &str = "ecr_login_login_failures_total";
+pub(crate) const AWS_CALLS: &str = "ecr_login_aws_calls_total";
+pub(crate) const CACHE_LOOKUPS: &str = "ecr_login_cache_lookups_total";
+pub(crate) const EXPIRY_SECONDS: &str = "ecr_login_token_expiry_seconds";
+pub(crate) const EXPIRY_TIMESTAMP: &str = "ecr_login_token_expiry_timestamp_seconds";
+pub(crate) const LAST_SUCCESS: &str = "ecr_login_last_success_timestamp_seconds";
 
 /// A counter family: its name, help and label names (sorted, as they are written).
 struct Counter {
@@ -77,8 +77,9 @@ const GAUGES: &[(&str, &str)] = &[
     ),
 ];
 
+#[cfg(test)]
 /// Every metric family's name, as every file written has them.
-pub fn family_names() -> Vec<&'static str> {
+pub(crate) fn family_names() -> Vec<&'static str> {
     COUNTERS
         .iter()
         .map(|c| c.name)
@@ -91,7 +92,7 @@ type Labels = Vec<(String, String)>;
 
 /// What the file holds: the counters, and the timestamps that outlive a run.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct State {
+pub(crate) struct State {
     counters: BTreeMap<&'static str, BTreeMap<Labels, u64>>,
     /// Unix seconds; 0: none yet.
     expiry_timestamp: f64,
@@ -110,7 +111,7 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 impl State {
     /// Reads back a file this module wrote: the series of the known families with exactly
     /// their labels; anything else (comments, other families, a damaged line) is left out.
-    pub fn parse(text: &str) -> State {
+    pub(crate) fn parse(text: &str) -> State {
         let mut state = State::default();
         for line in text.lines().map(str::trim) {
             if line.is_empty() || line.starts_with('#') {
@@ -153,7 +154,7 @@ impl State {
 
     /// Adds this run: its outcome, its AWS calls and cache lookups; and makes sure every
     /// family has its series at zero for this command and platform.
-    pub fn record(&mut self, record: &Record, observed: &Observed) {
+    pub(crate) fn record(&mut self, record: &Record, observed: &Observed) {
         let (command, platform) = (record.command, record.platform);
         for result in ["success", "failure"] {
             self.add(
@@ -259,7 +260,7 @@ impl State {
     }
 
     /// The file's text as of `now`.
-    pub fn render(&self, now: SystemTime) -> String {
+    pub(crate) fn render(&self, now: SystemTime) -> String {
         let mut out = String::new();
         for c in COUNTERS {
             let _ = writeln!(out, "# HELP {} {}", c.name, c.help);
@@ -357,7 +358,7 @@ fn parse_labels(text: &str) -> Option<(Labels, usize)> {
 }
 
 /// Adds this run to the metrics file at `path`, under its lock.
-pub fn update(
+pub(crate) fn update(
     path: &Path,
     record: &Record,
     observed: &Observed,

@@ -11,9 +11,9 @@
 //! ARNs, claims and counts are recorded, and every text goes through the secret registry's
 //! redaction on its way out.
 
-pub mod audit;
-pub mod metrics;
-pub mod webhook;
+pub(crate) mod audit;
+pub(crate) mod metrics;
+pub(crate) mod webhook;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,7 +26,7 @@ use crate::secret::Secret;
 
 /// The commands that are recorded: the ones that hand out registry credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Command {
+pub(crate) enum Command {
     Login,
     /// `credential-helper get` (the other actions hand out nothing and are not recorded).
     CredentialHelper,
@@ -35,7 +35,7 @@ pub enum Command {
 
 impl Command {
     /// The command's name as the user types it (the `command` label).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Command::Login => "login",
             Command::CredentialHelper => "credential-helper",
@@ -45,13 +45,13 @@ impl Command {
 }
 
 /// AWS services, as the `service` label names them.
-pub const STS: &str = "sts";
-pub const ECR: &str = "ecr";
-pub const ECR_PUBLIC: &str = "ecr-public";
+pub(crate) const STS: &str = "sts";
+pub(crate) const ECR: &str = "ecr";
+pub(crate) const ECR_PUBLIC: &str = "ecr-public";
 
 /// Every AWS call ecr-login makes, `(service, operation)`: the metrics file carries each at
 /// zero until it happens.
-pub const AWS_OPERATIONS: &[(&str, &str)] = &[
+pub(crate) const AWS_OPERATIONS: &[(&str, &str)] = &[
     (STS, "AssumeRoleWithWebIdentity"),
     (STS, "AssumeRole"),
     (STS, "GetCallerIdentity"),
@@ -61,7 +61,7 @@ pub const AWS_OPERATIONS: &[(&str, &str)] = &[
 
 /// How a token cache lookup came out (the `result` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum CacheResult {
+pub(crate) enum CacheResult {
     /// Valid beyond the margin: served without any AWS call.
     Hit,
     /// Valid but inside the refresh margin: refreshed (served only if the refresh fails).
@@ -71,9 +71,10 @@ pub enum CacheResult {
 }
 
 impl CacheResult {
-    pub const ALL: [CacheResult; 3] = [CacheResult::Hit, CacheResult::Stale, CacheResult::Miss];
+    pub(crate) const ALL: [CacheResult; 3] =
+        [CacheResult::Hit, CacheResult::Stale, CacheResult::Miss];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             CacheResult::Hit => "hit",
             CacheResult::Stale => "stale",
@@ -84,14 +85,14 @@ impl CacheResult {
 
 /// A registry token handed out (from ECR or from the cache): where, and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
+pub(crate) struct Token {
     pub host: String,
     pub expires_at: Option<SystemTime>,
 }
 
 /// What the hooks saw in this process.
 #[derive(Debug, Clone)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// `(service, operation, succeeded)` -> calls.
     pub aws_calls: BTreeMap<(&'static str, &'static str, bool), u64>,
     pub cache: BTreeMap<CacheResult, u64>,
@@ -122,7 +123,7 @@ impl Observed {
     };
 
     /// The tokens the command handed out: the ones ECR issued, else the cache's.
-    pub fn tokens(&self) -> &[Token] {
+    pub(crate) fn tokens(&self) -> &[Token] {
         if self.issued.is_empty() {
             &self.cached
         } else {
@@ -131,12 +132,12 @@ impl Observed {
     }
 
     /// Whether the credentials came from the cache alone (no token was fetched).
-    pub fn cache_hit(&self) -> bool {
+    pub(crate) fn cache_hit(&self) -> bool {
         self.issued.is_empty() && !self.cached.is_empty()
     }
 
     /// The registry hosts of the tokens handed out, else those asked for.
-    pub fn registries(&self) -> Vec<String> {
+    pub(crate) fn registries(&self) -> Vec<String> {
         let tokens = self.tokens();
         if tokens.is_empty() {
             return self.requested.clone();
@@ -151,7 +152,7 @@ impl Observed {
     }
 
     /// The earliest expiry of the tokens handed out.
-    pub fn earliest_expiry(&self) -> Option<SystemTime> {
+    pub(crate) fn earliest_expiry(&self) -> Option<SystemTime> {
         self.tokens().iter().filter_map(|t| t.expires_at).min()
     }
 }
@@ -164,13 +165,13 @@ fn observed() -> MutexGuard<'static, Observed> {
 }
 
 /// A copy of what was observed so far.
-pub fn snapshot() -> Observed {
+pub(crate) fn snapshot() -> Observed {
     observed().clone()
 }
 
 /// Hook: one AWS API call (each attempt our code makes; the SDK's own retries inside one
 /// attempt are not seen).
-pub fn aws_call(service: &'static str, operation: &'static str, succeeded: bool) {
+pub(crate) fn aws_call(service: &'static str, operation: &'static str, succeeded: bool) {
     *observed()
         .aws_calls
         .entry((service, operation, succeeded))
@@ -178,7 +179,7 @@ pub fn aws_call(service: &'static str, operation: &'static str, succeeded: bool)
 }
 
 /// Hook: a role is being assumed; `sub` is the web identity token's subject, if one is used.
-pub fn assuming(role: &str, sub: Option<String>) {
+pub(crate) fn assuming(role: &str, sub: Option<String>) {
     let mut o = observed();
     o.role = Some(role.to_string());
     if sub.is_some() {
@@ -187,13 +188,16 @@ pub fn assuming(role: &str, sub: Option<String>) {
 }
 
 /// Hook: the credentials in use belong to `arn`.
-pub fn identity(arn: &str) {
+pub(crate) fn identity(arn: &str) {
     observed().identity = Some(arn.to_string());
 }
 
 /// Hook: a token cache lookup, and the usable token it found (with the identity it was issued
 /// to, and the `sub` of the CI token it was fetched with).
-pub fn cache_lookup(result: CacheResult, found: Option<(Token, Option<String>, Option<String>)>) {
+pub(crate) fn cache_lookup(
+    result: CacheResult,
+    found: Option<(Token, Option<String>, Option<String>)>,
+) {
     let mut o = observed();
     *o.cache.entry(result).or_default() += 1;
     if let Some((token, identity, sub)) = found {
@@ -210,7 +214,7 @@ pub fn cache_lookup(result: CacheResult, found: Option<(Token, Option<String>, O
 }
 
 /// Hook: ECR is asked for these registries' tokens.
-pub fn tokens_requested(hosts: impl IntoIterator<Item = String>) {
+pub(crate) fn tokens_requested(hosts: impl IntoIterator<Item = String>) {
     let mut o = observed();
     for h in hosts {
         if !o.requested.contains(&h) {
@@ -220,7 +224,7 @@ pub fn tokens_requested(hosts: impl IntoIterator<Item = String>) {
 }
 
 /// Hook: ECR issued these tokens.
-pub fn tokens_issued(tokens: impl IntoIterator<Item = Token>) {
+pub(crate) fn tokens_issued(tokens: impl IntoIterator<Item = Token>) {
     let mut o = observed();
     for t in tokens {
         if !o.issued.contains(&t) {
@@ -231,7 +235,7 @@ pub fn tokens_issued(tokens: impl IntoIterator<Item = Token>) {
 
 /// Where the audit lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuditTarget {
+pub(crate) enum AuditTarget {
     /// `-`: standard error (a kubelet's or a CI job's log).
     Stderr,
     /// Appended to this file (created 0600).
@@ -240,7 +244,7 @@ pub enum AuditTarget {
 
 /// What to write, as the configuration settled it. Empty: nothing is recorded.
 #[derive(Debug, Clone, Default)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub audit_log: Option<AuditTarget>,
     /// `--metrics-file`: a `*.prom` file.
     pub metrics_file: Option<PathBuf>,
@@ -251,14 +255,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.audit_log.is_none() && self.metrics_file.is_none() && self.webhook.is_none()
     }
 }
 
 /// Who is being recorded: the command, the platform it runs on, the role it was told to use.
 #[derive(Debug, Clone)]
-pub struct Subject {
+pub(crate) struct Subject {
     pub command: Command,
     /// The platform's name (`unknown` when the configuration failed before it was chosen).
     pub platform: &'static str,
@@ -268,7 +272,7 @@ pub struct Subject {
 
 /// How a recorded command ended, short of an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// Credentials were handed out.
     Success,
     /// The credential helper's "not found" for a host that is not ECR's: no login, no failure.
@@ -277,14 +281,14 @@ pub enum Ended {
 
 /// One command's recording: started when the command line was read, finished with its outcome.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub settings: Settings,
     pub subject: Subject,
     started: Instant,
 }
 
 impl Run {
-    pub fn new(settings: Settings, subject: Subject) -> Run {
+    pub(crate) fn new(settings: Settings, subject: Subject) -> Run {
         Run {
             settings,
             subject,
@@ -294,7 +298,7 @@ impl Run {
 
     /// Writes the audit line, the metrics file and (on failure) the webhook message, as asked.
     /// Each failure is a warning: the command's result and exit code stay what they are.
-    pub fn finish(&self, result: Result<Ended, &Error>, printer: &Printer) {
+    pub(crate) fn finish(&self, result: Result<Ended, &Error>, printer: &Printer) {
         if self.settings.is_empty() {
             return;
         }
@@ -332,14 +336,14 @@ impl Run {
 }
 
 /// `t` as RFC 3339 in UTC, to the second (the precision the token cache keeps expiries in).
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     aws_smithy_types::DateTime::from_secs(unix_seconds(t).floor() as i64)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .unwrap_or_default()
 }
 
 /// Unix seconds of `t` (0 before the epoch).
-pub fn unix_seconds(t: SystemTime) -> f64 {
+pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_secs_f64()

@@ -22,13 +22,13 @@ use crate::error::Error;
 use crate::secret::{self, Secret};
 
 /// The whole request's time budget.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Slack's limit on a section's text is 3000 characters.
 const MAX_SECTION: usize = 2900;
 
 /// The message for a failed run.
-pub fn message(record: &Record, error: &Error) -> Value {
+pub(crate) fn message(record: &Record, error: &Error) -> Value {
     let redact = |s: &str| secret::registry().redact(s).into_owned();
     let title = format!(
         "ecr-login {} failed on {} (exit {}, {})",
@@ -112,7 +112,7 @@ fn clip(text: &str) -> String {
 
 /// POSTs `message` to `url` as JSON within `timeout`, following no redirect. `Err`: why it was
 /// not delivered, with no URL in it (not even a redirect's `Location`).
-pub fn send(url: &Secret, message: &Value, timeout: Duration) -> Result<(), String> {
+pub(crate) fn send(url: &Secret, message: &Value, timeout: Duration) -> Result<(), String> {
     let body = secret::registry().redact(&message.to_string()).into_owned();
     let result = crate::runtime::block_on(async {
         let client = crate::tls::reqwest_builder()
