@@ -21,10 +21,19 @@ if [ -z "${BENCH_IN_NAMESPACE:-}" ]; then
   for pair in hyperfine:hyperfine jq:jq /usr/bin/time:time strace:strace; do
     command -v "${pair%%:*}" >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq "${pair#*:}" >/dev/null; }
   done
-  echo "== building the release binary" >&2
-  cargo build --release --locked --target x86_64-unknown-linux-musl --quiet
-  echo "== building the warm-client limit (examples/warm_limit.rs)" >&2
-  cargo build --release --locked --example warm_limit --quiet
+  if [ -z "${BENCH_PROFILE:-}" ]; then
+    # The binary as the release job builds it: its code laid out by a profile of this code
+    # (scripts/hot-text.sh; BENCH_NO_LAYOUT=1 measures it without).
+    if [ -z "${BENCH_NO_LAYOUT:-}" ]; then
+      echo "== laying out the release binary's code (scripts/hot-text.sh)" >&2
+      ECR_LOGIN_HOT_TEXT="$(scripts/hot-text.sh)"
+      export ECR_LOGIN_HOT_TEXT
+    fi
+    echo "== building the release binary" >&2
+    cargo build --release --locked --target x86_64-unknown-linux-musl --quiet
+    echo "== building the warm-client limit (examples/warm_limit.rs)" >&2
+    cargo build --release --locked --example warm_limit --quiet
+  fi
   # The rest runs where only loopback exists, with the real ECR API name on it.
   hosts="$(mktemp)"
   { cat tests/support/hosts; printf '127.0.0.20\tapi.ecr.us-east-1.amazonaws.com\n'; } > "$hosts"
@@ -131,6 +140,26 @@ ten="111111111111,222222222222,333333333333.dkr.ecr.eu-west-1.amazonaws.com,4444
 slow="http://127.0.0.1:$slow_port"
 # shellcheck disable=SC2046 # login's words are meant to split
 job "$MOTO" $(login 111111111111) > /dev/null || { echo "error: ecr-login failed against the local servers" >&2; exit 1; }
+
+# scripts/hot-text.sh: the runs whose code the release binary lays out first, each once under
+# callgrind (its output in $BENCH_PROFILE), then nothing is measured: a login over plain HTTP,
+# one over HTTPS, and the credential helper's `get` on a cache miss and on a hit.
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  grind=(valgrind --tool=callgrind --demangle=no)
+  # shellcheck disable=SC2046 # login's words are meant to split
+  job "$MOTO" "${grind[@]}" --callgrind-out-file="$BENCH_PROFILE/login.out" $(login 111111111111) > /dev/null 2>&1
+  # shellcheck disable=SC2046
+  MOTO="$api" job "$api" env SSL_CERT_FILE="$work/bundle.pem" "${grind[@]}" \
+    --callgrind-out-file="$BENCH_PROFILE/login-https.out" $(login 111111111111) > /dev/null 2>&1
+  for run in helper-miss helper-hit; do
+    printf %s 123456789012.dkr.ecr.us-east-1.amazonaws.com | env -i PATH=/usr/bin:/bin HOME="$work/helper-home" \
+      AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
+      AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+      AWS_ENDPOINT_URL="$api" SSL_CERT_FILE="$work/ca.crt" "${grind[@]}" --callgrind-out-file="$BENCH_PROFILE/$run.out" \
+      "$work/bin/docker-credential-ecr-login" get > /dev/null 2>&1
+  done
+  exit 0
+fi
 
 # The warm-client limit, in three rounds, each just before a round of logins: the machine drifts
 # between rounds, so each side is the median of its three rounds.
