@@ -69,6 +69,82 @@ pub(crate) fn lock(path: &Path, wait: Duration) -> Result<File, LockError> {
     }
 }
 
+/// Why a file could not be opened for appending.
+#[derive(Debug)]
+pub(crate) enum AppendError {
+    /// The path is a symbolic link, and [`Append::no_follow`] said not to follow one.
+    Symlink,
+    /// The file belongs to another user, and [`Append::ours`] asked for one of ours (where
+    /// files have owners).
+    #[cfg_attr(not(unix), allow(dead_code))]
+    NotOurs {
+        owner: u32,
+        me: u32,
+    },
+    Io(io::Error),
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppendError::Symlink => f.write_str("it is a symbolic link, which is not followed"),
+            AppendError::NotOurs { owner, me } => write!(
+                f,
+                "it is owned by uid {owner}, not by this process's user (uid {me})"
+            ),
+            AppendError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// How [`append`] opens its file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Append {
+    /// A new file's mode, where the OS has modes.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) mode: u32,
+    /// Refuse a symbolic link at the path (`O_NOFOLLOW`) rather than write where it points.
+    pub(crate) no_follow: bool,
+    /// Refuse a file another user owns (checked on what was opened: nothing can be swapped in
+    /// between).
+    pub(crate) ours: bool,
+}
+
+/// Appends `bytes` to `path` (created with `how.mode` if missing) in one `write`, so that the
+/// lines of concurrent appenders never interleave.
+pub(crate) fn append(path: &Path, bytes: &[u8], how: &Append) -> Result<(), AppendError> {
+    let mut options = OpenOptions::new();
+    options.append(true).create(true);
+    private::append_options(&mut options, how);
+    let mut file = match options.open(path) {
+        Ok(f) => f,
+        // O_NOFOLLOW's error (ELOOP on Linux and macOS, EMLINK on FreeBSD) says nothing useful.
+        Err(_)
+            if how.no_follow
+                && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) =>
+        {
+            return Err(AppendError::Symlink)
+        }
+        Err(e) => return Err(AppendError::Io(e)),
+    };
+    if how.ours {
+        private::check_ours(&file)?;
+    }
+    file.write_all(bytes).map_err(AppendError::Io)
+}
+
+/// Creates `path` (mode 0600) if it does not exist: `true` when this call made it (a marker
+/// that something happened once), `false` when it was there already.
+pub(crate) fn create_marker(path: &Path) -> io::Result<bool> {
+    let mut options = OpenOptions::new();
+    options.create_new(true).write(true);
+    match private::no_follow(&mut options).open(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether a write must reach the disk before the new file takes the old one's place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Durability {
@@ -170,6 +246,23 @@ mod private {
         f.set_permissions(Permissions::from_mode(mode))
     }
 
+    pub(super) fn append_options(o: &mut OpenOptions, how: &super::Append) {
+        o.mode(how.mode);
+        if how.no_follow {
+            o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        }
+    }
+
+    pub(super) fn check_ours(f: &File) -> Result<(), super::AppendError> {
+        let owner = f.metadata().map_err(super::AppendError::Io)?.uid();
+        let me = rustix::process::geteuid().as_raw();
+        if owner == me {
+            Ok(())
+        } else {
+            Err(super::AppendError::NotOurs { owner, me })
+        }
+    }
+
     /// Gives `tmp` the owner and group `previous` had (a warning when it cannot).
     pub(super) fn keep_owner(tmp: &File, previous: &Metadata, path: &Path) {
         let Ok(now) = tmp.metadata() else {
@@ -201,6 +294,12 @@ mod private {
     }
 
     pub(crate) fn set_mode(_f: &File, _mode: u32) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    pub(crate) fn append_options(_o: &mut OpenOptions, _how: &super::Append) {}
+
+    pub(crate) fn check_ours(_f: &File) -> Result<(), super::AppendError> {
         Ok(())
     }
 

@@ -179,11 +179,7 @@ impl FileCache {
     /// Whether this is the first time `what` is asked in this directory (the job's, on CI: so
     /// once per job); a marker file is left. `true` when the marker cannot be made.
     pub(crate) fn first_time(&self, what: &str) -> bool {
-        let path = self.dir.join(format!(".once-{what}"));
-        !matches!(
-            private::create_new(&path),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists
-        )
+        crate::fs::create_marker(&self.dir.join(format!(".once-{what}"))).unwrap_or(true)
     }
 
     /// Every readable entry (for `status` and the helper's `list`), read as [`FileCache::get`]
@@ -341,19 +337,11 @@ mod private {
         }
         Ok(())
     }
-
-    pub(super) fn create_new(path: &Path) -> std::io::Result<File> {
-        OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .mode(0o600)
-            .open(path)
-    }
 }
 
 #[cfg(not(unix))]
 mod private {
-    use std::fs::{File, OpenOptions};
+    use std::fs::File;
     use std::path::Path;
 
     pub(crate) fn create_dir(dir: &Path) -> std::io::Result<()> {
@@ -390,10 +378,6 @@ mod private {
             Ok(_) => Err("it is not a regular file".into()),
             Err(e) => Err(e.to_string()),
         }
-    }
-
-    pub(crate) fn create_new(path: &Path) -> std::io::Result<File> {
-        OpenOptions::new().create_new(true).write(true).open(path)
     }
 }
 

@@ -3,7 +3,6 @@
 //! `permissions: id-token: write`), `::add-mask::` for secrets, and step outputs through
 //! `$GITHUB_OUTPUT`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
@@ -398,11 +397,22 @@ fn append_outputs(path: &Path, outputs: &[(String, String)]) -> std::io::Result<
         let delim = format!("ECR_LOGIN_EOF_{:016x}", fastrand::u64(..));
         text.push_str(&format!("{name}<<{delim}\n{value}\n{delim}\n"));
     }
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)?;
-    f.write_all(text.as_bytes())
+    crate::fs::append(path, text.as_bytes(), &RUNNER_FILE).map_err(runner_file_error)
+}
+
+/// The runner's files (`GITHUB_OUTPUT`, `GITHUB_STATE`, `GITHUB_ENV`): the runner makes them;
+/// one made here is readable as such files are.
+const RUNNER_FILE: crate::fs::Append = crate::fs::Append {
+    mode: 0o644,
+    no_follow: false,
+    ours: false,
+};
+
+fn runner_file_error(e: crate::fs::AppendError) -> std::io::Error {
+    match e {
+        crate::fs::AppendError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! What several platforms share: reading a token from one of a list of variables, running a
 //! token-issuing CLI with retries, and writing `KEY=value` files for later steps.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -149,11 +148,15 @@ pub(crate) fn append_env_file(
             }
         }
     }
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
+    let how = crate::fs::Append {
+        mode: 0o644,
+        no_follow: false,
+        ours: false,
+    };
+    crate::fs::append(path, text.as_bytes(), &how).map_err(|e| match e {
+        crate::fs::AppendError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@
 //! their choosing, or to one they can rewrite. Either is a warning like any other failure to
 //! append, and nothing is written.
 
-use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -127,57 +126,30 @@ pub(crate) fn append(
             printer.stderr_line(line.trim_end());
             Ok(())
         }
+        // Created 0600, never through a symlink, and only when this process's user owns it;
+        // one write, so the kernel appends it whole, whoever else is appending.
         AuditTarget::File(path) => {
-            let mut file = open_append(path)?;
-            // One write: the kernel appends it whole, whoever else is appending.
-            file.write_all(line.as_bytes())
+            let how = crate::fs::Append {
+                mode: 0o600,
+                no_follow: true,
+                ours: true,
+            };
+            crate::fs::append(path, line.as_bytes(), &how).map_err(|e| {
+                use crate::fs::AppendError;
+                match e {
+                    AppendError::Symlink => std::io::Error::other(format!(
+                        "{} is a symbolic link, which is not followed (it could point at any file this process may write); nothing was appended; fix: pass the file's own path to --audit-log (or - for stderr)",
+                        path.display()
+                    )),
+                    AppendError::NotOurs { owner, me } => std::io::Error::other(format!(
+                        "{} is owned by uid {owner}, not by this process's user (uid {me}): that user can rewrite or empty the audit trail; nothing was appended; fix: pass a file of your own to --audit-log, or remove that file (or chown it to uid {me})",
+                        path.display()
+                    )),
+                    AppendError::Io(e) => e,
+                }
+            })
         }
     }
-}
-
-/// The audit log, opened for appending (created 0600): never through a symlink, and only when
-/// this process's user owns it. `Err`: what is wrong with it and the fix, path included.
-#[cfg(unix)]
-fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    // The flag's value differs between architectures: take it from rustix, not a literal.
-    let nofollow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
-    let opened = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(nofollow)
-        .open(path);
-    let file = match opened {
-        Ok(f) => f,
-        // O_NOFOLLOW's error (ELOOP on Linux and macOS, EMLINK on FreeBSD) says nothing useful:
-        // say what it is.
-        Err(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
-            return Err(std::io::Error::other(format!(
-                "{} is a symbolic link, which is not followed (it could point at any file this process may write); nothing was appended; fix: pass the file's own path to --audit-log (or - for stderr)",
-                path.display()
-            )))
-        }
-        Err(e) => return Err(e),
-    };
-    // Checked on what was opened, not on the path: nothing can be swapped in between.
-    let owner = file.metadata()?.uid();
-    let me = rustix::process::geteuid().as_raw();
-    if owner != me {
-        return Err(std::io::Error::other(format!(
-            "{} is owned by uid {owner}, not by this process's user (uid {me}): that user can rewrite or empty the audit trail; nothing was appended; fix: pass a file of your own to --audit-log, or remove that file (or chown it to uid {me})",
-            path.display()
-        )));
-    }
-    Ok(file)
-}
-
-#[cfg(not(unix))]
-fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
 }
 
 #[cfg(test)]
