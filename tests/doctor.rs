@@ -246,3 +246,47 @@ fn a_proxy_is_named_without_its_password() {
         );
     }
 }
+
+/// `doctor`'s report as a user reads it: a healthy GitHub job, and one without the
+/// `id-token: write` permission.
+#[test]
+fn doctors_report_as_the_user_reads_it() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let healthy = sb
+        .github(&proxy, &shared_issuer_url())
+        .args(&["--registries", "123456789012"])
+        .subcommand("doctor")
+        .run();
+    let no_permission = sb
+        .github(&proxy, &shared_issuer_url())
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .args(&["--registries", "123456789012"])
+        .subcommand("doctor")
+        .run();
+    let (sandbox, aws, issuer) = (
+        sb.path().display().to_string(),
+        proxy.url(),
+        shared_issuer_url(),
+    );
+    let bare = |url: &str| url.trim_start_matches("http://").to_string();
+    let (aws_host, issuer_host) = (bare(&aws), bare(&issuer));
+    let places = [
+        (sandbox.as_str(), "[SANDBOX]"),
+        (aws.as_str(), "[AWS]"),
+        (issuer.as_str(), "[ISSUER]"),
+        (aws_host.as_str(), "[AWS-HOST]"),
+        (issuer_host.as_str(), "[ISSUER-HOST]"),
+    ];
+    let text = format!(
+        "===== healthy (exit {})\n{}{}\n===== no id-token permission (exit {})\n{}{}",
+        healthy.code,
+        healthy.stdout,
+        healthy.stderr,
+        no_permission.code,
+        no_permission.stdout,
+        no_permission.stderr
+    );
+    insta::assert_snapshot!(scrubbed(&text, &places));
+}

@@ -546,3 +546,39 @@ fn watch_fails_at_once_when_the_first_login_fails() {
     assert_eq!(code, 4, "{stderr}");
     assert!(!stderr.contains("retrying"), "{stderr}");
 }
+
+/// `status`'s report as a user reads it: a fresh login, one that expires within `--within`, and
+/// a Podman file that shadows Docker's.
+#[test]
+fn status_report_as_the_user_reads_it() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let job = sb.path().join("runner-temp");
+    std::fs::create_dir_all(&job).unwrap();
+    sb.github(&proxy, &shared_issuer_url())
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("RUNNER_TEMP", job.to_str().unwrap())
+        .args(&["--registries", "111111111111"])
+        .run()
+        .assert_ok();
+    let cache = job.join("ecr-login-cache");
+    let status = |within: &str| {
+        sb.cmd()
+            .args(&["status", "--within", within])
+            .args(&["--cache-dir", cache.to_str().unwrap()])
+            .run()
+    };
+    let (fresh, soon) = (status("1h"), status("13h"));
+    let sandbox = sb.path().display().to_string();
+    let text = format!(
+        "===== --within 1h (exit {})\n{}{}\n===== --within 13h (exit {})\n{}{}",
+        fresh.code, fresh.stdout, fresh.stderr, soon.code, soon.stdout, soon.stderr
+    );
+    // A fresh token has 12 h less the seconds since the login: shown as 11h 59m or 12h 0m.
+    let places = [
+        (sandbox.as_str(), "[SANDBOX]"),
+        ("(11h 59m left)", "(about 12h left)"),
+        ("(12h 0m left)", "(about 12h left)"),
+    ];
+    insta::assert_snapshot!(scrubbed(&text, &places));
+}

@@ -75,3 +75,75 @@ pub fn runner_file(path: &Path) -> BTreeMap<String, String> {
     }
     out
 }
+
+/// What a run printed, with what changes from run to run taken out: the sandbox's path, the
+/// local servers' addresses, and numbers of milliseconds and seconds (timings, clock skew,
+/// token lifetimes), so that the words users read are reviewed as a whole when they change.
+pub fn scrubbed(text: &str, places: &[(&str, &str)]) -> String {
+    // The runner's mask commands carry the secrets themselves: new ones every run.
+    let mut out: String = text
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (from, to) in places {
+        out = out.replace(from, to);
+    }
+    // RFC 3339 times (2026-12-05T09:41:49.770999Z) become [TIME].
+    let mut timed = String::new();
+    let mut rest = out.as_str();
+    while let Some(t) = rest.find('T') {
+        let date = &rest[t.saturating_sub(10)..t];
+        let is_date = date.len() == 10
+            && date.chars().enumerate().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        let end = rest[t + 1..]
+            .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
+            .map(|e| t + 1 + e);
+        match end {
+            Some(e) if is_date && rest[e..].starts_with('Z') => {
+                timed.push_str(&rest[..t - 10]);
+                timed.push_str("[TIME]");
+                rest = &rest[e + 1..];
+            }
+            _ => {
+                timed.push_str(&rest[..=t]);
+                rest = &rest[t + 1..];
+            }
+        }
+    }
+    timed.push_str(rest);
+    let out = timed;
+    // Digits followed by a unit of time become N.
+    let mut scrubbed = String::new();
+    let chars: Vec<char> = out.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            let rest: String = chars[i..chars.len().min(i + 3)].iter().collect();
+            let timed = [" ms", "ms", " s ", " s)", " s,", " s.", " s;", "s "]
+                .iter()
+                .any(|u| rest.starts_with(u))
+                || rest == " s"
+                || rest.starts_with(" s\n");
+            if timed {
+                scrubbed.push('N');
+            } else {
+                scrubbed.extend(&chars[start..i]);
+            }
+        } else {
+            scrubbed.push(chars[i]);
+            i += 1;
+        }
+    }
+    scrubbed
+}
