@@ -145,6 +145,40 @@ pub(crate) fn create_marker(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// Makes `dir` (and its missing parents) 0700 where the OS has modes; nothing when something
+/// is there already (what it is, is the caller's to check).
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(dir).is_ok() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    private::private_dir(&mut builder).create(dir)
+}
+
+/// Sets `path`'s mode to `mode` where the OS has modes.
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    private::set_path_mode(path, mode)
+}
+
+/// Removes the file `path`.
+pub(crate) fn remove(path: &Path) -> io::Result<()> {
+    std::fs::remove_file(path)
+}
+
+/// Makes `at` run `target`: a symbolic link where the OS has them, else a copy.
+pub(crate) fn link_program(target: &Path, at: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(target, at)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::copy(target, at).map(drop)
+    }
+}
+
 /// Whether a write must reach the disk before the new file takes the old one's place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Durability {
@@ -246,6 +280,15 @@ mod private {
         f.set_permissions(Permissions::from_mode(mode))
     }
 
+    pub(super) fn set_path_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+        std::fs::set_permissions(path, Permissions::from_mode(mode))
+    }
+
+    pub(super) fn private_dir(b: &mut std::fs::DirBuilder) -> &mut std::fs::DirBuilder {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700)
+    }
+
     pub(super) fn append_options(o: &mut OpenOptions, how: &super::Append) {
         o.mode(how.mode);
         if how.no_follow {
@@ -295,6 +338,15 @@ mod private {
 
     pub(crate) fn set_mode(_f: &File, _mode: u32) -> std::io::Result<()> {
         Ok(())
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn set_path_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    pub(crate) fn private_dir(b: &mut std::fs::DirBuilder) -> &mut std::fs::DirBuilder {
+        b
     }
 
     pub(crate) fn append_options(_o: &mut OpenOptions, _how: &super::Append) {}

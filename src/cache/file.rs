@@ -213,7 +213,7 @@ fn empty(dir: &Path) -> usize {
                 || name.ends_with(".lock")
                 || (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX))
         })
-        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .filter(|e| crate::fs::remove(&e.path()).is_ok())
         .count()
 }
 
@@ -257,15 +257,12 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Secret, String> {
 /// Owner-only permissions, where the OS has modes.
 #[cfg(unix)]
 mod private {
-    use std::fs::{DirBuilder, File, OpenOptions, Permissions};
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    use std::fs::{File, OpenOptions};
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     use std::path::Path;
 
     pub(super) fn create_dir(dir: &Path) -> std::io::Result<()> {
-        if std::fs::symlink_metadata(dir).is_ok() {
-            return Ok(());
-        }
-        DirBuilder::new().recursive(true).mode(0o700).create(dir)
+        crate::fs::create_private_dir(dir)
     }
 
     /// How a cache directory stands.
@@ -303,7 +300,7 @@ mod private {
     }
 
     pub(super) fn make_private(dir: &Path) -> std::io::Result<()> {
-        std::fs::set_permissions(dir, Permissions::from_mode(0o700))
+        crate::fs::set_mode(dir, 0o700)
     }
 
     /// Opens `path` to read, never through a symbolic link, and without blocking on a FIFO.

@@ -684,7 +684,7 @@ fn check_helper_program(path: &[PathBuf]) -> Result<(), AuthFileError> {
             let on_path = path
                 .iter()
                 .any(|d| d.canonicalize().is_ok_and(|c| c == dir));
-            if on_path && link(&exe, &dir.join(helper::PROGRAM)).is_ok() {
+            if on_path && crate::fs::link_program(&exe, &dir.join(helper::PROGRAM)).is_ok() {
                 tracing::info!(
                     "made {} -> {}",
                     dir.join(helper::PROGRAM).display(),
@@ -695,16 +695,6 @@ fn check_helper_program(path: &[PathBuf]) -> Result<(), AuthFileError> {
             Err(AuthFileError::HelperProgram { found: None, exe })
         }
     }
-}
-
-#[cfg(unix)]
-fn link(target: &Path, at: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(target, at)
-}
-
-#[cfg(not(unix))]
-fn link(target: &Path, at: &Path) -> std::io::Result<()> {
-    std::fs::copy(target, at).map(|_| ())
 }
 
 /// `--env-file`: the non-secret results as `KEY=value` lines, the same on every platform.

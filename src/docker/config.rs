@@ -271,12 +271,10 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<(), AuthFileError> {
     if dir.is_dir() {
         return Ok(());
     }
-    private::dir(fs::DirBuilder::new().recursive(true))
-        .create(dir)
-        .map_err(|e| AuthFileError::Write {
-            path: dir.to_path_buf(),
-            source: e,
-        })
+    crate::fs::create_private_dir(dir).map_err(|e| AuthFileError::Write {
+        path: dir.to_path_buf(),
+        source: e,
+    })
 }
 
 /// Logs a warning for each reason not to trust `dir` (see [`private::dir_problems`]).
@@ -440,13 +438,9 @@ fn write_atomically(
 /// directory they are written in.
 #[cfg(unix)]
 mod private {
-    use std::fs::{DirBuilder, OpenOptions};
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+    use std::fs::OpenOptions;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     use std::path::Path;
-
-    pub(super) fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
-        b.mode(0o700)
-    }
 
     /// Opening does not wait (a FIFO without a writer); reads of a regular file are unchanged.
     pub(super) fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
@@ -493,12 +487,8 @@ mod private {
 
 #[cfg(not(unix))]
 mod private {
-    use std::fs::{DirBuilder, OpenOptions};
+    use std::fs::OpenOptions;
     use std::path::Path;
-
-    pub(crate) fn dir(b: &mut DirBuilder) -> &mut DirBuilder {
-        b
-    }
 
     pub(crate) fn open_nonblocking(o: &mut OpenOptions) -> &mut OpenOptions {
         o
