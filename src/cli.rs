@@ -271,18 +271,26 @@ pub enum HelperAction {
     Version,
 }
 
-/// `argv`, rewritten when the binary runs as `docker-credential-<anything>`: `<action>` becomes
-/// `ecr-login credential-helper <action>`.
+/// `argv`, rewritten for the names the tools ecr-login replaces are installed under: as
+/// `docker-credential-<anything>`, `<action>` becomes `ecr-login credential-helper <action>`; as
+/// `ecr-credential-provider` (cloud-provider-aws's kubelet plugin, the name a kubelet's
+/// `CredentialProviderConfig` names, run with no arguments), it becomes
+/// `ecr-login kubelet-credential-provider`.
 pub fn helper_argv(argv: Vec<OsString>) -> Vec<OsString> {
-    let invoked_as_helper = argv
+    let name = argv
         .first()
-        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|a| std::path::Path::new(a).file_stem())
         .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("docker-credential-"));
-    if !invoked_as_helper {
+        .unwrap_or_default()
+        .to_string();
+    let command = if name.starts_with("docker-credential-") {
+        "credential-helper"
+    } else if name == "ecr-credential-provider" {
+        "kubelet-credential-provider"
+    } else {
         return argv;
-    }
-    let mut out: Vec<OsString> = vec!["ecr-login".into(), "credential-helper".into()];
+    };
+    let mut out: Vec<OsString> = vec!["ecr-login".into(), command.into()];
     out.extend(argv.into_iter().skip(1));
     out
 }

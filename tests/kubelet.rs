@@ -454,3 +454,31 @@ fn login_prints_a_dockerconfigjson_and_writes_no_auth_file() {
         .run()
         .assert_fails(2, &["--output dockerconfigjson"]);
 }
+
+/// Installed under cloud-provider-aws's name, `ecr-credential-provider` (what a kubelet's
+/// `CredentialProviderConfig` names, run with no arguments), the binary is the kubelet
+/// provider: it answers the request, and writes no Docker config even with AWS_REGION set.
+#[test]
+fn runs_as_ecr_credential_provider() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    let bin = sb.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let program = bin.join("ecr-credential-provider");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ecr-login"), &program).unwrap();
+    let run = node(&sb, &proxy)
+        .env("AWS_REGION", "eu-west-1")
+        .run_of_with_stdin(
+            &program,
+            &request(V1, &format!("{HOST}/team/app:v1"), serde_json::json!({})),
+        );
+    run.assert_ok();
+    let r = answer(&run);
+    assert_eq!(r.kind, "CredentialProviderResponse");
+    assert!(
+        r.auth.contains_key(HOST),
+        "{:?}",
+        r.auth.keys().collect::<Vec<_>>()
+    );
+    assert!(!sb.config_path().exists(), "it wrote a Docker config");
+}
