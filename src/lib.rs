@@ -105,8 +105,16 @@ pub fn run(cli: Cli, env: Env) -> i32 {
                 Ok(commands::helper::Outcome::Done) => (Ok(telemetry::Ended::Success), exit::OK),
                 Ok(commands::helper::Outcome::NotFound) => (Ok(telemetry::Ended::NotFound), 1),
                 Err(e) => {
-                    // Docker shows the helper's stdout line; the cause and fix go to stderr.
-                    printer.protocol_text(&e.to_string());
+                    // Docker shows the helper's stdout line, one line; the whole error, the
+                    // cause and the fix go to stderr.
+                    let text = e.to_string();
+                    let mut lines = text.lines();
+                    let first = lines.next().unwrap_or_default();
+                    let line = match lines.next() {
+                        Some(_) => format!("{} (the rest on stderr)", first.trim_end_matches(':')),
+                        None => first.to_string(),
+                    };
+                    printer.protocol_text(&line);
                     printer.error(e);
                     (Err(e), 1)
                 }

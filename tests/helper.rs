@@ -442,3 +442,68 @@ fn mode_helper_refuses_amazons_helper_on_path() {
         );
     assert!(!sb.config_path().exists());
 }
+
+/// ECR Public serves anonymous pulls: with no AWS credentials at all, the helper answers the
+/// protocol's "not found" (exit 1), which the Docker SDK's client reads as no credentials, so
+/// the pull goes on anonymously. A private host keeps the real error: one line on stdout (what
+/// Docker shows), the whole of it on stderr, never a `Debug` dump.
+#[test]
+fn no_credentials_is_not_found_for_ecr_public_and_one_clear_line_for_a_private_host() {
+    let sb = Sandbox::new();
+    let bin = sb.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(BIN, bin.join("docker-credential-ecr-login")).unwrap();
+    let no_credentials = || sb.cmd().env("AWS_EC2_METADATA_DISABLED", "true");
+    let public = no_credentials()
+        .arg("get")
+        .run_of_with_stdin(&bin.join("docker-credential-ecr-login"), "public.ecr.aws");
+    assert_eq!(public.code, 1, "{}", public.stderr);
+    assert_eq!(
+        public.stdout.trim(),
+        "credentials not found in native keychain"
+    );
+    assert!(public.stderr.contains("anonymously"), "{}", public.stderr);
+
+    let private = no_credentials()
+        .arg("get")
+        .run_of_with_stdin(&bin.join("docker-credential-ecr-login"), H1);
+    assert_eq!(private.code, 1);
+    assert_eq!(private.stdout.lines().count(), 1, "{}", private.stdout);
+    assert!(
+        private.stdout.contains("no AWS credentials found"),
+        "{}",
+        private.stdout
+    );
+    assert!(private.stderr.contains("help:"), "{}", private.stderr);
+    for text in [&private.stdout, &private.stderr] {
+        assert!(
+            !text.contains("CredentialsNotLoaded") && !text.contains(" { "),
+            "a Debug dump: {text}"
+        );
+    }
+
+    // The Docker SDK's client: no credentials for ECR Public, so an anonymous pull.
+    let code = r#"
+from docker.credentials import Store, errors
+try:
+    Store("ecr-login").get("public.ecr.aws")
+    print("found")
+except errors.CredentialsNotFound:
+    print("not-found")
+"#;
+    let out = no_credentials()
+        .env(
+            "PATH",
+            &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .args(&["-c", code])
+        .command_of(&python())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "not-found",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -11,7 +11,7 @@ pub(crate) mod sts;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 use crate::aws::registry::Registry;
 use crate::retry::{Policy, TIMEOUTS};
@@ -126,6 +126,21 @@ pub(crate) async fn profile_region() -> Option<String> {
         .map(|r| r.to_string())
 }
 
+/// An error and its causes as one readable text (each cause once): never a `Debug` dump, which
+/// the SDK's own `DisplayErrorContext` appends.
+pub(crate) fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
 /// Whether `s` is an AWS account id: exactly 12 ASCII digits.
 pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
@@ -179,7 +194,7 @@ impl Failure {
     pub(crate) fn from_sdk<E, R>(err: &SdkError<E, R>) -> Failure
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + HasStatus,
+        R: std::fmt::Debug + HasStatus + 'static,
     {
         match err {
             SdkError::ServiceError(se) => Failure::Service {
@@ -188,13 +203,13 @@ impl Failure {
                     .err()
                     .message()
                     .map(str::to_string)
-                    .unwrap_or_else(|| DisplayErrorContext(se.err()).to_string()),
+                    .unwrap_or_else(|| causes(se.err())),
                 status: se.raw().status(),
             },
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-                Failure::Unreachable(DisplayErrorContext(err).to_string())
+                Failure::Unreachable(causes(err))
             }
-            _ => Failure::Other(DisplayErrorContext(err).to_string()),
+            _ => Failure::Other(causes(err)),
         }
     }
 }

@@ -256,7 +256,7 @@ pub(crate) async fn chain_credentials(sdk: &SdkConfig) -> Result<Credentials, Aw
         .provide_credentials()
         .await
         .map_err(|e| AwsError::NoCredentials {
-            reason: aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
+            reason: crate::aws::causes(&e),
         })?;
     // Register the values for redaction (and CI masking) like every other secret.
     let _ = Secret::new(creds.secret_access_key());

@@ -19,7 +19,7 @@ use crate::cache::{Cache, FileCache, Keys, Local, Target, LOCK_WAIT};
 use crate::commands::fetch;
 use crate::config_file::ConfigFile;
 use crate::docker::helper::{self, Action, Credentials, NOT_FOUND};
-use crate::error::{Error, UsageError};
+use crate::error::{AwsError, Error, UsageError};
 use crate::identity::Plan;
 use crate::output::Printer;
 
@@ -75,8 +75,22 @@ pub(crate) fn run(
                 printer.protocol_text(NOT_FOUND);
                 return Ok(Outcome::NotFound);
             };
-            get(cfg, printer, server_url, &registry)?;
-            Ok(Outcome::Done)
+            match get(cfg, printer, server_url, &registry) {
+                Ok(()) => Ok(Outcome::Done),
+                // ECR Public serves anonymous pulls: with no AWS credentials at all, "not
+                // found" lets Docker pull without them, as it would with no helper.
+                Err(Error::Aws(AwsError::NoCredentials { .. }))
+                    if matches!(registry, Registry::Public { .. }) =>
+                {
+                    printer.warn(&format!(
+                        "no AWS credentials found: answering \"not found\" for {}, so that Docker pulls from ECR Public anonymously (a push needs credentials: see `ecr-login doctor`)",
+                        registry.host()
+                    ));
+                    printer.protocol_text(NOT_FOUND);
+                    Ok(Outcome::NotFound)
+                }
+                Err(e) => Err(e),
+            }
         }
     }
 }
