@@ -291,7 +291,16 @@ pub fn helper_argv(argv: Vec<OsString>) -> Vec<OsString> {
         return argv;
     };
     let mut out: Vec<OsString> = vec!["ecr-login".into(), command.into()];
-    out.extend(argv.into_iter().skip(1));
+    let rest: Vec<OsString> = argv.into_iter().skip(1).collect();
+    // amazon-ecr-credential-helper prints its version for `-v` (Docker's helpers, `version`).
+    if command == "credential-helper"
+        && rest.len() == 1
+        && (rest[0] == "-v" || rest[0] == "--version")
+    {
+        out.push("version".into());
+        return out;
+    }
+    out.extend(rest);
     out
 }
 

@@ -435,9 +435,17 @@ fn doctor_config(args: DoctorArgs, env: &Env) -> Result<DoctorConfig, Error> {
     })
 }
 
-fn helper_config(args: HelperArgs, env: &Env) -> Result<HelperConfig, Error> {
+fn helper_config(mut args: HelperArgs, env: &Env) -> Result<HelperConfig, Error> {
     let settings = identity_settings(&args.identity, env)?;
     let platform = select_platform(&args.identity, env)?;
+    // amazon-ecr-credential-helper's own settings, for a drop-in: no cache, or its directory
+    // (with the checks of a directory named by --cache-dir). Ours win when both are set.
+    if env.is_true(EnvVars::AWS_ECR_DISABLE_CACHE) {
+        args.cache.no_cache = true;
+    }
+    if args.cache.cache_dir.is_none() {
+        args.cache.cache_dir = env.get_path(EnvVars::AWS_ECR_CACHE_DIR);
+    }
     let cache = cache_settings(&args.cache, platform.as_ref(), env)?;
     let docker_dir = docker_dir(args.docker_config, env)?;
     let mut config_files = vec![docker_dir.join(crate::config_file::DOCKER_DIR_FILE)];
@@ -458,6 +466,7 @@ fn helper_config(args: HelperArgs, env: &Env) -> Result<HelperConfig, Error> {
         planner: identity::Planner::new(settings, platform, env.clone()),
         cache,
         config_files,
+        ignore_creds_storage: env.is_true(EnvVars::AWS_ECR_IGNORE_CREDS_STORAGE),
     })
 }
 

@@ -81,6 +81,10 @@ impl EnvVars {
     pub(crate) const AWS_ENDPOINT_URL_ECR_PUBLIC: &'static str = "AWS_ENDPOINT_URL_ECR_PUBLIC";
     /// The kubelet credential provider's role for service account tokens (as EKS names it).
     pub(crate) const AWS_ECR_ROLE_ARN: &'static str = "AWS_ECR_ROLE_ARN";
+    // amazon-ecr-credential-helper's settings, honoured by the credential helper.
+    pub(crate) const AWS_ECR_DISABLE_CACHE: &'static str = "AWS_ECR_DISABLE_CACHE";
+    pub(crate) const AWS_ECR_CACHE_DIR: &'static str = "AWS_ECR_CACHE_DIR";
+    pub(crate) const AWS_ECR_IGNORE_CREDS_STORAGE: &'static str = "AWS_ECR_IGNORE_CREDS_STORAGE";
 
     // --- the system's ---------------------------------------------------------------------------
     pub(crate) const HOME: &'static str = "HOME";

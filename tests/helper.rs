@@ -507,3 +507,59 @@ except errors.CredentialsNotFound:
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// amazon-ecr-credential-helper's settings and flags, for a drop-in: `AWS_ECR_DISABLE_CACHE`,
+/// `AWS_ECR_CACHE_DIR` (checked as a directory named by --cache-dir), `AWS_ECR_IGNORE_CREDS_STORAGE`
+/// and `-v`.
+#[test]
+fn amazon_ecr_credential_helpers_settings_are_honoured() {
+    let proxy = Proxy::start();
+    let sb = Sandbox::new();
+    // No cache: every get asks ECR.
+    let uncached = helper(&sb, &proxy).env("AWS_ECR_DISABLE_CACHE", "true");
+    secret_of(&get(&uncached, H1));
+    secret_of(&get(&uncached, H1));
+    assert_eq!(proxy.count("ecr", None), 2);
+    assert!(
+        !sb.path().join("cache/ecr-login").exists(),
+        "a cache was written"
+    );
+    // Its cache directory: ours goes there.
+    let dir = sb.path().join("their-cache");
+    let theirs = helper(&sb, &proxy).env("AWS_ECR_CACHE_DIR", dir.to_str().unwrap());
+    secret_of(&get(&theirs, H1));
+    secret_of(&get(&theirs, H1));
+    assert_eq!(proxy.count("ecr", None), 3, "the second get was not a hit");
+    let entries = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
+        .count();
+    assert_eq!(entries, 1);
+    // Store and erase for any host succeed with AWS_ECR_IGNORE_CREDS_STORAGE; not without.
+    let store = r#"{"ServerURL":"ghcr.io","Username":"u","Secret":"s"}"#;
+    let refused = with_stdin(&helper(&sb, &proxy).arg("store"), store);
+    assert_ne!(refused.code, 0);
+    let ignored = helper(&sb, &proxy).env("AWS_ECR_IGNORE_CREDS_STORAGE", "true");
+    with_stdin(&ignored.clone().arg("store"), store).assert_ok();
+    with_stdin(&ignored.arg("erase"), "ghcr.io").assert_ok();
+    // `-v`, as theirs: the version, exit 0.
+    let bin = sb.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(BIN, bin.join("docker-credential-ecr-login")).unwrap();
+    let version = sb
+        .cmd()
+        .arg("-v")
+        .run_of_with_stdin(&bin.join("docker-credential-ecr-login"), "");
+    version.assert_ok();
+    assert!(
+        version.stdout.contains(env!("CARGO_PKG_VERSION")),
+        "{}",
+        version.stdout
+    );
+}

@@ -33,6 +33,9 @@ pub(crate) struct HelperConfig {
     /// Per-registry identity files, first match wins: the one `login --mode helper` wrote
     /// beside config.json, then the user's.
     pub config_files: Vec<PathBuf>,
+    /// `AWS_ECR_IGNORE_CREDS_STORAGE=true` (amazon-ecr-credential-helper's): `store` and
+    /// `erase` succeed, doing nothing, for every host.
+    pub ignore_creds_storage: bool,
 }
 
 /// How a helper run ended, for the exit code: the protocol's "not found" is not an error.
@@ -62,10 +65,16 @@ pub(crate) fn run(
             let request: helper::StoreRequest = serde_json::from_str(&text).map_err(|e| {
                 UsageError::Other(format!("`store` expects Docker's JSON on stdin: {e}"))
             })?;
+            if cfg.ignore_creds_storage {
+                return Ok(Outcome::Done);
+            }
             accept_as_no_op(&request.server_url, "store")
         }
         Action::Erase => {
             let text = read(input)?;
+            if cfg.ignore_creds_storage {
+                return Ok(Outcome::Done);
+            }
             accept_as_no_op(&text, "erase")
         }
         Action::Get => {
