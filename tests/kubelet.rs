@@ -311,30 +311,57 @@ fn a_service_account_token_is_exchanged_for_the_annotated_role() {
     assert_eq!(proxy.count("ecr", None), 1, "no token for the refused one");
 }
 
+/// Without the annotation (or with an empty one), as cloud-provider-aws's provider since
+/// v1.35: AWS_ECR_ROLE_ARN, else the node's own credentials, with a warning in the kubelet's
+/// log that names the service account.
 #[test]
-fn without_an_annotation_the_role_is_aws_ecr_role_arn_or_an_error() {
+fn without_an_annotation_the_role_is_aws_ecr_role_arn_else_the_nodes_credentials() {
     let proxy = trusting_proxy(serde_json::json!({"iss": ISS, "aud": AUD, "sub": SUB}));
     let sb = Sandbox::new();
     let extra = serde_json::json!({"serviceAccountToken": token(ISS, AUD, SUB)});
     let image = format!("{HOST}/app");
 
     let run = kubelet(
-        sb.cmd().env("AWS_ENDPOINT_URL", &proxy.url()),
+        node(&sb, &proxy).env("ECR_LOGIN_NO_CACHE", "1"),
         &request(V1, &image, extra.clone()),
     );
-    run.assert_fails(2, &[ANNOTATION, "AWS_ECR_ROLE_ARN"]);
-    assert_eq!(run.stdout, "");
-    assert!(proxy.calls().is_empty());
-
-    let fallback = "arn:aws:iam::123456789012:role/cluster-pull";
-    let run = kubelet(
-        sb.cmd()
-            .env("AWS_ENDPOINT_URL", &proxy.url())
-            .env("AWS_ECR_ROLE_ARN", fallback),
-        &request(V1, &image, extra),
+    let r = answer(&run);
+    assert!(
+        r.auth.contains_key(HOST),
+        "{:?}",
+        r.auth.keys().collect::<Vec<_>>()
     );
-    answer(&run);
-    assert_eq!(sts_calls(&proxy)[0]["params"]["RoleArn"], fallback);
+    assert!(
+        run.stderr.contains(SUB) && run.stderr.contains("the node's own credentials"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !proxy
+            .calls()
+            .iter()
+            .any(|c| c["operation"] == "AssumeRoleWithWebIdentity"),
+        "{:?}",
+        proxy.calls()
+    );
+
+    let empty = serde_json::json!({
+        "serviceAccountToken": token(ISS, AUD, SUB),
+        "serviceAccountAnnotations": {ANNOTATION: ""},
+    });
+    let fallback = "arn:aws:iam::123456789012:role/cluster-pull";
+    for extra in [extra, empty] {
+        let run = kubelet(
+            sb.cmd()
+                .env("AWS_ENDPOINT_URL", &proxy.url())
+                .env("ECR_LOGIN_NO_CACHE", "1")
+                .env("AWS_ECR_ROLE_ARN", fallback),
+            &request(V1, &image, extra),
+        );
+        answer(&run);
+        let assumed = sts_calls(&proxy);
+        assert_eq!(assumed.last().unwrap()["params"]["RoleArn"], fallback);
+    }
 }
 
 #[test]

@@ -303,7 +303,17 @@ fn identity_for<'a>(
     let Some(token) = &request.token else {
         return Ok((Cow::Borrowed(&cfg.identity), cfg.platform.as_ref()));
     };
-    let role = service_account_role(&request.annotations, cfg.service_account_role.as_deref())?;
+    let Some(role) =
+        service_account_role(&request.annotations, cfg.service_account_role.as_deref())?
+    else {
+        // As cloud-provider-aws's provider since v1.35: the node's own credentials, said in
+        // the kubelet's log so that a missing annotation stays visible.
+        let account = token.claims().sub.unwrap_or_else(|| "(no sub)".into());
+        tracing::warn!(
+            "the kubelet sent the service account token of {account}, but the service account has no {ROLE_ANNOTATION} annotation and AWS_ECR_ROLE_ARN is not set: pulling with the node's own credentials; annotate the service account with the role to pull as (and list the key in the provider's tokenAttributes), or set AWS_ECR_ROLE_ARN in the provider's env"
+        );
+        return Ok((Cow::Borrowed(&cfg.identity), cfg.platform.as_ref()));
+    };
     tracing::info!("service account token mode: assuming {role}");
     let mut settings = cfg.settings.clone();
     settings.roles = vec![role];
@@ -321,22 +331,23 @@ fn identity_for<'a>(
 }
 
 /// The role a service account token is exchanged for: the service account's annotation, else
-/// `fallback` (`AWS_ECR_ROLE_ARN`). Neither is an error: the token was sent for a reason, and
-/// answering with the node's credentials instead would hide the mistake.
+/// (none, or an empty one) `fallback` (`AWS_ECR_ROLE_ARN`); `None` with neither: the node's own
+/// credentials answer, as cloud-provider-aws's provider's do. An annotation that is not a role
+/// ARN is an error.
 pub(crate) fn service_account_role(
     annotations: &BTreeMap<String, String>,
     fallback: Option<&str>,
-) -> Result<String, UsageError> {
-    match annotations.get(ROLE_ANNOTATION).map(|a| a.trim()) {
-        Some(arn) if aws::is_role_arn(arn) => Ok(arn.to_string()),
+) -> Result<Option<String>, UsageError> {
+    match annotations
+        .get(ROLE_ANNOTATION)
+        .map(|a| a.trim())
+        .filter(|a| !a.is_empty())
+    {
+        Some(arn) if aws::is_role_arn(arn) => Ok(Some(arn.to_string())),
         Some(arn) => Err(UsageError::Other(format!(
             "the service account's {ROLE_ANNOTATION} annotation {arn:?} is not a role ARN (arn:aws:iam::123456789012:role/<name>)"
         ))),
-        None => fallback.map(str::to_string).ok_or_else(|| {
-            UsageError::Other(format!(
-                "the kubelet sent a service account token, but the service account has no {ROLE_ANNOTATION} annotation and AWS_ECR_ROLE_ARN is not set: annotate the service account with the role to pull as (and list the key in the provider's tokenAttributes), or set AWS_ECR_ROLE_ARN in the provider's env"
-            ))
-        }),
+        None => Ok(fallback.map(str::to_string)),
     }
 }
 
@@ -507,15 +518,25 @@ mod tests {
         let fallback_role = "arn:aws:iam::123456789012:role/fallback";
         let fallback = Some(fallback_role);
         let annotated = BTreeMap::from([(ROLE_ANNOTATION.to_string(), role.to_string())]);
-        assert_eq!(service_account_role(&annotated, fallback).unwrap(), role);
         assert_eq!(
-            service_account_role(&BTreeMap::new(), fallback).unwrap(),
-            fallback_role
+            service_account_role(&annotated, fallback)
+                .unwrap()
+                .as_deref(),
+            Some(role)
         );
-        assert!(service_account_role(&BTreeMap::new(), None)
-            .unwrap_err()
-            .to_string()
-            .contains("AWS_ECR_ROLE_ARN"));
+        assert_eq!(
+            service_account_role(&BTreeMap::new(), fallback)
+                .unwrap()
+                .as_deref(),
+            Some(fallback_role)
+        );
+        let empty = BTreeMap::from([(ROLE_ANNOTATION.to_string(), " ".to_string())]);
+        assert_eq!(
+            service_account_role(&empty, fallback).unwrap().as_deref(),
+            Some(fallback_role)
+        );
+        // Neither: the node's own credentials.
+        assert_eq!(service_account_role(&BTreeMap::new(), None).unwrap(), None);
         let bad = BTreeMap::from([(ROLE_ANNOTATION.to_string(), "pull".to_string())]);
         assert!(service_account_role(&bad, fallback).is_err());
     }
