@@ -137,6 +137,7 @@ pub(crate) fn upsert(path: &Path, rules: &[Rule]) -> Result<(), AuthFileError> {
         mode: 0o600,
         durability: crate::fs::Durability::Synced,
         keep_owner: true,
+        sweep: true,
     };
     crate::fs::write_atomic(path, text.as_bytes(), &how).map_err(err)
 }

@@ -201,6 +201,9 @@ pub(crate) struct Atomic<'a> {
     /// Give the new file the owner and group of the one it replaces (under `sudo`, a user's
     /// file must not become root's).
     pub keep_owner: bool,
+    /// Sweep the directory's stale temporary files first (a writer whose directory is swept
+    /// once when opened, as the token cache's, need not sweep at every write).
+    pub sweep: bool,
 }
 
 /// The temporary files' suffix.
@@ -214,7 +217,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], how: &Atomic<'_>) -> io::R
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    crate::tempfiles::sweep(dir, how.temp_prefix, TEMP_SUFFIX);
+    if how.sweep {
+        crate::tempfiles::sweep(dir, how.temp_prefix, TEMP_SUFFIX);
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(&crate::tempfiles::name_prefix(how.temp_prefix))
         .suffix(TEMP_SUFFIX)
@@ -372,6 +377,7 @@ mod tests {
                 mode: 0o600,
                 durability,
                 keep_owner: true,
+                sweep: true,
             };
             write_atomic(&path, b"one", &how).unwrap();
             write_atomic(&path, b"two", &how).unwrap();

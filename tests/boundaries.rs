@@ -93,8 +93,9 @@ fn a_cache_hit_does_not_skip_allowed_account_ids() {
         .args(&["--registries", "123456789012"])
         .args(&["--allowed-account-ids", "999999999999"])
         .run();
+    // Exit 4: an AWS-side refusal (the account is not allowed).
     run.assert_fails(
-        run.code.max(1),
+        4,
         &["123456789012", "999999999999", "--allowed-account-ids"],
     );
     assert_ne!(run.code, 0);

@@ -867,7 +867,13 @@ fn a_password_on_the_command_line_and_redis_without_tls_off_this_machine_are_war
     // In the environment, to 127.0.0.1: no warning.
     let run = r.login(&redis.url(), KEY).run();
     run.assert_ok();
+    logged_in(&r);
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("on the command line") && !run.stderr.contains("without TLS"),
+        "{}",
+        run.stderr
+    );
     // On the command line: other users can read it.
     let run = r
         .login(&redis.url(), KEY)

@@ -164,6 +164,8 @@ impl FileCache {
             mode: 0o600,
             durability: crate::fs::Durability::Synced,
             keep_owner: false,
+            // Swept when the cache opened.
+            sweep: false,
         };
         crate::fs::write_atomic(&self.entry_path(key), text.as_bytes(), &how)
     }

@@ -377,7 +377,7 @@ impl RedisCache {
             _ => {
                 return Err(RedisError::from((
                     ErrorKind::InvalidClientConfig,
-                    "only redis:// and rediss:// with a checked certificate are supported",
+                    "only redis:// and rediss:// with a checked certificate are supported (drop #insecure from the URL, and trust the server's CA with SSL_CERT_FILE)",
                 )))
             }
         };

@@ -188,9 +188,10 @@ fn get(
             secret,
         })
     };
+    // The local key reads the AWS config files for chain identities: only with a cache.
     let mut keys = Keys::new(
         Target::Registry(registry.clone()),
-        plan.local_key().as_ref(),
+        cache.as_ref().and(plan.local_key()).as_ref(),
     );
     // A fresh entry in this machine's files: no runtime, no network. Else single flight: whoever
     // holds the lock fetches; the others find its entry.

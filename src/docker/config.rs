@@ -429,6 +429,7 @@ fn write_atomically(
         mode: 0o600,
         durability,
         keep_owner: true,
+        sweep: true,
     };
     crate::fs::write_atomic(&target, text.as_bytes(), &how).map_err(err)
 }

@@ -387,6 +387,7 @@ pub(crate) fn update(
         mode: 0o644,
         durability: crate::fs::Durability::NothingToLose,
         keep_owner: false,
+        sweep: true,
     };
     crate::fs::write_atomic(path, state.render(now).as_bytes(), &how)
 }
